@@ -1,0 +1,158 @@
+//! One call from the SDK's point of view: what it is ([`CallInfo`]) and how its outcome becomes a
+//! typed value or an [`Error`] at the outermost boundary.
+
+use std::borrow::Cow;
+
+use reqwest_retry::RetryError;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, Error, Result, TransportError, TransportErrorKind};
+use crate::middleware::{Classified, TokenFailure, TransportFailure};
+use crate::redact::excerpt;
+
+/// Whether a call may be replayed after it may have reached WeCom.
+///
+/// A call is replayed only when WeCom cannot have executed it (nothing was sent, or the token
+/// was rejected before execution), or when replaying it is harmless ([`Idempotent`](Self::Idempotent)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Idempotency {
+    /// Reads, and writes that end in the same state when repeated (`list`, `update`, `del`):
+    /// retried after transient answers, timeouts and dropped connections.
+    Idempotent,
+    /// Writes that would happen twice (`add`, `send_msg`): never replayed once they may have
+    /// reached WeCom. A lost answer is reported as [`Error::OutcomeUnknown`].
+    NotIdempotent,
+}
+
+/// Attached to every request as an extension so the layers know what they carry.
+#[derive(Debug, Clone)]
+pub(crate) struct CallInfo {
+    pub(crate) endpoint: Cow<'static, str>,
+    pub(crate) idempotency: Idempotency,
+}
+
+impl CallInfo {
+    pub(crate) fn new(endpoint: impl Into<Cow<'static, str>>, idempotency: Idempotency) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            idempotency,
+        }
+    }
+
+    fn replay_safe(&self) -> bool {
+        self.idempotency == Idempotency::Idempotent
+    }
+}
+
+/// Excerpt length for bodies quoted in errors.
+const EXCERPT_CHARS: usize = 200;
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    errmsg: String,
+}
+
+/// Turns what the middleware stack returned into a typed value or an [`Error`].
+pub(crate) async fn finish<T: DeserializeOwned>(
+    sent: reqwest_middleware::Result<reqwest::Response>,
+    info: &CallInfo,
+) -> Result<T> {
+    let response = sent.map_err(|e| stack_error(&e, info))?;
+    let status = response.status();
+    let errcode = response
+        .extensions()
+        .get::<Classified>()
+        .and_then(|c| c.errcode);
+    // Already buffered by the classify layer: this does no I/O.
+    let body = response.bytes().await.map_err(|e| {
+        Error::Transport(TransportError::new(
+            TransportErrorKind::Other,
+            &info.endpoint,
+            &e.without_url().to_string(),
+        ))
+    })?;
+    if !status.is_success() {
+        let error = Error::HttpStatus {
+            endpoint: info.endpoint.to_string(),
+            status: status.as_u16(),
+            excerpt: excerpt(&body, EXCERPT_CHARS),
+        };
+        // A gateway error may hide an executed request.
+        return Err(if status.is_server_error() && !info.replay_safe() {
+            outcome_unknown(info, error)
+        } else {
+            error
+        });
+    }
+    if let Some(code) = errcode.filter(|&c| c != 0) {
+        let errmsg = serde_json::from_slice::<ErrorBody>(&body)
+            .map(|b| b.errmsg)
+            .unwrap_or_default();
+        return Err(Error::Api(ApiError::new(
+            code,
+            errmsg,
+            info.endpoint.as_ref(),
+        )));
+    }
+    serde_json::from_slice(&body).map_err(|e| Error::Decode {
+        endpoint: info.endpoint.to_string(),
+        status: status.as_u16(),
+        reason: e.to_string(),
+        excerpt: excerpt(&body, EXCERPT_CHARS),
+    })
+}
+
+/// Maps an error from the stack to ours, looking through reqwest-retry's wrapper.
+fn stack_error(error: &reqwest_middleware::Error, info: &CallInfo) -> Error {
+    match error {
+        reqwest_middleware::Error::Middleware(any) => {
+            if let Some(retry) = any.downcast_ref::<RetryError>() {
+                let inner = match retry {
+                    RetryError::WithRetries { retries, err } => {
+                        tracing::warn!(endpoint = %info.endpoint, retries, "retries exhausted");
+                        err
+                    }
+                    RetryError::Error(err) => err,
+                };
+                return stack_error(inner, info);
+            }
+            if let Some(failure) = any.downcast_ref::<TransportFailure>() {
+                return transport_error(failure.error.clone(), info);
+            }
+            if let Some(TokenFailure(error)) = any.downcast_ref::<TokenFailure>() {
+                return error.clone();
+            }
+            let message = format!("{any:#}");
+            Error::Transport(TransportError::new(
+                TransportErrorKind::Other,
+                &info.endpoint,
+                &message,
+            ))
+        }
+        // The classify layer wraps every transport error, so this is only reached if a request
+        // could not even be built; redact all the same.
+        reqwest_middleware::Error::Reqwest(e) => Error::Transport(TransportError::new(
+            TransportErrorKind::Other,
+            &info.endpoint,
+            &crate::middleware::error_chain(e),
+        )),
+    }
+}
+
+fn transport_error(error: TransportError, info: &CallInfo) -> Error {
+    if error.nothing_sent() || info.replay_safe() {
+        Error::Transport(error)
+    } else {
+        outcome_unknown(info, Error::Transport(error))
+    }
+}
+
+fn outcome_unknown(info: &CallInfo, cause: Error) -> Error {
+    Error::OutcomeUnknown {
+        endpoint: info.endpoint.to_string(),
+        cause: Box::new(cause),
+    }
+}

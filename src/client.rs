@@ -1,0 +1,328 @@
+//! [`Client`]: the entry point. Cheap to clone; all clones share one connection pool, one
+//! middleware stack and one token cache.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use reqwest_middleware::ClientWithMiddleware;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::call::{self, CallInfo, Idempotency};
+use crate::error::{Error, Result};
+use crate::kf::Kf;
+use crate::middleware::{self, RetryConfig, Timeouts, TokenLayer};
+use crate::token::{AccessToken, Credential, DEFAULT_API_BASE, TokenProvider, parse_api_base};
+
+/// A WeCom API client that manages its own access token.
+///
+/// ```no_run
+/// use wecom_kf::Client;
+/// use wecom_kf::kf::account::ListAccounts;
+///
+/// # async fn demo() -> Result<(), wecom_kf::Error> {
+/// let client = Client::builder()
+///     .corp_id("ww0123456789")
+///     .corp_secret("the 微信客服 secret")
+///     .build()?;
+/// let page = client.kf().account().list(ListAccounts::new().limit(100)).await?;
+/// for account in page.account_list {
+///     println!("{} {}", account.open_kfid, account.name);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: ClientWithMiddleware,
+    api_base: Url,
+    credential: Credential,
+    provider: TokenProvider,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("credential", &self.inner.credential)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Configure a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client from the environment: `WECOM_CORP_ID`, `WECOM_CORP_SECRET`, and optionally
+    /// `WECOM_API_BASE`.
+    pub fn from_env() -> Result<Self> {
+        Self::builder().from_env()?.build()
+    }
+
+    /// The current access token, fetched if needed. Only for APIs this SDK does not wrap: every
+    /// call made through the client gets its token by itself.
+    pub async fn access_token(&self) -> Result<AccessToken> {
+        self.inner.provider.token(&self.inner.credential).await
+    }
+
+    /// The token provider this client uses (possibly shared with other clients).
+    pub fn token_provider(&self) -> &TokenProvider {
+        &self.inner.provider
+    }
+
+    /// The credential this client uses.
+    pub fn credential(&self) -> &Credential {
+        &self.inner.credential
+    }
+
+    /// WeChat Customer Service (微信客服) APIs.
+    pub fn kf(&self) -> Kf<'_> {
+        Kf::new(self)
+    }
+
+    /// POSTs `body` as JSON to any endpoint (e.g. `/cgi-bin/kf/account/list`), with the same
+    /// token handling and retry rules as the typed calls. The call is treated as not idempotent:
+    /// it is never replayed once it may have reached WeCom. Use
+    /// [`post_json_idempotent`](Self::post_json_idempotent) for reads and idempotent writes.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: wecom_kf::Client) -> Result<(), wecom_kf::Error> {
+    /// let v: serde_json::Value = client
+    ///     .post_json("/cgi-bin/kf/account/list", &serde_json::json!({"limit": 10}))
+    ///     .await?;
+    /// # let _ = v; Ok(()) }
+    /// ```
+    pub async fn post_json<B, T>(&self, path: &str, body: &B) -> Result<T>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        self.send_json(
+            Method::POST,
+            path.to_owned(),
+            Some(body),
+            Idempotency::NotIdempotent,
+        )
+        .await
+    }
+
+    /// Like [`post_json`](Self::post_json), for calls that are safe to replay (retried after
+    /// timeouts, dropped connections and transient answers).
+    pub async fn post_json_idempotent<B, T>(&self, path: &str, body: &B) -> Result<T>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        self.send_json(
+            Method::POST,
+            path.to_owned(),
+            Some(body),
+            Idempotency::Idempotent,
+        )
+        .await
+    }
+
+    /// GETs any endpoint with `query` parameters (the token is added by the SDK). GETs are
+    /// treated as idempotent.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T> {
+        let mut url = self.endpoint_url(path)?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let info = CallInfo::new(path.to_owned(), Idempotency::Idempotent);
+        let sent = self
+            .inner
+            .http
+            .get(url)
+            .with_extension(info.clone())
+            .send()
+            .await;
+        call::finish(sent, &info).await
+    }
+
+    pub(crate) async fn send_json<B, T>(
+        &self,
+        method: Method,
+        endpoint: impl Into<Cow<'static, str>>,
+        body: Option<&B>,
+        idempotency: Idempotency,
+    ) -> Result<T>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        let info = CallInfo::new(endpoint, idempotency);
+        let url = self.endpoint_url(&info.endpoint)?;
+        let mut request = self.inner.http.request(method, url);
+        if let Some(body) = body {
+            // Serialised up front: a body that cannot be serialised is the caller's input error.
+            let bytes = serde_json::to_vec(body)
+                .map_err(|e| Error::invalid("body", format!("cannot be serialised: {e}")))?;
+            request = request
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(bytes);
+        }
+        let sent = request.with_extension(info.clone()).send().await;
+        call::finish(sent, &info).await
+    }
+
+    fn endpoint_url(&self, path: &str) -> Result<Url> {
+        self.inner
+            .api_base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| Error::invalid("path", format!("is not a valid URL path: {e}")))
+    }
+}
+
+/// Configures a [`Client`].
+///
+/// Required: [`corp_id`](Self::corp_id) and [`corp_secret`](Self::corp_secret).
+#[derive(Default)]
+#[must_use]
+pub struct ClientBuilder {
+    corp_id: Option<String>,
+    corp_secret: Option<secrecy::SecretString>,
+    base_url: Option<String>,
+    retry: RetryConfig,
+    timeouts: Timeouts,
+    provider: Option<TokenProvider>,
+    http: Option<reqwest::Client>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("corp_id", &self.corp_id)
+            .field("corp_secret", &self.corp_secret.as_ref().map(|_| "***"))
+            .field("base_url", &self.base_url)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// The corp id (`corpid`, starts with `ww`).
+    pub fn corp_id(mut self, corp_id: impl Into<String>) -> Self {
+        self.corp_id = Some(corp_id.into());
+        self
+    }
+
+    /// The app secret whose token the calls use; for the kf APIs, the 微信客服 secret (or that
+    /// of an app allowed to call them). Kept in a [`secrecy::SecretString`].
+    pub fn corp_secret(mut self, secret: impl Into<String>) -> Self {
+        self.corp_secret = Some(secrecy::SecretString::from(secret.into()));
+        self
+    }
+
+    /// The API base (default `https://qyapi.weixin.qq.com`); a proxy prefix is kept.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// Retries of transient failures (default [`RetryConfig::default`]).
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Per-attempt timeout, connect to end of body (default 10 s). Ignored with
+    /// [`http_client`](Self::http_client).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.request = timeout;
+        self
+    }
+
+    /// Connect timeout (default 5 s). Ignored with [`http_client`](Self::http_client).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.connect = timeout;
+        self
+    }
+
+    /// Share a token provider (and its cache) with other clients.
+    pub fn token_provider(mut self, provider: TokenProvider) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
+    /// Use your own `reqwest::Client` (proxies, TLS settings, …). Configure it with
+    /// `redirect(Policy::none())` and `referer(false)`: a redirect would carry the token.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Fills in unset fields from `WECOM_CORP_ID`, `WECOM_CORP_SECRET` and `WECOM_API_BASE`.
+    pub fn from_env(mut self) -> Result<Self> {
+        if self.corp_id.is_none() {
+            self = self.corp_id(env("WECOM_CORP_ID")?);
+        }
+        if self.corp_secret.is_none() {
+            self = self.corp_secret(env("WECOM_CORP_SECRET")?);
+        }
+        if self.base_url.is_none() {
+            if let Ok(base) = std::env::var("WECOM_API_BASE") {
+                if !base.trim().is_empty() {
+                    self = self.base_url(base);
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    /// Builds the client. Fails with [`Error::Config`] on a missing corp id or secret or a bad
+    /// base URL; nothing is sent.
+    pub fn build(self) -> Result<Client> {
+        use secrecy::ExposeSecret;
+        let corp_id = self
+            .corp_id
+            .ok_or_else(|| Error::Config("corp id is not set".into()))?;
+        let secret = self
+            .corp_secret
+            .ok_or_else(|| Error::Config("corp secret is not set".into()))?;
+        let base = self.base_url.as_deref().unwrap_or(DEFAULT_API_BASE);
+        let api_base = parse_api_base(base)?;
+        let credential = Credential::with_api_base(corp_id, secret.expose_secret(), base)?;
+        let http = match self.http {
+            Some(client) => client,
+            None => middleware::default_http_client(self.timeouts)?,
+        };
+        let provider = match self.provider {
+            Some(provider) => provider,
+            None => TokenProvider::builder()
+                .http_client(http.clone())
+                .retry(self.retry.clone())
+                .build()?,
+        };
+        let token = TokenLayer::new(provider.clone(), credential.clone());
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http: middleware::stack(http, &self.retry, Some(token)),
+                api_base,
+                credential,
+                provider,
+            }),
+        })
+    }
+}
+
+fn env(name: &str) -> Result<String> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(Error::Config(format!(
+            "environment variable {name} is not set"
+        ))),
+    }
+}

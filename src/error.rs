@@ -1,0 +1,292 @@
+//! The one error type of the SDK.
+//!
+//! Every message in here has been redacted: no variant carries the corp secret or an access
+//! token, in `Display`, `{:#}` or `Debug` form.
+
+use std::fmt;
+
+use crate::errcode;
+
+/// Result alias used throughout the SDK.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong with a WeCom call.
+///
+/// ```
+/// use wecom_kf::Error;
+///
+/// fn explain(err: &Error) -> String {
+///     match err {
+///         Error::Api(e) if e.is_rate_limited() => "slow down".into(),
+///         Error::Api(e) => format!("WeCom said {}: {}", e.code(), e.message()),
+///         Error::InvalidInput { field, .. } => format!("fix `{field}`; nothing was sent"),
+///         Error::OutcomeUnknown { .. } => "check before trying again".into(),
+///         other => other.to_string(),
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// WeCom answered with a non-zero `errcode`.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+
+    /// The request was rejected by the SDK before anything was sent.
+    #[error("invalid input: `{field}` {reason}")]
+    InvalidInput {
+        /// The offending field, as named on the wire.
+        field: &'static str,
+        /// The rule it broke.
+        reason: String,
+    },
+
+    /// A call that is not safe to replay was sent, but its answer was lost or ambiguous (timeout,
+    /// dropped connection, gateway error): WeCom may or may not have executed it. The SDK did not
+    /// replay it; check the server's state (e.g. list the accounts) before trying again.
+    #[error("outcome unknown: {endpoint} may or may not have taken effect ({cause})")]
+    OutcomeUnknown {
+        /// The API path that was called, e.g. `/cgi-bin/kf/account/add`.
+        endpoint: String,
+        /// What happened to the answer.
+        #[source]
+        cause: Box<Error>,
+    },
+
+    /// The HTTP exchange failed: nothing usable came back.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+
+    /// WeCom (or a proxy in front of it) answered with a non-success HTTP status.
+    #[error("{endpoint} answered HTTP {status}: {excerpt}")]
+    HttpStatus {
+        /// The API path that was called.
+        endpoint: String,
+        /// The HTTP status code.
+        status: u16,
+        /// The start of the body, redacted.
+        excerpt: String,
+    },
+
+    /// The answer could not be decoded as the expected JSON.
+    #[error(
+        "{endpoint} answered HTTP {status} with a body that could not be decoded ({reason}): {excerpt}"
+    )]
+    Decode {
+        /// The API path that was called.
+        endpoint: String,
+        /// The HTTP status code.
+        status: u16,
+        /// Why decoding failed.
+        reason: String,
+        /// The start of the body, redacted.
+        excerpt: String,
+    },
+
+    /// The client was configured wrongly (missing corp id, bad base URL, …).
+    #[error("configuration error: {0}")]
+    Config(String),
+}
+
+impl Error {
+    /// The WeCom error, if this is [`Error::Api`].
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// WeCom rejected the access token (42001, 40014, 41001) — after the SDK's own refresh and
+    /// replay, so the fresh token was rejected too.
+    pub fn is_token_rejected(&self) -> bool {
+        self.api().is_some_and(ApiError::is_token_rejected)
+    }
+
+    /// The failure is likely to pass: busy/conflict/concurrency errcodes, HTTP 429 and 5xx,
+    /// network failures. The SDK has already retried what was safe to retry.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Api(e) => e.is_transient(),
+            Error::Transport(_) => true,
+            Error::HttpStatus { status, .. } => *status == 429 || *status >= 500,
+            Error::OutcomeUnknown { cause, .. } => cause.is_transient(),
+            _ => false,
+        }
+    }
+
+    /// WeCom's frequency limit (45009): wait for the window to pass, do not retry now.
+    pub fn is_rate_limited(&self) -> bool {
+        self.api().is_some_and(ApiError::is_rate_limited)
+    }
+
+    /// A credential or setup problem (bad corp id or secret, untrusted IP, bad builder input)
+    /// that no retry can fix.
+    pub fn is_configuration(&self) -> bool {
+        match self {
+            Error::Api(e) => errcode::is_configuration(e.code()),
+            Error::Config(_) => true,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A non-zero `errcode` from WeCom, with its `errmsg`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    code: i64,
+    message: String,
+    endpoint: String,
+}
+
+impl ApiError {
+    pub(crate) fn new(code: i64, message: impl Into<String>, endpoint: impl Into<String>) -> Self {
+        let message = crate::redact::redact_text(&message.into()).into_owned();
+        Self {
+            code,
+            message,
+            endpoint: endpoint.into(),
+        }
+    }
+
+    /// WeCom's `errcode`.
+    pub fn code(&self) -> i64 {
+        self.code
+    }
+
+    /// WeCom's `errmsg`, as sent (it usually ends with a `hint: [...]` and a help link).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The request id WeCom puts in the errmsg as `hint: [...]`, useful when asking WeCom
+    /// support about a failure.
+    pub fn hint(&self) -> Option<&str> {
+        let start = self.message.find("hint: [")? + "hint: [".len();
+        let len = self.message[start..].find(']')?;
+        Some(&self.message[start..start + len])
+    }
+
+    /// The API path that answered, e.g. `/cgi-bin/kf/account/add`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The SDK's short description of this errcode, if it knows it.
+    pub fn description(&self) -> Option<&'static str> {
+        errcode::describe(self.code)
+    }
+
+    /// See [`Error::is_token_rejected`].
+    pub fn is_token_rejected(&self) -> bool {
+        errcode::is_token_rejected(self.code)
+    }
+
+    /// See [`Error::is_transient`].
+    pub fn is_transient(&self) -> bool {
+        errcode::is_transient(self.code)
+    }
+
+    /// See [`Error::is_rate_limited`].
+    pub fn is_rate_limited(&self) -> bool {
+        errcode::is_rate_limited(self.code)
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed with errcode {}", self.endpoint, self.code)?;
+        if let Some(d) = self.description() {
+            write!(f, " ({d})")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// How an HTTP exchange failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// The connection could not be made (refused, DNS, TLS handshake): nothing was sent.
+    Connect,
+    /// No complete answer within the timeout.
+    Timeout,
+    /// The connection broke after the request was (or may have been) sent.
+    ConnectionDropped,
+    /// Anything else.
+    Other,
+}
+
+/// A failed HTTP exchange. The message is redacted (no tokens or secrets).
+#[derive(Debug, Clone)]
+pub struct TransportError {
+    kind: TransportErrorKind,
+    endpoint: String,
+    message: String,
+}
+
+impl TransportError {
+    pub(crate) fn new(kind: TransportErrorKind, endpoint: &str, message: &str) -> Self {
+        Self {
+            kind,
+            endpoint: endpoint.to_owned(),
+            message: crate::redact::redact_text(message).into_owned(),
+        }
+    }
+
+    /// How the exchange failed.
+    pub fn kind(&self) -> TransportErrorKind {
+        self.kind
+    }
+
+    /// The API path that was called.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Whether the request can be known not to have reached WeCom.
+    pub fn nothing_sent(&self) -> bool {
+        self.kind == TransportErrorKind::Connect
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            TransportErrorKind::Connect => "could not connect",
+            TransportErrorKind::Timeout => "timed out",
+            TransportErrorKind::ConnectionDropped => "connection dropped",
+            TransportErrorKind::Other => "request failed",
+        };
+        write!(f, "{} {what}: {}", self.endpoint, self.message)
+    }
+}
+
+impl std::error::Error for TransportError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hint_is_extracted_from_errmsg() {
+        let e = ApiError::new(
+            42001,
+            "access_token expired, hint: [1700000000_12_abc], from ip: 1.2.3.4, more info at https://open.work.weixin.qq.com/devtool/query?e=42001",
+            "/cgi-bin/kf/account/list",
+        );
+        assert_eq!(e.hint(), Some("1700000000_12_abc"));
+        assert!(e.is_token_rejected());
+        assert!(e.to_string().contains("access_token expired"));
+        assert_eq!(ApiError::new(1, "no hint", "/x").hint(), None);
+    }
+}

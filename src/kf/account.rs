@@ -1,0 +1,328 @@
+//! Customer-service accounts (客服账号): `kf/account/add`, `del`, `update`, `list`.
+//!
+//! ```no_run
+//! use wecom_kf::kf::account::{AddAccount, DeleteAccount, ListAccounts, UpdateAccount};
+//!
+//! # async fn demo(client: wecom_kf::Client, media_id: String) -> Result<(), wecom_kf::Error> {
+//! let accounts = client.kf().account();
+//! let created = accounts.add(AddAccount::new("咨询客服", media_id)).await?;
+//! accounts.update(UpdateAccount::new(&created.open_kfid).name("售后客服")).await?;
+//! let page = accounts.list(ListAccounts::new().offset(0).limit(100)).await?;
+//! let all = accounts.list_all().await?;
+//! accounts.delete(DeleteAccount::new(&created.open_kfid)).await?;
+//! # let _ = (page, all); Ok(()) }
+//! ```
+
+use reqwest::Method;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
+
+use crate::call::Idempotency;
+use crate::error::Result;
+use crate::{Client, validate};
+
+/// Account names: 1 to 16 characters.
+pub const NAME_MAX_CHARS: usize = 16;
+/// Avatar `media_id`: 1 to 128 bytes.
+pub const MEDIA_ID_MAX_BYTES: usize = 128;
+/// `open_kfid`: 1 to 64 bytes.
+pub const OPEN_KFID_MAX_BYTES: usize = 64;
+/// Page size limit of `kf/account/list`.
+pub const LIST_LIMIT_MAX: u32 = 100;
+
+const ADD: &str = "/cgi-bin/kf/account/add";
+const DEL: &str = "/cgi-bin/kf/account/del";
+const UPDATE: &str = "/cgi-bin/kf/account/update";
+const LIST: &str = "/cgi-bin/kf/account/list";
+
+/// The account API. Obtained with `client.kf().account()`.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountApi<'a> {
+    client: &'a Client,
+}
+
+impl<'a> AccountApi<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// Creates an account ([doc](https://developer.work.weixin.qq.com/document/path/94662)).
+    ///
+    /// **Not idempotent**: each call creates a new account, so it is never replayed once it may
+    /// have reached WeCom; a lost answer is [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown).
+    /// A corp may have at most 5000 accounts.
+    pub async fn add(&self, request: AddAccount) -> Result<AddAccountResponse> {
+        request.validate()?;
+        self.client
+            .send_json(
+                Method::POST,
+                ADD,
+                Some(&request),
+                Idempotency::NotIdempotent,
+            )
+            .await
+    }
+
+    /// Deletes an account ([doc](https://developer.work.weixin.qq.com/document/path/94663)).
+    ///
+    /// **Idempotent**: retried after transient failures. A replay of a delete that did happen
+    /// answers errcode 95004 (open_kfid does not exist).
+    pub async fn delete(&self, request: DeleteAccount) -> Result<()> {
+        request.validate()?;
+        self.client
+            .send_json::<_, IgnoredAny>(Method::POST, DEL, Some(&request), Idempotency::Idempotent)
+            .await
+            .map(drop)
+    }
+
+    /// Changes an account's name and/or avatar
+    /// ([doc](https://developer.work.weixin.qq.com/document/path/94664)).
+    ///
+    /// **Idempotent**: retried after transient failures.
+    pub async fn update(&self, request: UpdateAccount) -> Result<()> {
+        request.validate()?;
+        self.client
+            .send_json::<_, IgnoredAny>(
+                Method::POST,
+                UPDATE,
+                Some(&request),
+                Idempotency::Idempotent,
+            )
+            .await
+            .map(drop)
+    }
+
+    /// One page of accounts ([doc](https://developer.work.weixin.qq.com/document/path/94661)).
+    ///
+    /// **Read**: retried after transient failures.
+    pub async fn list(&self, request: ListAccounts) -> Result<AccountList> {
+        request.validate()?;
+        self.client
+            .send_json(Method::POST, LIST, Some(&request), Idempotency::Idempotent)
+            .await
+    }
+
+    /// Every account, walking the pages (100 a page) until a short page, as the doc says.
+    ///
+    /// Stops early if the server ignores `offset` and repeats a page, rather than loop.
+    pub async fn list_all(&self) -> Result<Vec<Account>> {
+        let mut all: Vec<Account> = Vec::new();
+        let mut offset: u32 = 0;
+        loop {
+            let page = self
+                .list(ListAccounts::new().offset(offset).limit(LIST_LIMIT_MAX))
+                .await?
+                .account_list;
+            let repeated = matches!(
+                (page.first(), all.len().checked_sub(page.len()).and_then(|i| all.get(i))),
+                (Some(first), Some(prev_first)) if first.open_kfid == prev_first.open_kfid
+            );
+            if repeated {
+                tracing::warn!("kf/account/list repeated a page; stopping the walk");
+                break;
+            }
+            let n = page.len();
+            all.extend(page);
+            let Some(next) = u32::try_from(n).ok().and_then(|n| offset.checked_add(n)) else {
+                break;
+            };
+            if n < LIST_LIMIT_MAX as usize {
+                break;
+            }
+            offset = next;
+        }
+        Ok(all)
+    }
+}
+
+/// `kf/account/add` request: a name (1–16 characters) and an avatar `media_id` (1–128 bytes,
+/// from `media/upload`).
+#[derive(Debug, Clone, Serialize)]
+pub struct AddAccount {
+    name: String,
+    media_id: String,
+}
+
+impl AddAccount {
+    /// An account named `name` with the avatar `media_id`. Checked when sent.
+    pub fn new(name: impl Into<String>, media_id: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            media_id: media_id.into(),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        validate::chars("name", &self.name, 1, NAME_MAX_CHARS)?;
+        validate::bytes("media_id", &self.media_id, 1, MEDIA_ID_MAX_BYTES)
+    }
+}
+
+/// `kf/account/add` response.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct AddAccountResponse {
+    /// The new account's id.
+    pub open_kfid: String,
+}
+
+/// `kf/account/del` request.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeleteAccount {
+    open_kfid: String,
+}
+
+impl DeleteAccount {
+    /// Deletes the account `open_kfid` (1–64 bytes). Checked when sent.
+    pub fn new(open_kfid: impl Into<String>) -> Self {
+        Self {
+            open_kfid: open_kfid.into(),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)
+    }
+}
+
+/// `kf/account/update` request: set a new name, a new avatar, or both.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateAccount {
+    open_kfid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    media_id: Option<String>,
+}
+
+impl UpdateAccount {
+    /// An update of `open_kfid` that changes nothing yet: set [`name`](Self::name) and/or
+    /// [`media_id`](Self::media_id).
+    pub fn new(open_kfid: impl Into<String>) -> Self {
+        Self {
+            open_kfid: open_kfid.into(),
+            name: None,
+            media_id: None,
+        }
+    }
+
+    /// The new name (1–16 characters).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The new avatar `media_id` (1–128 bytes).
+    pub fn media_id(mut self, media_id: impl Into<String>) -> Self {
+        self.media_id = Some(media_id.into());
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
+        if self.name.is_none() && self.media_id.is_none() {
+            return Err(crate::Error::invalid(
+                "name",
+                "or media_id must be set: the update changes nothing",
+            ));
+        }
+        if let Some(name) = &self.name {
+            validate::chars("name", name, 1, NAME_MAX_CHARS)?;
+        }
+        if let Some(media_id) = &self.media_id {
+            validate::bytes("media_id", media_id, 1, MEDIA_ID_MAX_BYTES)?;
+        }
+        Ok(())
+    }
+}
+
+/// `kf/account/list` request. Without `offset`/`limit` WeCom uses 0 and 100.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ListAccounts {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offset: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<u32>,
+}
+
+impl ListAccounts {
+    /// The first page, of WeCom's default size (100).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Skip this many accounts.
+    pub fn offset(mut self, offset: u32) -> Self {
+        self.offset = Some(offset);
+        self
+    }
+
+    /// Page size, 1 to 100.
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        match self.limit {
+            Some(limit) => validate::range("limit", limit, 1, LIST_LIMIT_MAX),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `kf/account/list` response.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct AccountList {
+    /// The accounts on this page.
+    #[serde(default)]
+    pub account_list: Vec<Account>,
+}
+
+/// A customer-service account.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct Account {
+    /// The account id (`wk…`).
+    pub open_kfid: String,
+    /// The display name.
+    #[serde(default)]
+    pub name: String,
+    /// The avatar URL.
+    #[serde(default)]
+    pub avatar: String,
+    /// Whether the calling app may manage this account (absent for some app kinds).
+    #[serde(default)]
+    pub manage_privilege: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_serialise_as_on_the_wire() {
+        let u = UpdateAccount::new("wk1").name("售后");
+        assert_eq!(
+            serde_json::to_string(&u).unwrap(),
+            r#"{"open_kfid":"wk1","name":"售后"}"#
+        );
+        assert_eq!(serde_json::to_string(&ListAccounts::new()).unwrap(), "{}");
+        assert_eq!(
+            serde_json::to_string(&AddAccount::new("a", "m")).unwrap(),
+            r#"{"name":"a","media_id":"m"}"#
+        );
+    }
+
+    #[test]
+    fn account_tolerates_unknown_and_missing_fields() {
+        let a: AccountList = serde_json::from_str(
+            r#"{"errcode":0,"errmsg":"ok","account_list":[{"open_kfid":"wk1","name":"n","avatar":"u","manage_privilege":true,"new":1},{"open_kfid":"wk2"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(a.account_list.len(), 2);
+        assert_eq!(a.account_list[0].manage_privilege, Some(true));
+        assert_eq!(a.account_list[1].manage_privilege, None);
+    }
+}

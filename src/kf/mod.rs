@@ -1,0 +1,25 @@
+//! WeChat Customer Service (微信客服): the `kf/*` endpoints.
+//!
+//! Each API area is a handle off [`Client::kf`](crate::Client::kf), with one request type and
+//! one response type per endpoint.
+
+pub mod account;
+
+use crate::Client;
+
+/// The kf API family. Obtained with [`Client::kf`](crate::Client::kf).
+#[derive(Debug, Clone, Copy)]
+pub struct Kf<'a> {
+    client: &'a Client,
+}
+
+impl<'a> Kf<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// Customer-service accounts (客服账号): add, delete, update, list.
+    pub fn account(&self) -> account::AccountApi<'a> {
+        account::AccountApi::new(self.client)
+    }
+}

@@ -1,0 +1,159 @@
+//! The innermost layer: buffer, classify, redact.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use http::Extensions;
+use reqwest::{Request, Response, StatusCode};
+use reqwest_middleware::{Middleware, Next};
+use serde::Deserialize;
+
+use crate::call::{CallInfo, Idempotency};
+use crate::errcode;
+use crate::error::{TransportError, TransportErrorKind};
+
+/// Response extension: what the body said, and whether the retry layer may replay the call.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Classified {
+    /// The body's `errcode` (missing means 0); `None` if the body is not a JSON object.
+    pub(crate) errcode: Option<i64>,
+    pub(crate) retry: bool,
+}
+
+/// A redacted transport failure, carried through the stack as a middleware error.
+#[derive(Debug)]
+pub(crate) struct TransportFailure {
+    pub(crate) error: TransportError,
+    pub(crate) retry: bool,
+}
+
+impl fmt::Display for TransportFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for TransportFailure {}
+
+pub(crate) struct Classify;
+
+#[async_trait]
+impl Middleware for Classify {
+    async fn handle(
+        &self,
+        req: Request,
+        ext: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        let idempotency = ext
+            .get::<CallInfo>()
+            .map_or(Idempotency::NotIdempotent, |i| i.idempotency);
+        let outcome = match next.run(req, ext).await {
+            Ok(response) => buffer(response).await,
+            Err(reqwest_middleware::Error::Reqwest(e)) => Err(e),
+            Err(other) => return Err(other),
+        };
+        match outcome {
+            Ok((mut response, errcode)) => {
+                let retry = response_is_retryable(response.status(), errcode, idempotency);
+                response
+                    .extensions_mut()
+                    .insert(Classified { errcode, retry });
+                Ok(response)
+            }
+            Err(mut e) => {
+                if let Some(url) = e.url_mut() {
+                    crate::redact::redact_url(url);
+                }
+                let endpoint = ext.get::<CallInfo>().map_or("", |i| &i.endpoint);
+                let kind = kind_of(&e);
+                let failure = TransportFailure {
+                    error: TransportError::new(kind, endpoint, &error_chain(&e)),
+                    retry: failure_is_retryable(kind, idempotency),
+                };
+                tracing::debug!(%endpoint, error = %failure, "attempt failed");
+                Err(reqwest_middleware::Error::Middleware(failure.into()))
+            }
+        }
+    }
+}
+
+/// Reads the whole body now, inside the retry layer, so that a body that breaks off is
+/// retried like any other transport failure, and so that layers above can read the errcode.
+/// Returns the rebuilt response and the body's errcode.
+async fn buffer(mut response: Response) -> Result<(Response, Option<i64>), reqwest::Error> {
+    let status = response.status();
+    let version = response.version();
+    let headers = std::mem::take(response.headers_mut());
+    let body = response.bytes().await?;
+    let errcode = probe_errcode(&body);
+    let mut rebuilt = http::Response::new(body);
+    *rebuilt.status_mut() = status;
+    *rebuilt.version_mut() = version;
+    *rebuilt.headers_mut() = headers;
+    Ok((rebuilt.into(), errcode))
+}
+
+/// The `errcode` of a JSON object body (missing means 0); `None` for anything else.
+fn probe_errcode(body: &[u8]) -> Option<i64> {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        errcode: i64,
+    }
+    let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
+    if *first != b'{' {
+        return None;
+    }
+    serde_json::from_slice::<Probe>(body)
+        .ok()
+        .map(|p| p.errcode)
+}
+
+/// Transient answers are replayed for idempotent calls only. Token rejections belong to the
+/// token layer, and 45009 is never retried.
+fn response_is_retryable(status: StatusCode, errcode: Option<i64>, idem: Idempotency) -> bool {
+    let idempotent = idem == Idempotency::Idempotent;
+    if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+        return idempotent;
+    }
+    idempotent && errcode.is_some_and(errcode::is_transient)
+}
+
+/// A failed connect sent nothing and is always retried; a lost answer only for idempotent calls.
+fn failure_is_retryable(kind: TransportErrorKind, idem: Idempotency) -> bool {
+    match kind {
+        TransportErrorKind::Connect => true,
+        TransportErrorKind::Timeout | TransportErrorKind::ConnectionDropped => {
+            idem == Idempotency::Idempotent
+        }
+        _ => false,
+    }
+}
+
+fn kind_of(e: &reqwest::Error) -> TransportErrorKind {
+    if e.is_connect() {
+        TransportErrorKind::Connect
+    } else if e.is_timeout() {
+        TransportErrorKind::Timeout
+    } else if e.is_request() || e.is_body() || e.is_decode() {
+        TransportErrorKind::ConnectionDropped
+    } else {
+        TransportErrorKind::Other
+    }
+}
+
+/// The error and its causes as one line, redacted (the URL may still carry a secret if the
+/// caller did not redact it first).
+pub(crate) fn error_chain(e: &reqwest::Error) -> String {
+    let mut out = String::new();
+    let mut current: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = current {
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&err.to_string());
+        current = err.source();
+    }
+    crate::redact::redact_text(&out).into_owned()
+}

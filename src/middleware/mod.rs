@@ -1,0 +1,68 @@
+//! The reqwest-middleware stack, outermost first:
+//!
+//! 1. **retry** ([`RetryConfig`]): reqwest-retry with a strategy that replays only what WeCom
+//!    cannot have executed, or what is harmless to replay.
+//! 2. **token**: puts the current token in `?access_token=`; on 42001/40014/41001 replaces that
+//!    token (compare-and-refresh) and replays the call once.
+//! 3. **classify** (innermost): buffers the body once, tags the response with its errcode and
+//!    whether a retry is allowed, and turns transport errors into redacted, tagged failures.
+//!
+//! Redaction sits innermost so that every error is clean before any other layer sees it.
+
+mod classify;
+mod retry;
+mod token;
+
+use std::time::Duration;
+
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+
+pub(crate) use classify::{Classified, TransportFailure, error_chain};
+pub use retry::RetryConfig;
+pub(crate) use token::{TokenFailure, TokenLayer};
+
+use crate::error::{Error, Result};
+
+/// Per-attempt timeouts of the HTTP client.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timeouts {
+    pub(crate) request: Duration,
+    pub(crate) connect: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            request: Duration::from_secs(10),
+            connect: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The SDK's HTTP client: per-attempt timeouts, no redirects (a redirect would carry the token
+/// to another host) and no `Referer`.
+pub(crate) fn default_http_client(timeouts: Timeouts) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeouts.request)
+        .connect_timeout(timeouts.connect)
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false)
+        .build()
+        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {}", error_chain(&e))))
+}
+
+/// Assembles the stack. Without a token layer it serves `gettoken` itself.
+pub(crate) fn stack(
+    http: reqwest::Client,
+    retry: &RetryConfig,
+    token: Option<TokenLayer>,
+) -> ClientWithMiddleware {
+    let mut builder = ClientBuilder::new(http);
+    if let Some(retry) = retry.middleware() {
+        builder = builder.with(retry);
+    }
+    if let Some(token) = token {
+        builder = builder.with(token);
+    }
+    builder.with(classify::Classify).build()
+}

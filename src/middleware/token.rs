@@ -1,0 +1,86 @@
+//! The token layer: inject the current token; on rejection, compare-and-refresh and replay once.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use http::Extensions;
+use reqwest::{Request, Response};
+use reqwest_middleware::{Middleware, Next};
+
+use super::classify::Classified;
+use crate::errcode;
+use crate::error::Error;
+use crate::token::{AccessToken, Credential, TokenProvider};
+
+pub(crate) struct TokenLayer {
+    provider: TokenProvider,
+    credential: Credential,
+}
+
+impl TokenLayer {
+    pub(crate) fn new(provider: TokenProvider, credential: Credential) -> Self {
+        Self {
+            provider,
+            credential,
+        }
+    }
+}
+
+/// The token could not be obtained; carries the SDK error through the stack unchanged.
+#[derive(Debug)]
+pub(crate) struct TokenFailure(pub(crate) Error);
+
+impl fmt::Display for TokenFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "could not obtain an access token: {}", self.0)
+    }
+}
+
+impl std::error::Error for TokenFailure {}
+
+fn token_failure(error: Error) -> reqwest_middleware::Error {
+    reqwest_middleware::Error::Middleware(TokenFailure(error).into())
+}
+
+fn with_token(request: &mut Request, token: &AccessToken) {
+    request
+        .url_mut()
+        .query_pairs_mut()
+        .append_pair("access_token", token.as_str());
+}
+
+#[async_trait]
+impl Middleware for TokenLayer {
+    async fn handle(
+        &self,
+        mut req: Request,
+        ext: &mut Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        let token = self
+            .provider
+            .token(&self.credential)
+            .await
+            .map_err(token_failure)?;
+        // Kept unsent for the one replay; bodies here are always in memory, so this is cheap.
+        let replay = req.try_clone();
+        with_token(&mut req, &token);
+        let response = next.clone().run(req, ext).await?;
+        let rejected = response
+            .extensions()
+            .get::<Classified>()
+            .and_then(|c| c.errcode)
+            .is_some_and(errcode::is_token_rejected);
+        let (true, Some(mut again)) = (rejected, replay) else {
+            return Ok(response);
+        };
+        // WeCom rejected the token before executing the call: safe to replay any call, once.
+        let fresh = self
+            .provider
+            .refresh_rejected(&self.credential, &token)
+            .await
+            .map_err(token_failure)?;
+        with_token(&mut again, &fresh);
+        next.run(again, ext).await
+    }
+}

@@ -1,0 +1,416 @@
+//! The token cache: one `gettoken` per credential however many callers wait, refreshed ahead
+//! of expiry, replaced only when the rejected token is still the cached one.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use moka::Expiry;
+use moka::future::Cache;
+use moka::ops::compute::Op;
+use reqwest_middleware::ClientWithMiddleware;
+use serde::Deserialize;
+
+use super::access_token::AccessToken;
+use super::credential::{CacheKey, Credential};
+use crate::call::{self, CallInfo, Idempotency};
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::middleware::{self, RetryConfig};
+
+const GETTOKEN: &str = "/cgi-bin/gettoken";
+
+/// Fetches and caches access tokens, for any number of credentials and clients.
+///
+/// Cheap to clone; clones share the cache. Hand one provider to several
+/// [`ClientBuilder::token_provider`](crate::ClientBuilder::token_provider) calls to share it
+/// between clients (many corps in one process).
+///
+/// - **Single flight:** concurrent callers on a cold or stale entry share one `gettoken`.
+/// - **Ahead of time:** a token is used until `refresh_margin` before it expires; from
+///   `refresh_ahead` before that, the first caller starts one background refresh and everyone
+///   keeps using the current token meanwhile, so a busy client never waits at rollover. Both
+///   durations are capped at a fifth of the token's lifetime.
+/// - **Compare-and-refresh:** a token WeCom rejected is replaced only if the cache still holds
+///   that same token, so a storm of rejections costs one `gettoken`.
+/// - Freshness is decided by the provider's [`Clock`].
+///
+/// ```
+/// use std::time::Duration;
+/// use wecom_kf::{Client, TokenProvider};
+///
+/// let provider = TokenProvider::builder()
+///     .refresh_margin(Duration::from_secs(300))
+///     .build()?;
+/// let corp_a = Client::builder().corp_id("wwA").corp_secret("secret-a")
+///     .token_provider(provider.clone()).build()?;
+/// let corp_b = Client::builder().corp_id("wwB").corp_secret("secret-b")
+///     .token_provider(provider).build()?;
+/// # let _ = (corp_a, corp_b);
+/// # Ok::<(), wecom_kf::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct TokenProvider {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    cache: Cache<CacheKey, AccessToken>,
+    http: ClientWithMiddleware,
+    clock: Arc<dyn Clock>,
+    freshness: Freshness,
+    generation: AtomicU64,
+    fetches: AtomicU64,
+}
+
+impl fmt::Debug for TokenProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenProvider")
+            .field("cached_tokens", &self.inner.cache.entry_count())
+            .field("freshness", &self.inner.freshness)
+            .field("clock", &self.inner.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenProvider {
+    /// A provider with default settings.
+    pub fn new() -> Result<Self> {
+        Self::builder().build()
+    }
+
+    /// Configure a provider.
+    pub fn builder() -> TokenProviderBuilder {
+        TokenProviderBuilder::default()
+    }
+
+    /// A token for `credential`: the cached one while fresh, otherwise one fetched now (shared
+    /// with every concurrent caller).
+    pub async fn token(&self, credential: &Credential) -> Result<AccessToken> {
+        if let Some(token) = self.inner.cache.get(credential.key()).await {
+            let now = self.inner.clock.now();
+            match self.inner.freshness.state(&token, now) {
+                State::Fresh => return Ok(token),
+                State::RefreshAhead => {
+                    self.refresh_in_background(credential, &token, now);
+                    return Ok(token);
+                }
+                State::Stale => self.remove_if_current(credential, &token).await,
+            }
+        }
+        self.load(credential).await
+    }
+
+    /// Replaces `rejected` (a token WeCom refused) with a fresh one, unless another caller
+    /// already did; returns the token to use now.
+    pub async fn refresh_rejected(
+        &self,
+        credential: &Credential,
+        rejected: &AccessToken,
+    ) -> Result<AccessToken> {
+        tracing::debug!(credential = ?credential.key(), "access token rejected; refreshing");
+        self.remove_if_current(credential, rejected).await;
+        self.load(credential).await
+    }
+
+    /// Drops any cached token for `credential`.
+    pub async fn invalidate(&self, credential: &Credential) {
+        self.inner.cache.invalidate(credential.key()).await;
+    }
+
+    /// How many `gettoken` requests this provider has started (including ones that failed).
+    pub fn fetch_count(&self) -> u64 {
+        self.inner.fetches.load(Ordering::Relaxed)
+    }
+
+    /// How many tokens the cache holds (approximate: moka counts lazily).
+    pub fn cached_tokens(&self) -> u64 {
+        self.inner.cache.entry_count()
+    }
+
+    /// The coalesced load: concurrent callers share one fetch and its result (or error).
+    async fn load(&self, credential: &Credential) -> Result<AccessToken> {
+        self.inner
+            .cache
+            .try_get_with_by_ref(credential.key(), self.fetch(credential))
+            .await
+            .map_err(|shared: Arc<Error>| (*shared).clone())
+    }
+
+    /// Compare-and-remove: removes the entry only if it still holds `token`. Calls on one key
+    /// are serialised by moka, so a token another caller just stored is never thrown away.
+    async fn remove_if_current(&self, credential: &Credential, token: &AccessToken) {
+        let generation = token.generation();
+        self.inner
+            .cache
+            .entry_by_ref(credential.key())
+            .and_compute_with(|current| {
+                let op = match current {
+                    Some(entry) if entry.value().generation() == generation => Op::Remove,
+                    _ => Op::Nop,
+                };
+                std::future::ready(op)
+            })
+            .await;
+    }
+
+    /// Starts one background refresh for `token` unless one is running or failed recently.
+    fn refresh_in_background(&self, credential: &Credential, token: &AccessToken, now: SystemTime) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if !token.refresh_gate().try_start(now) {
+            return;
+        }
+        let (provider, credential, old) = (self.clone(), credential.clone(), token.clone());
+        runtime.spawn(async move {
+            match provider.fetch(&credential).await {
+                Ok(fresh) => provider.replace_if_current(&credential, &old, fresh).await,
+                Err(err) => {
+                    tracing::warn!(credential = ?credential.key(), error = %err,
+                        "background token refresh failed; the current token stays in use");
+                    let retry_at = provider.inner.clock.now() + REFRESH_RETRY_PAUSE;
+                    old.refresh_gate().failed(retry_at);
+                }
+            }
+        });
+    }
+
+    /// Stores `fresh` unless the cache moved on from `old` meanwhile.
+    async fn replace_if_current(
+        &self,
+        credential: &Credential,
+        old: &AccessToken,
+        fresh: AccessToken,
+    ) {
+        let generation = old.generation();
+        self.inner
+            .cache
+            .entry_by_ref(credential.key())
+            .and_compute_with(|current| {
+                let op = match current {
+                    Some(entry) if entry.value().generation() != generation => Op::Nop,
+                    _ => Op::Put(fresh),
+                };
+                std::future::ready(op)
+            })
+            .await;
+    }
+
+    /// One `gettoken`, with the stack's bounded retry on transient failures. 40001/40013 and
+    /// other errcodes are final.
+    async fn fetch(&self, credential: &Credential) -> Result<AccessToken> {
+        self.inner.fetches.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(credential = ?credential.key(), "fetching access token");
+        let url = credential.gettoken_url()?;
+        let info = CallInfo::new(GETTOKEN, Idempotency::Idempotent);
+        let sent = self
+            .inner
+            .http
+            .get(url)
+            .with_extension(info.clone())
+            .send()
+            .await;
+        let reply: GetTokenReply = call::finish(sent, &info).await?;
+        let lifetime = Duration::from_secs(reply.expires_in);
+        if reply.access_token.is_empty() || lifetime.is_zero() {
+            return Err(Error::Decode {
+                endpoint: GETTOKEN.into(),
+                status: 200,
+                reason: "empty access_token or zero expires_in".into(),
+                excerpt: String::new(),
+            });
+        }
+        let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        Ok(AccessToken::new(
+            reply.access_token,
+            generation,
+            self.inner.clock.now(),
+            lifetime,
+        ))
+    }
+}
+
+/// Pause after a failed background refresh before the next one may start.
+const REFRESH_RETRY_PAUSE: Duration = Duration::from_secs(5);
+
+#[derive(Deserialize)]
+struct GetTokenReply {
+    access_token: String,
+    expires_in: u64,
+}
+
+/// When a token is fresh, due for a background refresh, or too close to expiry to use.
+#[derive(Debug, Clone, Copy)]
+struct Freshness {
+    margin: Duration,
+    ahead: Duration,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum State {
+    Fresh,
+    RefreshAhead,
+    Stale,
+}
+
+impl Freshness {
+    fn state(&self, token: &AccessToken, now: SystemTime) -> State {
+        let fifth = token.lifetime() / 5;
+        let margin = self.margin.min(fifth);
+        let ahead = self.ahead.min(fifth);
+        let stale_at = token.expires_at() - margin;
+        if now >= stale_at {
+            State::Stale
+        } else if now >= stale_at - ahead {
+            State::RefreshAhead
+        } else {
+            State::Fresh
+        }
+    }
+}
+
+/// moka's own expiry only cleans up: an entry lives for the token's lifetime in real time.
+/// Freshness is decided by the provider's clock. Both hooks are set, because moka's default
+/// `expire_after_update` would keep the old token's deadline.
+struct TokenLifetime;
+
+impl Expiry<CacheKey, AccessToken> for TokenLifetime {
+    fn expire_after_create(
+        &self,
+        _: &CacheKey,
+        token: &AccessToken,
+        _: Instant,
+    ) -> Option<Duration> {
+        Some(token.lifetime())
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &CacheKey,
+        token: &AccessToken,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(token.lifetime())
+    }
+}
+
+/// Configures a [`TokenProvider`].
+#[derive(Debug)]
+#[must_use]
+pub struct TokenProviderBuilder {
+    clock: Arc<dyn Clock>,
+    http: Option<reqwest::Client>,
+    retry: RetryConfig,
+    margin: Duration,
+    ahead: Duration,
+    max_credentials: u64,
+}
+
+impl Default for TokenProviderBuilder {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            http: None,
+            retry: RetryConfig::default(),
+            margin: Duration::from_secs(300),
+            ahead: Duration::from_secs(300),
+            max_credentials: 100_000,
+        }
+    }
+}
+
+impl TokenProviderBuilder {
+    /// The clock that decides freshness (default: [`SystemClock`]). Tests pass a
+    /// [`ManualClock`](crate::clock::ManualClock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Stop using a token this long before it expires (default 300 s; at most a fifth of the
+    /// token's lifetime).
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.margin = margin;
+        self
+    }
+
+    /// Start a background refresh this long before the margin (default 300 s; at most a fifth
+    /// of the token's lifetime).
+    pub fn refresh_ahead(mut self, ahead: Duration) -> Self {
+        self.ahead = ahead;
+        self
+    }
+
+    /// Retries for `gettoken` on transient failures (default [`RetryConfig::default`]).
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The HTTP client for `gettoken` (default: the SDK's hardened client, see
+    /// [`ClientBuilder::http_client`](crate::ClientBuilder::http_client)).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// At most this many credentials are cached (default 100 000); the least used go first.
+    pub fn max_credentials(mut self, n: u64) -> Self {
+        self.max_credentials = n;
+        self
+    }
+
+    /// Builds the provider.
+    pub fn build(self) -> Result<TokenProvider> {
+        let http = match self.http {
+            Some(client) => client,
+            None => middleware::default_http_client(middleware::Timeouts::default())?,
+        };
+        let cache = Cache::builder()
+            .max_capacity(self.max_credentials)
+            .expire_after(TokenLifetime)
+            .build();
+        Ok(TokenProvider {
+            inner: Arc::new(Inner {
+                cache,
+                http: middleware::stack(http, &self.retry, None),
+                clock: self.clock,
+                freshness: Freshness {
+                    margin: self.margin,
+                    ahead: self.ahead,
+                },
+                generation: AtomicU64::new(0),
+                fetches: AtomicU64::new(0),
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freshness_windows_scale_with_lifetime() {
+        let f = Freshness {
+            margin: Duration::from_secs(300),
+            ahead: Duration::from_secs(300),
+        };
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let tok = AccessToken::new("t", 1, t0, Duration::from_secs(7200));
+        let at = |s| t0 + Duration::from_secs(s);
+        assert_eq!(f.state(&tok, at(0)), State::Fresh);
+        assert_eq!(f.state(&tok, at(6599)), State::Fresh);
+        assert_eq!(f.state(&tok, at(6600)), State::RefreshAhead);
+        assert_eq!(f.state(&tok, at(6899)), State::RefreshAhead);
+        assert_eq!(f.state(&tok, at(6900)), State::Stale);
+        // A 10 s token: margin and lead are capped at 2 s each.
+        let short = AccessToken::new("t", 2, t0, Duration::from_secs(10));
+        assert_eq!(f.state(&short, at(5)), State::Fresh);
+        assert_eq!(f.state(&short, at(6)), State::RefreshAhead);
+        assert_eq!(f.state(&short, at(8)), State::Stale);
+    }
+}

@@ -1,0 +1,38 @@
+//! Field rules checked before anything is sent, as the API documents them.
+
+use crate::error::{Error, Result};
+
+/// `value` has `min..=max` characters (not bytes).
+pub(crate) fn chars(field: &'static str, value: &str, min: usize, max: usize) -> Result<()> {
+    let n = value.chars().count();
+    if n < min || n > max {
+        return Err(Error::invalid(
+            field,
+            format!("must be {min} to {max} characters, got {n}"),
+        ));
+    }
+    Ok(())
+}
+
+/// `value` has `min..=max` UTF-8 bytes.
+pub(crate) fn bytes(field: &'static str, value: &str, min: usize, max: usize) -> Result<()> {
+    let n = value.len();
+    if n < min || n > max {
+        return Err(Error::invalid(
+            field,
+            format!("must be {min} to {max} bytes, got {n}"),
+        ));
+    }
+    Ok(())
+}
+
+/// `value` lies in `min..=max`.
+pub(crate) fn range(field: &'static str, value: u32, min: u32, max: u32) -> Result<()> {
+    if value < min || value > max {
+        return Err(Error::invalid(
+            field,
+            format!("must be between {min} and {max}, got {value}"),
+        ));
+    }
+    Ok(())
+}
