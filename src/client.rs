@@ -272,12 +272,11 @@ impl ClientBuilder {
         if self.corp_secret.is_none() {
             self = self.corp_secret(env("WECOM_CORP_SECRET")?);
         }
-        if self.base_url.is_none() {
-            if let Ok(base) = std::env::var("WECOM_API_BASE") {
-                if !base.trim().is_empty() {
-                    self = self.base_url(base);
-                }
-            }
+        if self.base_url.is_none()
+            && let Ok(base) = std::env::var("WECOM_API_BASE")
+            && !base.trim().is_empty()
+        {
+            self = self.base_url(base);
         }
         Ok(self)
     }

@@ -42,6 +42,11 @@ mod redact;
 pub mod token;
 mod validate;
 
+/// The README's examples are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use call::Idempotency;
 pub use client::{Client, ClientBuilder};
 pub use error::{ApiError, Error, Result, TransportError, TransportErrorKind};
