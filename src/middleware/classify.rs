@@ -56,6 +56,13 @@ impl Middleware for Classify {
         match outcome {
             Ok((mut response, errcode)) => {
                 let retry = response_is_retryable(response.status(), errcode, idempotency);
+                tracing::debug!(
+                    endpoint = ext.get::<CallInfo>().map_or("", |i| &i.endpoint),
+                    status = response.status().as_u16(),
+                    errcode,
+                    retry,
+                    "attempt answered"
+                );
                 response
                     .extensions_mut()
                     .insert(Classified { errcode, retry });
