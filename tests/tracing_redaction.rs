@@ -1,0 +1,142 @@
+//! Every `tracing` event emitted while the SDK works — ours, reqwest-retry's and any other
+//! dependency's that logs through `tracing`, at TRACE — is free of the corp secret and the access
+//! token, through successes, retries, refreshes and failures.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+use wecom_kf::kf::account::{AddAccount, ListAccounts};
+use wecom_kf::{Client, RetryConfig};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SECRET: &str = "CORP-SECRET-XYZ";
+const TOKEN_1: &str = "TOKEN-ONE-111";
+const TOKEN_2: &str = "TOKEN-TWO-222";
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn token_reply(token: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(
+        json!({"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200}),
+    )
+}
+
+// current_thread runtime: every task runs on this thread, under the thread-local subscriber.
+#[tokio::test]
+async fn nothing_logged_carries_a_secret() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/cgi-bin/gettoken"))
+        .respond_with(token_reply(TOKEN_1))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/cgi-bin/gettoken"))
+        .respond_with(token_reply(TOKEN_2))
+        .mount(&server)
+        .await;
+    // TOKEN_1 is rejected (refresh path), then -1 once (retry path), then ok.
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/kf/account/list"))
+        .and(query_param("access_token", TOKEN_1))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"errcode": 42001, "errmsg": "access_token expired"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/kf/account/list"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"errcode": -1, "errmsg": "busy"})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/kf/account/list"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"errcode": 0, "account_list": []})),
+        )
+        .mount(&server)
+        .await;
+    // add times out: an OutcomeUnknown whose cause came through the transport.
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/kf/account/add"))
+        .respond_with(ResponseTemplate::new(502).set_delay(Duration::from_secs(3)))
+        .mount(&server)
+        .await;
+
+    let fast = RetryConfig::default().backoff(Duration::from_millis(1), Duration::from_millis(5));
+    let client = Client::builder()
+        .corp_id("ww1")
+        .corp_secret(SECRET)
+        .base_url(server.uri())
+        .timeout(Duration::from_millis(300))
+        .retry(fast.clone())
+        .build()
+        .unwrap();
+    let accounts = client.kf().account();
+    accounts.list(ListAccounts::new()).await.unwrap();
+    let add = accounts.add(AddAccount::new("a", "m")).await.unwrap_err();
+    assert!(
+        matches!(add, wecom_kf::Error::OutcomeUnknown { .. }),
+        "{add:?}"
+    );
+
+    // A refused port: the gettoken URL (with the secret) is in reqwest's error.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let refused = Client::builder()
+        .corp_id("ww1")
+        .corp_secret(SECRET)
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .retry(fast)
+        .build()
+        .unwrap();
+    let err = refused
+        .kf()
+        .account()
+        .list(ListAccounts::new())
+        .await
+        .unwrap_err();
+    tracing::error!(error = %err, debug = ?err, "reported by the test");
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("attempt answered"),
+        "the capture must see the SDK's own events:\n{logs}"
+    );
+    assert!(
+        logs.contains("Retry attempt"),
+        "and reqwest-retry's:\n{logs}"
+    );
+    for secret in [SECRET, TOKEN_1, TOKEN_2] {
+        assert!(!logs.contains(secret), "{secret} leaked into logs:\n{logs}");
+    }
+}
