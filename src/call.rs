@@ -55,8 +55,17 @@ struct ErrorBody {
     errmsg: String,
 }
 
+/// Sends `request` through the stack, tagged with `info`, and decodes the outcome.
+pub(crate) async fn send<T: DeserializeOwned>(
+    request: reqwest_middleware::RequestBuilder,
+    info: CallInfo,
+) -> Result<T> {
+    let sent = request.with_extension(info.clone()).send().await;
+    finish(sent, &info).await
+}
+
 /// Turns what the middleware stack returned into a typed value or an [`Error`].
-pub(crate) async fn finish<T: DeserializeOwned>(
+async fn finish<T: DeserializeOwned>(
     sent: reqwest_middleware::Result<reqwest::Response>,
     info: &CallInfo,
 ) -> Result<T> {

@@ -142,14 +142,7 @@ impl Client {
             url.query_pairs_mut().extend_pairs(query);
         }
         let info = CallInfo::new(path.to_owned(), Idempotency::Idempotent);
-        let sent = self
-            .inner
-            .http
-            .get(url)
-            .with_extension(info.clone())
-            .send()
-            .await;
-        call::finish(sent, &info).await
+        call::send(self.inner.http.get(url), info).await
     }
 
     pub(crate) async fn send_json<B, T>(
@@ -174,8 +167,7 @@ impl Client {
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .body(bytes);
         }
-        let sent = request.with_extension(info.clone()).send().await;
-        call::finish(sent, &info).await
+        call::send(request, info).await
     }
 
     fn endpoint_url(&self, path: &str) -> Result<Url> {

@@ -205,14 +205,7 @@ impl TokenProvider {
         tracing::debug!(credential = ?credential.key(), "fetching access token");
         let url = credential.gettoken_url()?;
         let info = CallInfo::new(GETTOKEN, Idempotency::Idempotent);
-        let sent = self
-            .inner
-            .http
-            .get(url)
-            .with_extension(info.clone())
-            .send()
-            .await;
-        let reply: GetTokenReply = call::finish(sent, &info).await?;
+        let reply: GetTokenReply = call::send(self.inner.http.get(url), info).await?;
         let lifetime = Duration::from_secs(reply.expires_in);
         if reply.access_token.is_empty() || lifetime.is_zero() {
             return Err(Error::Decode {
