@@ -51,7 +51,7 @@ impl<'a> AccountApi<'a> {
     /// **Not idempotent**: each call creates a new account, so it is never replayed once it may
     /// have reached WeCom; a lost answer is [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown).
     /// A corp may have at most 5000 accounts.
-    pub async fn add(&self, request: AddAccount) -> Result<AddAccountResponse> {
+    pub async fn add(self, request: AddAccount) -> Result<AddAccountResponse> {
         request.validate()?;
         self.client
             .send_json(
@@ -67,7 +67,7 @@ impl<'a> AccountApi<'a> {
     ///
     /// **Idempotent**: retried after transient failures. A replay of a delete that did happen
     /// answers errcode 95004 (open_kfid does not exist).
-    pub async fn delete(&self, request: DeleteAccount) -> Result<()> {
+    pub async fn delete(self, request: DeleteAccount) -> Result<()> {
         request.validate()?;
         self.client
             .send_json::<_, IgnoredAny>(Method::POST, DEL, Some(&request), Idempotency::Idempotent)
@@ -79,7 +79,7 @@ impl<'a> AccountApi<'a> {
     /// ([doc](https://developer.work.weixin.qq.com/document/path/94664)).
     ///
     /// **Idempotent**: retried after transient failures.
-    pub async fn update(&self, request: UpdateAccount) -> Result<()> {
+    pub async fn update(self, request: UpdateAccount) -> Result<()> {
         request.validate()?;
         self.client
             .send_json::<_, IgnoredAny>(
@@ -95,7 +95,7 @@ impl<'a> AccountApi<'a> {
     /// One page of accounts ([doc](https://developer.work.weixin.qq.com/document/path/94661)).
     ///
     /// **Read**: retried after transient failures.
-    pub async fn list(&self, request: ListAccounts) -> Result<AccountList> {
+    pub async fn list(self, request: ListAccounts) -> Result<AccountList> {
         request.validate()?;
         self.client
             .send_json(Method::POST, LIST, Some(&request), Idempotency::Idempotent)
@@ -105,7 +105,7 @@ impl<'a> AccountApi<'a> {
     /// Every account, walking the pages (100 a page) until a short page, as the doc says.
     ///
     /// Stops early if the server ignores `offset` and repeats a page, rather than loop.
-    pub async fn list_all(&self) -> Result<Vec<Account>> {
+    pub async fn list_all(self) -> Result<Vec<Account>> {
         let mut all: Vec<Account> = Vec::new();
         let mut offset: u32 = 0;
         loop {
