@@ -34,6 +34,9 @@ const GETTOKEN: &str = "/cgi-bin/gettoken";
 ///   durations are capped at a fifth of the token's lifetime.
 /// - **Compare-and-refresh:** a token WeCom rejected is replaced only if the cache still holds
 ///   that same token, so a storm of rejections costs one `gettoken`.
+/// - **Bad credentials are final:** a `gettoken` answered 40001/40013 (or another
+///   configuration errcode) is returned to every caller for the next 10 s without asking
+///   again, because WeCom bans an IP that keeps fetching with a bad secret.
 /// - Freshness is decided by the provider's [`Clock`].
 ///
 /// ```
@@ -62,7 +65,14 @@ struct Inner {
     freshness: Freshness,
     generation: AtomicU64,
     fetches: AtomicU64,
+    /// Configuration errors (bad secret, bad corp id) kept for [`CONFIG_ERROR_COOLDOWN`]:
+    /// WeCom bans an IP that keeps fetching with a bad secret, so callers arriving after the
+    /// failure get it too instead of asking again. Transient failures are never kept.
+    config_errors: Cache<CacheKey, (Error, SystemTime)>,
 }
+
+/// How long a configuration error from `gettoken` is answered from memory.
+const CONFIG_ERROR_COOLDOWN: Duration = Duration::from_secs(10);
 
 impl fmt::Debug for TokenProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -133,9 +143,21 @@ impl TokenProvider {
     async fn load(&self, credential: &Credential) -> Result<AccessToken> {
         self.inner
             .cache
-            .try_get_with_by_ref(credential.key(), self.fetch(credential))
+            .try_get_with_by_ref(credential.key(), self.fetch_unless_refused(credential))
             .await
             .map_err(|shared: Arc<Error>| (*shared).clone())
+    }
+
+    /// Runs inside the coalesced init, so it sees any configuration error the previous init
+    /// stored before it finished: no caller can slip a second `gettoken` past the cooldown.
+    async fn fetch_unless_refused(&self, credential: &Credential) -> Result<AccessToken> {
+        if let Some((error, until)) = self.inner.config_errors.get(credential.key()).await {
+            if self.inner.clock.now() < until {
+                return Err(error);
+            }
+            self.inner.config_errors.invalidate(credential.key()).await;
+        }
+        self.fetch(credential).await
     }
 
     /// Compare-and-remove: removes the entry only if it still holds `token`. Calls on one key
@@ -205,7 +227,17 @@ impl TokenProvider {
         tracing::debug!(credential = ?credential.key(), "fetching access token");
         let url = credential.gettoken_url()?;
         let info = CallInfo::new(GETTOKEN, Idempotency::Idempotent);
-        let reply: GetTokenReply = call::send(self.inner.http.get(url), info).await?;
+        let reply: GetTokenReply = match call::send(self.inner.http.get(url), info).await {
+            Ok(reply) => reply,
+            Err(error) => {
+                if error.is_configuration() {
+                    let until = self.inner.clock.now() + CONFIG_ERROR_COOLDOWN;
+                    let kept = (error.clone(), until);
+                    self.inner.config_errors.insert(credential.key().clone(), kept).await;
+                }
+                return Err(error);
+            }
+        };
         let lifetime = Duration::from_secs(reply.expires_in);
         if reply.access_token.is_empty() || lifetime.is_zero() {
             return Err(Error::Decode {
@@ -377,6 +409,10 @@ impl TokenProviderBuilder {
                 },
                 generation: AtomicU64::new(0),
                 fetches: AtomicU64::new(0),
+                config_errors: Cache::builder()
+                    .max_capacity(self.max_credentials)
+                    .time_to_live(CONFIG_ERROR_COOLDOWN)
+                    .build(),
             }),
         })
     }
