@@ -97,6 +97,16 @@ async fn storm(code: i64) {
     assert_eq!(on("T2"), 200, "errcode {code}");
     assert!(on("T1") >= 1 && on("T1") <= 200, "errcode {code}");
     assert_eq!(count(&server, LIST).await, on("T1") + on("T2"));
+    drop_server(server).await;
+}
+
+/// Drops a wiremock server with a fresh tokio coop budget. Its `Drop` runs
+/// `futures::executor::block_on(verify())` on this task; after polling hundreds of concurrent
+/// calls the task's budget is spent, tokio's RwLock inside `verify` keeps answering `Pending`,
+/// and that foreign `block_on` spins forever. Yielding first resets the budget.
+async fn drop_server(server: MockServer) {
+    tokio::task::yield_now().await;
+    drop(server);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,6 +199,7 @@ async fn bad_credential(code: i64) {
     }
     assert_eq!(count(&server, "/cgi-bin/gettoken").await, 1);
     assert_eq!(count(&server, LIST).await, 0);
+    drop_server(server).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -75,6 +75,15 @@ fn client(server: &MockServer, provider: Option<TokenProvider>) -> Client {
     b.build().unwrap()
 }
 
+/// Drops a wiremock server with a fresh tokio coop budget. Its `Drop` runs
+/// `futures::executor::block_on(verify())` on this task; after polling hundreds of concurrent
+/// calls the task's budget is spent, tokio's RwLock inside `verify` keeps answering `Pending`,
+/// and that foreign `block_on` spins forever. Yielding first resets the budget.
+async fn drop_server(server: MockServer) {
+    tokio::task::yield_now().await;
+    drop(server);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cold_herd_of_200_costs_one_gettoken() {
     let server = server().await;
@@ -89,6 +98,7 @@ async fn cold_herd_of_200_costs_one_gettoken() {
     let tokens = tokens_sent(&server).await;
     assert_eq!(tokens.len(), 200);
     assert!(tokens.iter().all(|t| t == "T1"));
+    drop_server(server).await;
 }
 
 #[tokio::test]
