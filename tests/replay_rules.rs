@@ -1,0 +1,287 @@
+//! The replay rule: a call is replayed only when WeCom cannot have executed it, or when
+//! replaying it is harmless. Counts are taken on the server.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use wecom_kf::kf::account::{AddAccount, ListAccounts};
+use wecom_kf::{Client, Error, RetryConfig, TransportErrorKind};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const LIST: &str = "/cgi-bin/kf/account/list";
+const ADD: &str = "/cgi-bin/kf/account/add";
+
+fn fast() -> RetryConfig {
+    RetryConfig::default()
+        .max_retries(3)
+        .backoff(Duration::from_millis(1), Duration::from_millis(5))
+}
+
+fn errcode(code: i64) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"errcode": code, "errmsg": "e"}))
+}
+
+fn ok() -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .set_body_json(json!({"errcode": 0, "open_kfid": "wk1", "account_list": []}))
+}
+
+async fn server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/cgi-bin/gettoken"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"errcode": 0, "access_token": "TOK", "expires_in": 7200})),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+/// `first` answers the first `n` calls to `p`, then `ok()`.
+async fn script(server: &MockServer, p: &str, first: ResponseTemplate, n: u64) {
+    Mock::given(method("POST"))
+        .and(path(p))
+        .respond_with(first)
+        .up_to_n_times(n)
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(p))
+        .respond_with(ok())
+        .mount(server)
+        .await;
+}
+
+fn client(server: &MockServer, retry: RetryConfig) -> Client {
+    Client::builder()
+        .corp_id("ww1")
+        .corp_secret("s1")
+        .base_url(server.uri())
+        .timeout(Duration::from_millis(300))
+        .retry(retry)
+        .build()
+        .unwrap()
+}
+
+async fn count(server: &MockServer, p: &str) -> usize {
+    let requests = server.received_requests().await.unwrap();
+    requests.iter().filter(|r| r.url.path() == p).count()
+}
+
+async fn list(client: &Client) -> Result<(), Error> {
+    client
+        .kf()
+        .account()
+        .list(ListAccounts::new())
+        .await
+        .map(drop)
+}
+
+async fn add(client: &Client) -> Result<(), Error> {
+    client
+        .kf()
+        .account()
+        .add(AddAccount::new("n", "m"))
+        .await
+        .map(drop)
+}
+
+#[tokio::test]
+async fn busy_twice_then_ok_takes_three_attempts() {
+    let server = server().await;
+    script(&server, LIST, errcode(-1), 2).await;
+    list(&client(&server, fast())).await.unwrap();
+    assert_eq!(count(&server, LIST).await, 3);
+}
+
+#[tokio::test]
+async fn other_transient_answers_are_retried_on_reads() {
+    for first in [
+        errcode(6000),
+        errcode(45033),
+        ResponseTemplate::new(429),
+        ResponseTemplate::new(502),
+        ResponseTemplate::new(503),
+    ] {
+        let server = server().await;
+        script(&server, LIST, first, 1).await;
+        list(&client(&server, fast())).await.unwrap();
+        assert_eq!(count(&server, LIST).await, 2);
+    }
+}
+
+#[tokio::test]
+async fn retries_are_bounded() {
+    let server = server().await;
+    script(&server, LIST, errcode(-1), 100).await;
+    let err = list(&client(&server, fast())).await.unwrap_err();
+    assert_eq!(err.api().unwrap().code(), -1);
+    assert!(err.is_transient());
+    assert_eq!(count(&server, LIST).await, 4, "1 attempt + 3 retries");
+}
+
+#[tokio::test]
+async fn no_retries_when_disabled() {
+    let server = server().await;
+    script(&server, LIST, errcode(-1), 100).await;
+    assert!(
+        list(&client(&server, RetryConfig::disabled()))
+            .await
+            .is_err()
+    );
+    assert_eq!(count(&server, LIST).await, 1);
+}
+
+#[tokio::test]
+async fn rate_limit_is_never_retried() {
+    let server = server().await;
+    script(&server, LIST, errcode(45009), 100).await;
+    let err = list(&client(&server, fast())).await.unwrap_err();
+    assert!(err.is_rate_limited());
+    assert_eq!(count(&server, LIST).await, 1);
+}
+
+#[tokio::test]
+async fn a_timed_out_read_is_retried() {
+    let server = server().await;
+    script(&server, LIST, ok().set_delay(Duration::from_secs(2)), 1).await;
+    list(&client(&server, fast())).await.unwrap();
+    assert_eq!(count(&server, LIST).await, 2);
+}
+
+#[tokio::test]
+async fn gateway_error_on_add_is_outcome_unknown_and_not_replayed() {
+    let server = server().await;
+    script(&server, ADD, ResponseTemplate::new(502), 1).await;
+    let err = add(&client(&server, fast())).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::OutcomeUnknown { cause, .. }
+            if matches!(**cause, Error::HttpStatus { status: 502, .. })),
+        "{err:?}"
+    );
+    assert_eq!(count(&server, ADD).await, 1);
+}
+
+#[tokio::test]
+async fn timeout_on_add_is_outcome_unknown_and_not_replayed() {
+    let server = server().await;
+    script(&server, ADD, ok().set_delay(Duration::from_secs(2)), 1).await;
+    let err = add(&client(&server, fast())).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::OutcomeUnknown { cause, .. }
+            if matches!(&**cause, Error::Transport(t) if t.kind() == TransportErrorKind::Timeout)),
+        "{err:?}"
+    );
+    assert_eq!(count(&server, ADD).await, 1);
+}
+
+#[tokio::test]
+async fn busy_answer_on_add_is_returned_as_is() {
+    let server = server().await;
+    script(&server, ADD, errcode(-1), 1).await;
+    let err = add(&client(&server, fast())).await.unwrap_err();
+    assert_eq!(err.api().map(|e| e.code()), Some(-1), "{err:?}");
+    assert_eq!(count(&server, ADD).await, 1);
+}
+
+/// A raw server: answers gettoken, and reads each API request fully before closing the
+/// connection without answering. Returns its base URL and a counter of dropped requests.
+async fn dropping_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::Ordering;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let dropped = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = dropped.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let mut seen = Vec::new();
+                // Read until the end of the headers (and the small body, which arrives with them).
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                if seen.starts_with(b"GET /cgi-bin/gettoken") {
+                    let body = r#"{"errcode":0,"access_token":"TOK","expires_in":7200}"#;
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = socket.write_all(reply.as_bytes()).await;
+                } else {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
+                // Dropping the socket closes the connection with no answer.
+            });
+        }
+    });
+    (base, dropped)
+}
+
+#[tokio::test]
+async fn dropped_connection_on_add_is_outcome_unknown_and_not_replayed() {
+    let (base, dropped) = dropping_server().await;
+    let client = Client::builder()
+        .corp_id("ww1")
+        .corp_secret("s1")
+        .base_url(base)
+        .retry(fast())
+        .build()
+        .unwrap();
+    let err = add(&client).await.unwrap_err();
+    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+    assert_eq!(dropped.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn dropped_connection_on_list_is_retried() {
+    let (base, dropped) = dropping_server().await;
+    let client = Client::builder()
+        .corp_id("ww1")
+        .corp_secret("s1")
+        .base_url(base)
+        .retry(fast())
+        .build()
+        .unwrap();
+    let err = list(&client).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Transport(t) if t.kind() == TransportErrorKind::ConnectionDropped),
+        "{err:?}"
+    );
+    assert_eq!(
+        dropped.load(std::sync::atomic::Ordering::SeqCst),
+        4,
+        "1 attempt + 3 retries"
+    );
+}
+
+#[tokio::test]
+async fn refused_connection_is_retried_and_reported_as_nothing_sent() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let client = Client::builder()
+        .corp_id("ww1")
+        .corp_secret("s1")
+        .base_url(base)
+        .retry(fast())
+        .build()
+        .unwrap();
+    let err = add(&client).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Transport(t) if t.kind() == TransportErrorKind::Connect && t.nothing_sent()),
+        "not OutcomeUnknown: nothing was sent: {err:?}"
+    );
+}
