@@ -233,7 +233,10 @@ impl TokenProvider {
                 if error.is_configuration() {
                     let until = self.inner.clock.now() + CONFIG_ERROR_COOLDOWN;
                     let kept = (error.clone(), until);
-                    self.inner.config_errors.insert(credential.key().clone(), kept).await;
+                    self.inner
+                        .config_errors
+                        .insert(credential.key().clone(), kept)
+                        .await;
                 }
                 return Err(error);
             }
