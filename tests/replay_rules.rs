@@ -285,3 +285,26 @@ async fn refused_connection_is_retried_and_reported_as_nothing_sent() {
         "not OutcomeUnknown: nothing was sent: {err:?}"
     );
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let server = server().await;
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(LIST))
+        .respond_with(
+            ResponseTemplate::new(307)
+                .insert_header("location", format!("{}/steal", elsewhere.uri())),
+        )
+        .mount(&server)
+        .await;
+    let err = list(&client(&server, fast())).await.unwrap_err();
+    assert!(
+        matches!(err, Error::HttpStatus { status: 307, .. }),
+        "{err:?}"
+    );
+    assert!(
+        elsewhere.received_requests().await.unwrap().is_empty(),
+        "the token never travels to the redirect target"
+    );
+}
