@@ -1,6 +1,9 @@
 //! The replay rule: a call is replayed only when WeCom cannot have executed it, or when
 //! replaying it is harmless. Counts are taken on the server.
 
+mod common;
+
+use common::{closed_port_base, count, errcode, fast_retry};
 use std::time::Duration;
 
 use serde_json::json;
@@ -12,16 +15,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const LIST: &str = "/cgi-bin/kf/account/list";
 const ADD: &str = "/cgi-bin/kf/account/add";
-
-fn fast() -> RetryConfig {
-    RetryConfig::default()
-        .max_retries(3)
-        .backoff(Duration::from_millis(1), Duration::from_millis(5))
-}
-
-fn errcode(code: i64) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({"errcode": code, "errmsg": "e"}))
-}
 
 fn ok() -> ResponseTemplate {
     ResponseTemplate::new(200)
@@ -68,11 +61,6 @@ fn client(server: &MockServer, retry: RetryConfig) -> Client {
         .unwrap()
 }
 
-async fn count(server: &MockServer, p: &str) -> usize {
-    let requests = server.received_requests().await.unwrap();
-    requests.iter().filter(|r| r.url.path() == p).count()
-}
-
 async fn list(client: &Client) -> Result<(), Error> {
     client
         .kf()
@@ -95,7 +83,7 @@ async fn add(client: &Client) -> Result<(), Error> {
 async fn busy_twice_then_ok_takes_three_attempts() {
     let server = server().await;
     script(&server, LIST, errcode(-1), 2).await;
-    list(&client(&server, fast())).await.unwrap();
+    list(&client(&server, fast_retry())).await.unwrap();
     assert_eq!(count(&server, LIST).await, 3);
 }
 
@@ -110,7 +98,7 @@ async fn other_transient_answers_are_retried_on_reads() {
     ] {
         let server = server().await;
         script(&server, LIST, first, 1).await;
-        list(&client(&server, fast())).await.unwrap();
+        list(&client(&server, fast_retry())).await.unwrap();
         assert_eq!(count(&server, LIST).await, 2);
     }
 }
@@ -119,7 +107,7 @@ async fn other_transient_answers_are_retried_on_reads() {
 async fn retries_are_bounded() {
     let server = server().await;
     script(&server, LIST, errcode(-1), 100).await;
-    let err = list(&client(&server, fast())).await.unwrap_err();
+    let err = list(&client(&server, fast_retry())).await.unwrap_err();
     assert_eq!(err.api().unwrap().code(), -1);
     assert!(err.is_transient());
     assert_eq!(count(&server, LIST).await, 4, "1 attempt + 3 retries");
@@ -141,7 +129,7 @@ async fn no_retries_when_disabled() {
 async fn rate_limit_is_never_retried() {
     let server = server().await;
     script(&server, LIST, errcode(45009), 100).await;
-    let err = list(&client(&server, fast())).await.unwrap_err();
+    let err = list(&client(&server, fast_retry())).await.unwrap_err();
     assert!(err.is_rate_limited());
     assert_eq!(count(&server, LIST).await, 1);
 }
@@ -150,7 +138,7 @@ async fn rate_limit_is_never_retried() {
 async fn a_timed_out_read_is_retried() {
     let server = server().await;
     script(&server, LIST, ok().set_delay(Duration::from_secs(2)), 1).await;
-    list(&client(&server, fast())).await.unwrap();
+    list(&client(&server, fast_retry())).await.unwrap();
     assert_eq!(count(&server, LIST).await, 2);
 }
 
@@ -158,7 +146,7 @@ async fn a_timed_out_read_is_retried() {
 async fn gateway_error_on_add_is_outcome_unknown_and_not_replayed() {
     let server = server().await;
     script(&server, ADD, ResponseTemplate::new(502), 1).await;
-    let err = add(&client(&server, fast())).await.unwrap_err();
+    let err = add(&client(&server, fast_retry())).await.unwrap_err();
     assert!(
         matches!(&err, Error::OutcomeUnknown { cause, .. }
             if matches!(**cause, Error::HttpStatus { status: 502, .. })),
@@ -171,7 +159,7 @@ async fn gateway_error_on_add_is_outcome_unknown_and_not_replayed() {
 async fn timeout_on_add_is_outcome_unknown_and_not_replayed() {
     let server = server().await;
     script(&server, ADD, ok().set_delay(Duration::from_secs(2)), 1).await;
-    let err = add(&client(&server, fast())).await.unwrap_err();
+    let err = add(&client(&server, fast_retry())).await.unwrap_err();
     assert!(
         matches!(&err, Error::OutcomeUnknown { cause, .. }
             if matches!(&**cause, Error::Transport(t) if t.kind() == TransportErrorKind::Timeout)),
@@ -184,7 +172,7 @@ async fn timeout_on_add_is_outcome_unknown_and_not_replayed() {
 async fn busy_answer_on_add_is_returned_as_is() {
     let server = server().await;
     script(&server, ADD, errcode(-1), 1).await;
-    let err = add(&client(&server, fast())).await.unwrap_err();
+    let err = add(&client(&server, fast_retry())).await.unwrap_err();
     assert_eq!(err.api().map(|e| e.code()), Some(-1), "{err:?}");
     assert_eq!(count(&server, ADD).await, 1);
 }
@@ -237,7 +225,7 @@ async fn dropped_connection_on_add_is_outcome_unknown_and_not_replayed() {
         .corp_id("ww1")
         .corp_secret("s1")
         .base_url(base)
-        .retry(fast())
+        .retry(fast_retry())
         .build()
         .unwrap();
     let err = add(&client).await.unwrap_err();
@@ -252,7 +240,7 @@ async fn dropped_connection_on_list_is_retried() {
         .corp_id("ww1")
         .corp_secret("s1")
         .base_url(base)
-        .retry(fast())
+        .retry(fast_retry())
         .build()
         .unwrap();
     let err = list(&client).await.unwrap_err();
@@ -269,14 +257,12 @@ async fn dropped_connection_on_list_is_retried() {
 
 #[tokio::test]
 async fn refused_connection_is_retried_and_reported_as_nothing_sent() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let base = closed_port_base();
     let client = Client::builder()
         .corp_id("ww1")
         .corp_secret("s1")
         .base_url(base)
-        .retry(fast())
+        .retry(fast_retry())
         .build()
         .unwrap();
     let err = add(&client).await.unwrap_err();
@@ -298,7 +284,7 @@ async fn redirects_are_not_followed() {
         )
         .mount(&server)
         .await;
-    let err = list(&client(&server, fast())).await.unwrap_err();
+    let err = list(&client(&server, fast_retry())).await.unwrap_err();
     assert!(
         matches!(err, Error::HttpStatus { status: 307, .. }),
         "{err:?}"

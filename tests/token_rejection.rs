@@ -1,44 +1,26 @@
 //! A rejected token (42001, 40014, 41001) is replaced once — compare-and-refresh — and the call
 //! replayed once; bad credentials (40001, 40013) are final.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
+
+use common::{count, drop_server, errcode, fast_retry, minting};
 use std::time::Duration;
 
 use futures::future::join_all;
 use serde_json::json;
 use wecom_kf::kf::account::{AddAccount, ListAccounts};
-use wecom_kf::{Client, Error, RetryConfig};
+use wecom_kf::{Client, Error};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const LIST: &str = "/cgi-bin/kf/account/list";
-
-fn minting() -> impl Fn(&Request) -> ResponseTemplate {
-    let n = AtomicUsize::new(0);
-    move |_: &Request| {
-        let i = n.fetch_add(1, Ordering::SeqCst) + 1;
-        ResponseTemplate::new(200).set_body_json(
-            json!({"errcode": 0, "access_token": format!("T{i}"), "expires_in": 7200}),
-        )
-    }
-}
-
-fn errcode(code: i64) -> ResponseTemplate {
-    ResponseTemplate::new(200)
-        .set_body_json(json!({"errcode": code, "errmsg": format!("error {code}, hint: [h]")}))
-}
-
-async fn count(server: &MockServer, p: &str) -> usize {
-    let requests = server.received_requests().await.unwrap();
-    requests.iter().filter(|r| r.url.path() == p).count()
-}
 
 fn client(server: &MockServer) -> Client {
     Client::builder()
         .corp_id("ww1")
         .corp_secret("s1")
         .base_url(server.uri())
-        .retry(RetryConfig::default().backoff(Duration::from_millis(1), Duration::from_millis(5)))
+        .retry(fast_retry())
         .build()
         .unwrap()
 }
@@ -98,15 +80,6 @@ async fn storm(code: i64) {
     assert!(on("T1") >= 1 && on("T1") <= 200, "errcode {code}");
     assert_eq!(count(&server, LIST).await, on("T1") + on("T2"));
     drop_server(server).await;
-}
-
-/// Drops a wiremock server with a fresh tokio coop budget. Its `Drop` runs
-/// `futures::executor::block_on(verify())` on this task; after polling hundreds of concurrent
-/// calls the task's budget is spent, tokio's RwLock inside `verify` keeps answering `Pending`,
-/// and that foreign `block_on` spins forever. Yielding first resets the budget.
-async fn drop_server(server: MockServer) {
-    tokio::task::yield_now().await;
-    drop(server);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

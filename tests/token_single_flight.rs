@@ -1,7 +1,9 @@
 //! Token caching: one gettoken however many callers wait, keyed per credential, fresh by the
 //! provider's clock, refreshed ahead in the background, and failures never cached.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
+
+use common::{count, drop_server, minting};
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -10,18 +12,7 @@ use wecom_kf::clock::ManualClock;
 use wecom_kf::kf::account::ListAccounts;
 use wecom_kf::{Client, RetryConfig, TokenProvider};
 use wiremock::matchers::{method, path, query_param};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
-
-/// gettoken mints T1, T2, … one per call.
-fn minting() -> impl Fn(&Request) -> ResponseTemplate {
-    let n = AtomicUsize::new(0);
-    move |_: &Request| {
-        let i = n.fetch_add(1, Ordering::SeqCst) + 1;
-        ResponseTemplate::new(200).set_body_json(
-            json!({"errcode": 0, "errmsg": "ok", "access_token": format!("T{i}"), "expires_in": 7200}),
-        )
-    }
-}
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 async fn server() -> MockServer {
     let server = MockServer::start().await;
@@ -38,11 +29,6 @@ async fn server() -> MockServer {
         .mount(&server)
         .await;
     server
-}
-
-async fn count(server: &MockServer, p: &str) -> usize {
-    let requests = server.received_requests().await.unwrap();
-    requests.iter().filter(|r| r.url.path() == p).count()
 }
 
 /// The access_token of every list request, in arrival order.
@@ -73,15 +59,6 @@ fn client(server: &MockServer, provider: Option<TokenProvider>) -> Client {
         b = b.token_provider(p);
     }
     b.build().unwrap()
-}
-
-/// Drops a wiremock server with a fresh tokio coop budget. Its `Drop` runs
-/// `futures::executor::block_on(verify())` on this task; after polling hundreds of concurrent
-/// calls the task's budget is spent, tokio's RwLock inside `verify` keeps answering `Pending`,
-/// and that foreign `block_on` spins forever. Yielding first resets the budget.
-async fn drop_server(server: MockServer) {
-    tokio::task::yield_now().await;
-    drop(server);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

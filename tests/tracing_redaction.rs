@@ -2,6 +2,10 @@
 //! dependency's that logs through `tracing`, at TRACE — is free of the corp secret and the access
 //! token, through successes, retries, refreshes and failures.
 
+mod common;
+
+use common::closed_port_base;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -109,13 +113,11 @@ async fn nothing_logged_carries_a_secret() {
     );
 
     // A refused port: the gettoken URL (with the secret) is in reqwest's error.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let base = closed_port_base();
     let refused = Client::builder()
         .corp_id("ww1")
         .corp_secret(SECRET)
-        .base_url(format!("http://127.0.0.1:{port}"))
+        .base_url(base)
         .retry(fast)
         .build()
         .unwrap();

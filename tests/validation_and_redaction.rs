@@ -1,6 +1,10 @@
 //! Bad input is refused before anything is sent; bad answers are decode errors; no error, in
 //! any rendering, carries the corp secret or a token.
 
+mod common;
+
+use common::closed_port_base;
+
 use std::time::Duration;
 
 use serde_json::json;
@@ -275,9 +279,7 @@ async fn no_error_kind_carries_a_secret() {
     assert_clean("api", &err, &err);
 
     // A refused connection during gettoken: the URL there carries the corp secret.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let base = closed_port_base();
     let refused = client(&base);
     let err = refused
         .kf()

@@ -1,0 +1,56 @@
+//! Helpers shared by the integration tests. Each test file uses a subset.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
+use wecom_kf::RetryConfig;
+use wiremock::{MockServer, Request, ResponseTemplate};
+
+/// Retries as by default, with millisecond backoff so tests stay fast.
+pub fn fast_retry() -> RetryConfig {
+    RetryConfig::default()
+        .max_retries(3)
+        .backoff(Duration::from_millis(1), Duration::from_millis(5))
+}
+
+/// A 200 answer carrying `errcode`.
+pub fn errcode(code: i64) -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .set_body_json(json!({"errcode": code, "errmsg": format!("error {code}, hint: [h]")}))
+}
+
+/// A gettoken responder that mints T1, T2, … one per call, valid 7200 s.
+pub fn minting() -> impl Fn(&Request) -> ResponseTemplate {
+    let n = AtomicUsize::new(0);
+    move |_: &Request| {
+        let i = n.fetch_add(1, Ordering::SeqCst) + 1;
+        ResponseTemplate::new(200).set_body_json(
+            json!({"errcode": 0, "errmsg": "ok", "access_token": format!("T{i}"), "expires_in": 7200}),
+        )
+    }
+}
+
+/// How many requests to path `p` reached `server`.
+pub async fn count(server: &MockServer, p: &str) -> usize {
+    let requests = server.received_requests().await.unwrap();
+    requests.iter().filter(|r| r.url.path() == p).count()
+}
+
+/// A base URL on which nothing listens (connections are refused).
+pub fn closed_port_base() -> String {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    base
+}
+
+/// Drops a wiremock server with a fresh tokio coop budget. Its `Drop` runs
+/// `futures::executor::block_on(verify())` on this task; after polling hundreds of concurrent
+/// calls the task's budget is spent, tokio's RwLock inside `verify` keeps answering `Pending`,
+/// and that foreign `block_on` spins forever. Yielding first resets the budget.
+pub async fn drop_server(server: MockServer) {
+    tokio::task::yield_now().await;
+    drop(server);
+}
