@@ -40,6 +40,12 @@ pub const API_CONCURRENCY_LIMIT: i64 = 45033;
 pub const SECRET_MISMATCH: i64 = 40091;
 /// 不安全的访问IP: the caller's IP is not in the corp's trusted IP list.
 pub const UNTRUSTED_IP: i64 = 60020;
+/// 缺少corpid参数.
+pub const MISSING_CORP_ID: i64 = 41002;
+/// 缺少corpsecret参数.
+pub const MISSING_SECRET: i64 = 41004;
+/// 数据格式错误: the body is not the JSON the endpoint expects.
+pub const DATA_FORMAT_ERROR: i64 = 47001;
 /// 不合法的参数 (malformed JSON, field too long, …).
 pub const INVALID_PARAMETER: i64 = 40058;
 /// 不合法的media_id (wrong kind, or expired after 3 days).
@@ -68,6 +74,9 @@ pub fn describe(code: i64) -> Option<&'static str> {
         API_CONCURRENCY_LIMIT => "API concurrency limit reached, retry with backoff",
         SECRET_MISMATCH => "secret does not belong to this corp",
         UNTRUSTED_IP => "caller IP is not in the corp's trusted IP list",
+        MISSING_CORP_ID => "corpid missing",
+        MISSING_SECRET => "corpsecret missing",
+        DATA_FORMAT_ERROR => "data format error: the body is not the expected JSON",
         INVALID_PARAMETER => "invalid parameter",
         INVALID_MEDIA_ID => "invalid or expired media_id",
         KF_INVALID_OPEN_KFID => "invalid open_kfid",
@@ -103,6 +112,11 @@ pub fn is_rate_limited(code: i64) -> bool {
 pub fn is_configuration(code: i64) -> bool {
     matches!(
         code,
-        INVALID_SECRET | INVALID_CORP_ID | SECRET_MISMATCH | UNTRUSTED_IP
+        INVALID_SECRET
+            | INVALID_CORP_ID
+            | MISSING_CORP_ID
+            | MISSING_SECRET
+            | SECRET_MISMATCH
+            | UNTRUSTED_IP
     )
 }

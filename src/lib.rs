@@ -39,6 +39,8 @@ mod error;
 pub mod kf;
 mod middleware;
 mod redact;
+#[cfg(feature = "simulator")]
+pub mod simulator;
 pub mod token;
 mod validate;
 

@@ -1,0 +1,319 @@
+//! An embedded WeCom simulator: a real HTTP server on 127.0.0.1 that speaks the `gettoken` and
+//! `kf/account/*` protocol with WeCom's rules and errcodes, with controllable token expiry,
+//! scriptable faults and exact counters. Enable the `simulator` cargo feature.
+//!
+//! Use it to try the SDK without a corp, and to test your own bot or backend without
+//! hand-written mocks:
+//!
+//! ```
+//! use wecom_kf::kf::account::{AddAccount, ListAccounts};
+//! use wecom_kf::simulator::{Fault, Simulator};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sim = Simulator::start().await?;
+//! let client = sim.client_builder().build()?; // corp id, secret and base URL of the simulator
+//! let accounts = client.kf().account();
+//!
+//! let created = accounts.add(AddAccount::new("咨询客服", "MEDIA_ID")).await?;
+//!
+//! // The token expires on the server: the SDK fetches a new one and replays the call once.
+//! sim.expire_tokens();
+//! // And the next list answers 502 once: the SDK retries it (a read is safe to replay).
+//! sim.inject("kf/account/list", Fault::HttpStatus(502), 1);
+//! let page = accounts.list(ListAccounts::new()).await?;
+//! assert_eq!(page.account_list[0].open_kfid, created.open_kfid);
+//!
+//! let counters = sim.counters();
+//! assert_eq!(counters.gettoken_calls(), 2);
+//! assert_eq!(counters.calls("kf/account/list"), 3); // 42001, then 502, then the answer
+//! assert_eq!(counters.effects("kf/account/list"), 1);
+//! # Ok(()) }
+//! ```
+//!
+//! # What it simulates
+//!
+//! | path | rules |
+//! |---|---|
+//! | `GET gettoken` | 41002/40013 missing/wrong `corpid`, 41004/40001 missing/wrong `corpsecret`; the same token while it is valid (or a fresh one per call, [`TokenIssue`]), `expires_in` = the configured TTL (the time left, for a reused token) |
+//! | every API call | 41001 no `access_token`, 40014 a token never issued or revoked, 42001 an expired one; 47001 a body that is not a JSON object, 40058 a field of the wrong type, a missing field, or the wrong HTTP method |
+//! | `POST kf/account/add` | `name` 1–16 characters (95006), `media_id` 1–128 bytes (40007), at most 5000 accounts (95005) |
+//! | `POST kf/account/del` | `open_kfid` 1–64 bytes (95000) and known (95004) |
+//! | `POST kf/account/update` | as `del`, plus the `add` rules for the `name`/`media_id` given |
+//! | `POST kf/account/list` | `offset` (default 0), `limit` 1–100 (default 100; 40058 otherwise), in creation order |
+//!
+//! Errors come as WeCom sends them: HTTP 200, `application/json; charset=UTF-8`, and an
+//! `errmsg` with WeCom's suffix (`…, hint: [...], from ip: ..., more info at …?e=<code>`).
+//! Unknown paths answer HTTP 404; bodies over 2 MiB, 413.
+//!
+//! # Faults
+//!
+//! [`Simulator::inject`] scripts a [`Fault`] for the next calls on a path: an HTTP status, an
+//! errcode, a delay, a dropped connection before answering, or the request executed and then
+//! the connection dropped. Faults on one path play in the order they were injected.
+//!
+//! # Running it standalone
+//!
+//! `cargo run --example simulator -- --port 8080` serves it on a fixed port for programs in
+//! other languages.
+
+mod accounts;
+mod fault;
+mod server;
+mod state;
+mod tokens;
+mod wire;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use accounts::{MAX_ACCOUNTS, SimAccount};
+pub use fault::Fault;
+pub use state::Counters;
+pub use tokens::TokenIssue;
+
+use crate::clock::{Clock, SystemClock};
+use crate::{Client, ClientBuilder};
+use state::{Shared, World, path_key};
+
+/// The corp id a simulator accepts unless told otherwise.
+pub const DEFAULT_CORP_ID: &str = "wwsimulatedcorp";
+/// The secret a simulator accepts unless told otherwise.
+pub const DEFAULT_CORP_SECRET: &str = "simulated-kf-secret";
+/// WeCom's usual token lifetime, the simulator's default.
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(7200);
+
+/// A running simulator. The server stops (and its connections close) when this is dropped.
+#[derive(Debug)]
+pub struct Simulator {
+    addr: SocketAddr,
+    corp_id: String,
+    corp_secret: String,
+    shared: Arc<Shared>,
+    server: JoinHandle<()>,
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Simulator {
+    /// Starts a simulator with the defaults on `127.0.0.1` and a free port.
+    pub async fn start() -> std::io::Result<Self> {
+        Self::builder().start().await
+    }
+
+    /// A builder for a simulator with another corp id, secret, token TTL, clock or port.
+    pub fn builder() -> SimulatorBuilder {
+        SimulatorBuilder::default()
+    }
+
+    /// The base URL to give [`ClientBuilder::base_url`], e.g. `http://127.0.0.1:40123`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The corp id the simulator accepts.
+    pub fn corp_id(&self) -> &str {
+        &self.corp_id
+    }
+
+    /// The secret the simulator accepts (a test value, not a real secret).
+    pub fn corp_secret(&self) -> &str {
+        &self.corp_secret
+    }
+
+    /// A client builder already pointed at this simulator with its credentials.
+    pub fn client_builder(&self) -> ClientBuilder {
+        Client::builder()
+            .corp_id(&self.corp_id)
+            .corp_secret(&self.corp_secret)
+            .base_url(self.base_url())
+    }
+
+    /// Every token issued so far expires now: its next use is answered 42001, and `gettoken`
+    /// issues a new one.
+    pub fn expire_tokens(&self) {
+        let now = self.shared.clock.now();
+        self.shared.world().tokens.expire_all(now);
+    }
+
+    /// Every token issued so far is revoked: its next use is answered 40014 (WeCom may
+    /// invalidate tokens early "for operational reasons").
+    pub fn revoke_tokens(&self) {
+        self.shared.world().tokens.revoke_all();
+    }
+
+    /// The lifetime of tokens issued from now on.
+    pub fn set_token_ttl(&self, ttl: Duration) {
+        self.shared.world().tokens.set_ttl(ttl);
+    }
+
+    /// Plays `fault` on the next `times` calls to `path` (`"kf/account/list"`, `"gettoken"`;
+    /// a `/cgi-bin/` prefix is accepted). Faults already queued on the path play first.
+    pub fn inject(&self, path: &str, fault: Fault, times: u32) {
+        self.shared
+            .world()
+            .faults
+            .push(path_key(path).to_owned(), fault, times);
+    }
+
+    /// Calls on `path` that queued faults will still hit.
+    pub fn pending_faults(&self, path: &str) -> u32 {
+        self.shared.world().faults.pending(path_key(path))
+    }
+
+    /// Forgets every queued fault.
+    pub fn clear_faults(&self) {
+        self.shared.world().faults.clear();
+    }
+
+    /// A snapshot of the counters.
+    pub fn counters(&self) -> Counters {
+        self.shared.world().counters.clone()
+    }
+
+    /// Sets every counter back to zero.
+    pub fn reset_counters(&self) {
+        self.shared.world().counters = Counters::default();
+    }
+
+    /// Waits until at least `n` calls on `path` have taken effect, counted since the start (or
+    /// the last [`reset_counters`](Self::reset_counters)). For tests that must see a delayed
+    /// call land without sleeping.
+    pub async fn wait_for_effects(&self, path: &str, n: u64) {
+        loop {
+            let notified = self.shared.effect.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.counters().effects(path) >= n {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// The accounts the simulated corp holds, in creation order.
+    pub fn accounts(&self) -> Vec<SimAccount> {
+        self.shared.world().accounts.snapshot()
+    }
+
+    /// Creates an account directly, without a call or the API's checks (for seeding test
+    /// data, e.g. enough accounts to need several pages). Returns its `open_kfid`.
+    pub fn seed_account(&self, name: &str, media_id: &str) -> String {
+        self.shared.world().accounts.insert(name, media_id)
+    }
+}
+
+/// Configures a [`Simulator`]. Obtained with [`Simulator::builder`].
+#[derive(Debug)]
+pub struct SimulatorBuilder {
+    corp_id: String,
+    corp_secret: String,
+    token_ttl: Duration,
+    token_issue: TokenIssue,
+    max_accounts: usize,
+    clock: Arc<dyn Clock>,
+    addr: SocketAddr,
+}
+
+impl Default for SimulatorBuilder {
+    fn default() -> Self {
+        Self {
+            corp_id: DEFAULT_CORP_ID.to_owned(),
+            corp_secret: DEFAULT_CORP_SECRET.to_owned(),
+            token_ttl: DEFAULT_TOKEN_TTL,
+            token_issue: TokenIssue::default(),
+            max_accounts: MAX_ACCOUNTS,
+            clock: Arc::new(SystemClock),
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        }
+    }
+}
+
+impl SimulatorBuilder {
+    /// The corp id `gettoken` accepts (default [`DEFAULT_CORP_ID`]).
+    pub fn corp_id(mut self, corp_id: impl Into<String>) -> Self {
+        self.corp_id = corp_id.into();
+        self
+    }
+
+    /// The secret `gettoken` accepts (default [`DEFAULT_CORP_SECRET`]).
+    pub fn corp_secret(mut self, secret: impl Into<String>) -> Self {
+        self.corp_secret = secret.into();
+        self
+    }
+
+    /// The lifetime of issued tokens (default 7200 s); `expires_in` is sent in whole seconds.
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.token_ttl = ttl;
+        self
+    }
+
+    /// Whether `gettoken` reuses a valid token (default) or issues a fresh one on every call.
+    pub fn token_issue(mut self, issue: TokenIssue) -> Self {
+        self.token_issue = issue;
+        self
+    }
+
+    /// The most accounts the corp may hold (default [`MAX_ACCOUNTS`], WeCom's 5000).
+    pub fn max_accounts(mut self, max: usize) -> Self {
+        self.max_accounts = max;
+        self
+    }
+
+    /// The clock token expiry is judged by (default the system clock). Share a
+    /// [`ManualClock`](crate::clock::ManualClock) with the client's
+    /// [`TokenProvider`](crate::TokenProvider) to move both through time without waiting.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The address to listen on (default `127.0.0.1:0`, a free port).
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Binds the address and starts serving in a background task of the current tokio runtime.
+    pub async fn start(self) -> std::io::Result<Simulator> {
+        let listener = TcpListener::bind(self.addr).await?;
+        let addr = listener.local_addr()?;
+        let instance = instance_id();
+        let world = World::new(
+            self.corp_id.clone(),
+            self.corp_secret.clone(),
+            tokens::Tokens::new(self.token_ttl, self.token_issue, instance),
+            accounts::Accounts::new(self.max_accounts, instance),
+        );
+        let shared = Arc::new(Shared::new(world, self.clock));
+        let server = tokio::spawn(server::run(listener, shared.clone()));
+        Ok(Simulator {
+            addr,
+            corp_id: self.corp_id,
+            corp_secret: self.corp_secret,
+            shared,
+            server,
+        })
+    }
+}
+
+/// A per-simulator random number, so that tokens and ids of two simulators never collide.
+fn instance_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+}

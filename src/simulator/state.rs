@@ -1,0 +1,254 @@
+//! The simulated corp: its credentials, tokens, accounts, scripted faults and counters, and the
+//! routing of one call to the rule that answers it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use serde_json::{Map, Value};
+use tokio::sync::Notify;
+
+use super::accounts::{AccountOp, Accounts};
+use super::fault::{Fault, FaultPlan};
+use super::tokens::Tokens;
+use super::wire::{JsonBody, Refusal, Reply};
+use crate::clock::Clock;
+use crate::errcode;
+
+/// What the simulator counted, from [`Simulator::counters`](super::Simulator::counters).
+///
+/// Paths are keyed without the `/cgi-bin/` prefix: `"gettoken"`, `"kf/account/add"`, ….
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Counters {
+    /// Calls received per path, whatever happened to them (faults included).
+    pub calls: BTreeMap<String, u64>,
+    /// Calls that took effect per path: executed with errcode 0, whether or not the answer
+    /// reached the caller.
+    pub effects: BTreeMap<String, u64>,
+}
+
+impl Counters {
+    /// `gettoken` calls received.
+    pub fn gettoken_calls(&self) -> u64 {
+        self.calls("gettoken")
+    }
+
+    /// Calls received on `path` (`"kf/account/list"` or `"/cgi-bin/kf/account/list"`).
+    pub fn calls(&self, path: &str) -> u64 {
+        self.calls.get(path_key(path)).copied().unwrap_or(0)
+    }
+
+    /// Calls on `path` that took effect.
+    pub fn effects(&self, path: &str) -> u64 {
+        self.effects.get(path_key(path)).copied().unwrap_or(0)
+    }
+}
+
+impl fmt::Display for Counters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "gettoken calls: {}", self.gettoken_calls())?;
+        for (path, calls) in self.calls.iter().filter(|(p, _)| *p != "gettoken") {
+            write!(
+                f,
+                "\n{path}: {calls} calls, {} took effect",
+                self.effects(path)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// `"/cgi-bin/kf/account/add"`, `"cgi-bin/kf/account/add"` and `"kf/account/add"` all name
+/// the same path.
+pub(crate) fn path_key(path: &str) -> &str {
+    let path = path.trim_start_matches('/');
+    path.strip_prefix("cgi-bin/").unwrap_or(path)
+}
+
+/// The endpoints the simulator implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    GetToken,
+    Account(AccountOp),
+}
+
+impl Endpoint {
+    fn route(path: &str) -> Option<Self> {
+        Some(match path {
+            "gettoken" => Self::GetToken,
+            "kf/account/add" => Self::Account(AccountOp::Add),
+            "kf/account/del" => Self::Account(AccountOp::Delete),
+            "kf/account/update" => Self::Account(AccountOp::Update),
+            "kf/account/list" => Self::Account(AccountOp::List),
+            _ => return None,
+        })
+    }
+
+    fn method(self) -> Method {
+        match self {
+            Self::GetToken => Method::GET,
+            _ => Method::POST,
+        }
+    }
+}
+
+/// One HTTP call as the simulator sees it.
+#[derive(Debug)]
+pub(crate) struct Call {
+    pub(crate) method: Method,
+    /// The path key (see [`path_key`]).
+    pub(crate) path: String,
+    pub(crate) query: HashMap<String, String>,
+    pub(crate) body: Bytes,
+    pub(crate) peer: IpAddr,
+}
+
+/// Everything the simulated corp holds.
+#[derive(Debug)]
+pub(crate) struct World {
+    pub(crate) corp_id: String,
+    pub(crate) corp_secret: String,
+    pub(crate) tokens: Tokens,
+    pub(crate) accounts: Accounts,
+    pub(crate) faults: FaultPlan,
+    pub(crate) counters: Counters,
+    hints: u64,
+}
+
+impl World {
+    pub(crate) fn new(
+        corp_id: String,
+        corp_secret: String,
+        tokens: Tokens,
+        accounts: Accounts,
+    ) -> Self {
+        Self {
+            corp_id,
+            corp_secret,
+            tokens,
+            accounts,
+            faults: FaultPlan::default(),
+            counters: Counters::default(),
+            hints: 0,
+        }
+    }
+
+    /// Counts the call and takes the fault scripted for it, if any.
+    fn begin(&mut self, call: &Call) -> Option<Fault> {
+        *self.counters.calls.entry(call.path.clone()).or_default() += 1;
+        self.faults.take(&call.path)
+    }
+
+    /// Runs the call against the corp's state: the answer, and whether it took effect.
+    fn execute(&mut self, call: &Call, now: SystemTime) -> Reply {
+        let Some(endpoint) = Endpoint::route(&call.path) else {
+            return Reply::http_status(StatusCode::NOT_FOUND);
+        };
+        let answer = if call.method != endpoint.method() {
+            Err(Refusal::new(
+                errcode::INVALID_PARAMETER,
+                format!("invalid parameter: use {}", endpoint.method()),
+            ))
+        } else {
+            self.answer(endpoint, call, now)
+        };
+        match answer {
+            Ok(fields) => {
+                *self.counters.effects.entry(call.path.clone()).or_default() += 1;
+                Reply::ok(fields)
+            }
+            Err(refusal) => {
+                let hint = self.hint(now);
+                Reply::refusal(&refusal, &hint, &call.peer.to_string())
+            }
+        }
+    }
+
+    fn answer(
+        &mut self,
+        endpoint: Endpoint,
+        call: &Call,
+        now: SystemTime,
+    ) -> Result<Map<String, Value>, Refusal> {
+        match endpoint {
+            Endpoint::GetToken => self.gettoken(call, now),
+            Endpoint::Account(op) => {
+                self.tokens
+                    .check(call.query.get("access_token").map(String::as_str), now)?;
+                self.accounts.apply(op, &JsonBody::parse(&call.body)?)
+            }
+        }
+    }
+
+    fn gettoken(&mut self, call: &Call, now: SystemTime) -> Result<Map<String, Value>, Refusal> {
+        let param = |name: &str| call.query.get(name).filter(|v| !v.is_empty());
+        let corp_id = param("corpid").ok_or_else(|| Refusal::code(errcode::MISSING_CORP_ID))?;
+        if *corp_id != self.corp_id {
+            return Err(Refusal::code(errcode::INVALID_CORP_ID));
+        }
+        let secret = param("corpsecret").ok_or_else(|| Refusal::code(errcode::MISSING_SECRET))?;
+        if *secret != self.corp_secret {
+            return Err(Refusal::code(errcode::INVALID_SECRET));
+        }
+        let (token, expires_in) = self.tokens.issue(now);
+        let mut fields = Map::new();
+        fields.insert("access_token".into(), Value::from(token));
+        fields.insert("expires_in".into(), Value::from(expires_in));
+        Ok(fields)
+    }
+
+    /// A hint in WeCom's shape (`<unix time>_<serial>`), unique per answer.
+    fn hint(&mut self, now: SystemTime) -> String {
+        self.hints += 1;
+        let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        format!("{secs}_{:x}", self.hints)
+    }
+}
+
+/// The state shared by the server's connections and the [`Simulator`](super::Simulator) handle.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    world: Mutex<World>,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Woken whenever a call takes effect, for [`Simulator::wait_for_effects`](super::Simulator::wait_for_effects).
+    pub(crate) effect: Notify,
+}
+
+impl Shared {
+    pub(crate) fn new(world: World, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            world: Mutex::new(world),
+            clock,
+            effect: Notify::new(),
+        }
+    }
+
+    /// The world, even if a panicking holder poisoned the lock (its state is still consistent:
+    /// every change is made after its checks).
+    pub(crate) fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn begin(&self, call: &Call) -> Option<Fault> {
+        self.world().begin(call)
+    }
+
+    pub(crate) fn execute(&self, call: &Call) -> Reply {
+        let now = self.clock.now();
+        let reply = self.world().execute(call, now);
+        self.effect.notify_waiters();
+        reply
+    }
+
+    /// The answer for an injected errcode, with WeCom's hint suffix.
+    pub(crate) fn refusal(&self, code: i64, call: &Call) -> Reply {
+        let now = self.clock.now();
+        let hint = self.world().hint(now);
+        Reply::refusal(&Refusal::code(code), &hint, &call.peer.to_string())
+    }
+}

@@ -1,0 +1,143 @@
+//! The simulator's `gettoken` and the token check every API call goes through.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use super::wire::Refusal;
+use crate::errcode;
+
+/// Whether `gettoken` hands out the same token while it is valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TokenIssue {
+    /// The same token until it expires (what WeCom is observed to do); `expires_in` then counts
+    /// down. The default.
+    #[default]
+    ReuseWhileValid,
+    /// A new token on every call; earlier ones stay valid until they expire (WeCom documents
+    /// neither behaviour, so clients must cope with both).
+    FreshEachCall,
+}
+
+#[derive(Debug)]
+pub(crate) struct Tokens {
+    ttl: Duration,
+    issue: TokenIssue,
+    /// Every token handed out, with its expiry; revoked tokens are forgotten (40014).
+    issued: HashMap<String, SystemTime>,
+    current: Option<String>,
+    minted: u64,
+    instance: u64,
+}
+
+impl Tokens {
+    pub(crate) fn new(ttl: Duration, issue: TokenIssue, instance: u64) -> Self {
+        Self {
+            ttl,
+            issue,
+            issued: HashMap::new(),
+            current: None,
+            minted: 0,
+            instance,
+        }
+    }
+
+    pub(crate) fn set_ttl(&mut self, ttl: Duration) {
+        self.ttl = ttl;
+    }
+
+    /// A token and its `expires_in` in whole seconds.
+    pub(crate) fn issue(&mut self, now: SystemTime) -> (String, u64) {
+        if self.issue == TokenIssue::ReuseWhileValid
+            && let Some(current) = &self.current
+            && let Some(left) = self.remaining(current, now)
+        {
+            return (current.clone(), left.as_secs().max(1));
+        }
+        self.minted += 1;
+        let token = format!("sim_{:016x}_{}", self.instance, self.minted);
+        self.issued.insert(token.clone(), now + self.ttl);
+        self.current = Some(token.clone());
+        (token, self.ttl.as_secs().max(1))
+    }
+
+    /// The check before every API call: 41001 without a token, 40014 for one never issued (or
+    /// revoked), 42001 for an expired one.
+    pub(crate) fn check(&self, token: Option<&str>, now: SystemTime) -> Result<(), Refusal> {
+        let token = match token {
+            Some(t) if !t.is_empty() => t,
+            _ => return Err(Refusal::code(errcode::MISSING_ACCESS_TOKEN)),
+        };
+        if !self.issued.contains_key(token) {
+            return Err(Refusal::code(errcode::INVALID_ACCESS_TOKEN));
+        }
+        match self.remaining(token, now) {
+            Some(_) => Ok(()),
+            None => Err(Refusal::code(errcode::ACCESS_TOKEN_EXPIRED)),
+        }
+    }
+
+    /// Every token issued so far expires now (their next use gets 42001).
+    pub(crate) fn expire_all(&mut self, now: SystemTime) {
+        for expiry in self.issued.values_mut() {
+            *expiry = (*expiry).min(now);
+        }
+    }
+
+    /// Every token issued so far is forgotten (their next use gets 40014).
+    pub(crate) fn revoke_all(&mut self) {
+        self.issued.clear();
+        self.current = None;
+    }
+
+    fn remaining(&self, token: &str, now: SystemTime) -> Option<Duration> {
+        let expiry = self.issued.get(token)?;
+        expiry.duration_since(now).ok().filter(|d| !d.is_zero())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn reuse_while_valid_then_a_new_one() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut tokens = Tokens::new(HOUR, TokenIssue::ReuseWhileValid, 1);
+        let (a, ttl) = tokens.issue(t0);
+        assert_eq!(ttl, 3600);
+        let (b, left) = tokens.issue(t0 + Duration::from_secs(600));
+        assert_eq!((b.as_str(), left), (a.as_str(), 3000));
+        assert_eq!(tokens.check(Some(&a), t0 + HOUR), Err(Refusal::code(42001)));
+        let (c, _) = tokens.issue(t0 + HOUR);
+        assert_ne!(c, a);
+        assert_eq!(tokens.check(Some(&c), t0 + HOUR), Ok(()));
+    }
+
+    #[test]
+    fn fresh_each_call_keeps_older_tokens_valid() {
+        let t0 = SystemTime::UNIX_EPOCH;
+        let mut tokens = Tokens::new(HOUR, TokenIssue::FreshEachCall, 1);
+        let (a, _) = tokens.issue(t0);
+        let (b, _) = tokens.issue(t0);
+        assert_ne!(a, b);
+        assert_eq!(tokens.check(Some(&a), t0), Ok(()));
+        assert_eq!(tokens.check(Some(&b), t0), Ok(()));
+    }
+
+    #[test]
+    fn missing_unknown_expired_and_revoked() {
+        let t0 = SystemTime::UNIX_EPOCH;
+        let mut tokens = Tokens::new(HOUR, TokenIssue::ReuseWhileValid, 1);
+        let (a, _) = tokens.issue(t0);
+        assert_eq!(tokens.check(None, t0).unwrap_err().code, 41001);
+        assert_eq!(tokens.check(Some(""), t0).unwrap_err().code, 41001);
+        assert_eq!(tokens.check(Some("nope"), t0).unwrap_err().code, 40014);
+        tokens.expire_all(t0);
+        assert_eq!(tokens.check(Some(&a), t0).unwrap_err().code, 42001);
+        tokens.revoke_all();
+        assert_eq!(tokens.check(Some(&a), t0).unwrap_err().code, 40014);
+    }
+}

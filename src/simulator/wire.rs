@@ -1,0 +1,185 @@
+//! The simulator's side of the wire format: JSON bodies in, WeCom-shaped answers out.
+
+use bytes::Bytes;
+use http::StatusCode;
+use serde_json::{Map, Value};
+
+use crate::errcode;
+
+/// What WeCom's API answers carry as their content type.
+pub(crate) const JSON_CONTENT_TYPE: &str = "application/json; charset=UTF-8";
+
+/// A call refused with an errcode (HTTP 200, as WeCom does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    pub(crate) code: i64,
+    pub(crate) message: String,
+}
+
+impl Refusal {
+    pub(crate) fn new(code: i64, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A refusal with WeCom's own short English message for `code`.
+    pub(crate) fn code(code: i64) -> Self {
+        Self::new(code, wecom_message(code))
+    }
+}
+
+/// The short English `errmsg` WeCom sends before its hint, for the codes the simulator uses.
+pub(crate) fn wecom_message(code: i64) -> &'static str {
+    match code {
+        errcode::SYSTEM_BUSY => "system busy",
+        errcode::INVALID_SECRET => "invalid credential",
+        errcode::INVALID_CORP_ID => "invalid corpid",
+        errcode::INVALID_ACCESS_TOKEN => "invalid access_token",
+        errcode::MISSING_ACCESS_TOKEN => "access_token missing",
+        errcode::MISSING_CORP_ID => "corpid missing",
+        errcode::MISSING_SECRET => "corpsecret missing",
+        errcode::ACCESS_TOKEN_EXPIRED => "access_token expired",
+        errcode::API_FREQUENCY_LIMIT => "api freq out of limit",
+        errcode::API_CONCURRENCY_LIMIT => "api concurrent out of limit",
+        errcode::DATA_FORMAT_ERROR => "data format error",
+        errcode::INVALID_PARAMETER => "invalid parameter",
+        errcode::INVALID_MEDIA_ID => "invalid media_id",
+        errcode::KF_INVALID_OPEN_KFID => "invalid open_kfid",
+        errcode::KF_OPEN_KFID_NOT_FOUND => "open_kfid not exist",
+        errcode::KF_ACCOUNT_LIMIT => "kf account count exceed limit",
+        errcode::KF_INVALID_ACCOUNT_NAME => "invalid kf account name",
+        _ => "error",
+    }
+}
+
+/// An HTTP answer ready to send.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) content_type: &'static str,
+    pub(crate) body: Bytes,
+}
+
+impl Reply {
+    /// `{"errcode":0,"errmsg":"ok", …fields}`.
+    pub(crate) fn ok(fields: Map<String, Value>) -> Self {
+        let mut body = Map::new();
+        body.insert("errcode".into(), Value::from(0));
+        body.insert("errmsg".into(), Value::from("ok"));
+        body.extend(fields);
+        Self::json(StatusCode::OK, &Value::Object(body))
+    }
+
+    /// `{"errcode":N,"errmsg":"<message>, hint: [...], from ip: ..., more info at ..."}`.
+    pub(crate) fn refusal(refusal: &Refusal, hint: &str, peer_ip: &str) -> Self {
+        let errmsg = format!(
+            "{}, hint: [{hint}], from ip: {peer_ip}, more info at \
+             https://open.work.weixin.qq.com/devtool/query?e={}",
+            refusal.message, refusal.code
+        );
+        Self::json(
+            StatusCode::OK,
+            &serde_json::json!({"errcode": refusal.code, "errmsg": errmsg}),
+        )
+    }
+
+    /// A gateway-style HTML error page with `status`.
+    pub(crate) fn http_status(status: StatusCode) -> Self {
+        let text = format!(
+            "<html><head><title>{status}</title></head><body><center><h1>{status}</h1></center></body></html>\n"
+        );
+        Self {
+            status,
+            content_type: "text/html",
+            body: Bytes::from(text),
+        }
+    }
+
+    fn json(status: StatusCode, value: &Value) -> Self {
+        Self {
+            status,
+            content_type: JSON_CONTENT_TYPE,
+            body: Bytes::from(value.to_string()),
+        }
+    }
+}
+
+/// A request body parsed as a JSON object, with typed field access that refuses like WeCom:
+/// a body that is not a JSON object is 47001, a field of the wrong type or a missing required
+/// field is 40058.
+#[derive(Debug)]
+pub(crate) struct JsonBody(Map<String, Value>);
+
+impl JsonBody {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, Refusal> {
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(Value::Object(map)) => Ok(Self(map)),
+            _ => Err(Refusal::code(errcode::DATA_FORMAT_ERROR)),
+        }
+    }
+
+    pub(crate) fn required_str(&self, field: &str) -> Result<&str, Refusal> {
+        self.optional_str(field)?.ok_or_else(|| {
+            Refusal::new(
+                errcode::INVALID_PARAMETER,
+                format!("invalid parameter: {field} missing"),
+            )
+        })
+    }
+
+    pub(crate) fn optional_str(&self, field: &str) -> Result<Option<&str>, Refusal> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(wrong_type(field, "a string")),
+        }
+    }
+
+    pub(crate) fn optional_u32(&self, field: &str) -> Result<Option<u32>, Refusal> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| wrong_type(field, "a uint32")),
+        }
+    }
+}
+
+fn wrong_type(field: &str, expected: &str) -> Refusal {
+    Refusal::new(
+        errcode::INVALID_PARAMETER,
+        format!("invalid parameter: {field} must be {expected}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_refused_like_wecom() {
+        assert_eq!(JsonBody::parse(b"{").unwrap_err().code, 47001);
+        assert_eq!(JsonBody::parse(b"[1]").unwrap_err().code, 47001);
+        assert_eq!(JsonBody::parse(b"").unwrap_err().code, 47001);
+        let body = JsonBody::parse(br#"{"name":1,"limit":-1,"offset":7,"s":"x"}"#).unwrap();
+        assert_eq!(body.required_str("name").unwrap_err().code, 40058);
+        assert_eq!(body.required_str("missing").unwrap_err().code, 40058);
+        assert_eq!(body.optional_u32("limit").unwrap_err().code, 40058);
+        assert_eq!(body.optional_u32("offset").unwrap(), Some(7));
+        assert_eq!(body.optional_str("s").unwrap(), Some("x"));
+    }
+
+    #[test]
+    fn refusals_carry_the_hint_suffix() {
+        let reply = Reply::refusal(&Refusal::code(42001), "1700000000_1", "127.0.0.1");
+        let v: Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(v["errcode"], 42001);
+        let msg = v["errmsg"].as_str().unwrap();
+        assert!(msg.starts_with("access_token expired, hint: [1700000000_1], from ip: 127.0.0.1"));
+        assert!(msg.ends_with("devtool/query?e=42001"));
+    }
+}
