@@ -119,6 +119,13 @@ impl Simulator {
         format!("http://{}", self.addr)
     }
 
+    /// Stops the server and waits until its port and connections are closed.
+    pub async fn shutdown(mut self) {
+        self.server.abort();
+        // Cancelled is the expected outcome; the listener is closed once this returns.
+        let _ = (&mut self.server).await;
+    }
+
     /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr

@@ -5,10 +5,10 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -22,6 +22,9 @@ use super::wire::Reply;
 
 /// Bodies above this are refused with 413 before they are parsed.
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// An oversized body is still read (and discarded) up to this size before the 413, so that the
+/// caller, still writing, sees the answer rather than a reset connection.
+const DRAIN_BYTES: usize = 16 * 1024 * 1024;
 
 /// Accepts connections until the task is aborted; aborting it also closes every connection
 /// (they live in the task's `JoinSet`).
@@ -71,12 +74,8 @@ async fn handle(
     shared: Arc<Shared>,
 ) -> Result<Response<Full<Bytes>>, HangUp> {
     let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            return Ok(response(Reply::http_status(StatusCode::PAYLOAD_TOO_LARGE)));
-        }
-        Err(_) => return Err(HangUp),
+    let Some(body) = read_body(body).await? else {
+        return Ok(response(Reply::http_status(StatusCode::PAYLOAD_TOO_LARGE)));
     };
     let query = url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
         .into_owned()
@@ -111,6 +110,25 @@ async fn handle(
         }
     };
     Ok(response(reply))
+}
+
+/// The body, or `None` if it is larger than [`MAX_BODY_BYTES`].
+async fn read_body(mut body: Incoming) -> Result<Option<Bytes>, HangUp> {
+    let mut kept = BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(|_| HangUp)?.into_data() else {
+            continue; // trailers
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > DRAIN_BYTES {
+            return Err(HangUp);
+        }
+        if seen <= MAX_BODY_BYTES {
+            kept.extend_from_slice(&data);
+        }
+    }
+    Ok((seen <= MAX_BODY_BYTES).then(|| kept.freeze()))
 }
 
 fn response(reply: Reply) -> Response<Full<Bytes>> {
