@@ -1,68 +1,64 @@
-//! The account lifecycle, end to end.
+//! The account lifecycle and the SDK's resilience, end to end.
 //!
 //! `cargo run --example quickstart`
 //!
-//! - With `WECOM_CORP_ID` and `WECOM_CORP_SECRET` set, it talks to WeCom and only **lists** the
-//!   accounts (read-only). Pass `--mutate` to also add, rename and delete a test account; that
-//!   needs an avatar `media_id` in `WECOM_MEDIA_ID`.
-//! - Without them, it starts a small in-process fake WeCom on 127.0.0.1 and walks the whole
-//!   lifecycle, including an expired token that the SDK refreshes by itself. (The full embedded
-//!   simulator, with fault injection, is tracked in issue 3.)
+//! - Without `WECOM_CORP_ID`/`WECOM_CORP_SECRET`, it starts the embedded WeCom simulator
+//!   (`wecom_kf::simulator`) and walks the account lifecycle, then shows on the same client what
+//!   the SDK does when the token expires, a gateway answers 502, WeCom is busy (-1), and the
+//!   connection drops after an `add` took effect. It ends with the simulator's counters.
+//! - With them set (and optionally `WECOM_API_BASE`), it talks to WeCom and only **lists** the
+//!   accounts. `-- --mutate` also adds, renames and deletes a test account; that needs an avatar
+//!   `media_id` in `WECOM_MEDIA_ID`.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::error::Error as StdError;
+use std::io::Write;
 
 use wecom_kf::kf::account::{AddAccount, DeleteAccount, ListAccounts, UpdateAccount};
+use wecom_kf::simulator::{Counters, Fault, Simulator};
 use wecom_kf::{Client, Error};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+type DemoResult<T> = Result<T, Box<dyn StdError>>;
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> DemoResult<()> {
     let real = std::env::var("WECOM_CORP_ID").is_ok() && std::env::var("WECOM_CORP_SECRET").is_ok();
     if real {
         return run_against_wecom().await;
     }
-    let fake = FakeWeCom::start().await;
+    let sim = Simulator::start().await?;
     println!(
-        "No WECOM_CORP_ID/WECOM_CORP_SECRET set: using a local fake WeCom at {}",
-        fake.server.uri()
+        "No WECOM_CORP_ID/WECOM_CORP_SECRET set: using the embedded WeCom simulator at {}",
+        sim.base_url()
     );
-    let client = Client::builder()
-        .corp_id("ww-demo")
-        .corp_secret("demo-secret")
-        .base_url(fake.server.uri())
-        .build()?;
+    run_on_simulator(&sim, &mut std::io::stdout()).await?;
+    Ok(())
+}
+
+/// The demo on a simulator, one line per step written to `out`. Returns the server's counters.
+pub async fn run_on_simulator(sim: &Simulator, out: &mut impl Write) -> DemoResult<Counters> {
+    let client = sim.client_builder().build()?;
     let accounts = client.kf().account();
 
+    // The lifecycle.
     let a = accounts.add(AddAccount::new("咨询客服", "MEDIA_A")).await?;
-    println!("added account {}", a.open_kfid);
+    writeln!(out, "added 咨询客服 as {}", a.open_kfid)?;
     let b = accounts.add(AddAccount::new("售前客服", "MEDIA_B")).await?;
-    println!("added account {}", b.open_kfid);
-
+    writeln!(out, "added 售前客服 as {}", b.open_kfid)?;
     let page = accounts.list(ListAccounts::new().limit(100)).await?;
-    println!(
-        "listed {} accounts on the first page",
-        page.account_list.len()
-    );
-
+    writeln!(out, "listed {} accounts", page.account_list.len())?;
     accounts
         .update(UpdateAccount::new(&a.open_kfid).name("售后客服"))
         .await?;
-    println!("renamed {} to 售后客服", a.open_kfid);
-
-    fake.state.expire_tokens();
+    writeln!(out, "renamed {} to 售后客服", a.open_kfid)?;
+    for i in 0..150 {
+        sim.seed_account(&format!("seeded {i}"), "MEDIA_S");
+    }
     let all = accounts.list_all().await?;
-    println!(
-        "token expired on the server; the SDK refreshed it and listed all {} accounts: {}",
-        all.len(),
-        all.iter()
-            .map(|x| x.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-
+    writeln!(
+        out,
+        "seeded 150 more on the server; list_all walked the pages (100 a page) and found {}",
+        all.len()
+    )?;
     match accounts
         .add(AddAccount::new(
             "这个名字超过了十六个字符的限制啊啊",
@@ -71,27 +67,77 @@ async fn main() -> Result<(), Error> {
         .await
     {
         Err(Error::InvalidInput { field, reason }) => {
-            println!("rejected before sending: `{field}` {reason}")
+            writeln!(out, "refused before sending: `{field}` {reason}")?
         }
-        other => println!("unexpected: {other:?}"),
+        other => return Err(format!("expected a validation error, got {other:?}").into()),
     }
-
     accounts.delete(DeleteAccount::new(&a.open_kfid)).await?;
     accounts.delete(DeleteAccount::new(&b.open_kfid)).await?;
-    println!(
-        "deleted both accounts; {} left",
-        accounts.list_all().await?.len()
-    );
+    writeln!(out, "deleted {} and {}", a.open_kfid, b.open_kfid)?;
 
-    println!(
-        "gettoken calls: {}",
-        fake.state.gettoken_calls.load(Ordering::SeqCst)
-    );
-    println!("API calls: {}", fake.state.api_calls.load(Ordering::SeqCst));
-    Ok(())
+    // Resilience, on the same client. Each line reports what the server counted.
+    let lists = || sim.counters().calls("kf/account/list");
+    sim.expire_tokens();
+    let sent = lists();
+    accounts.list(ListAccounts::new()).await?;
+    writeln!(
+        out,
+        "token expired on the server: the list was answered after {} attempts (42001, then with \
+         a fresh token); gettoken calls so far: {}",
+        lists() - sent,
+        sim.counters().gettoken_calls()
+    )?;
+    sim.inject("kf/account/list", Fault::HttpStatus(502), 1);
+    let sent = lists();
+    accounts.list(ListAccounts::new()).await?;
+    writeln!(
+        out,
+        "HTTP 502 on a list: retried (a read is safe to replay), answered after {} attempts",
+        lists() - sent
+    )?;
+    sim.inject("kf/account/list", Fault::Errcode(-1), 1);
+    let sent = lists();
+    accounts.list(ListAccounts::new()).await?;
+    writeln!(
+        out,
+        "errcode -1 (system busy) on a list: retried, answered after {} attempts",
+        lists() - sent
+    )?;
+    let before = sim.accounts().len();
+    let adds = sim.counters().calls("kf/account/add");
+    sim.inject("kf/account/add", Fault::DropAfterEffect, 1);
+    match accounts.add(AddAccount::new("临时客服", "MEDIA_D")).await {
+        Err(Error::OutcomeUnknown { .. }) => {}
+        other => return Err(format!("expected OutcomeUnknown, got {other:?}").into()),
+    }
+    // What a caller should do with OutcomeUnknown: look before trying again.
+    let created: Vec<_> = accounts
+        .list_all()
+        .await?
+        .into_iter()
+        .filter(|x| x.name == "临时客服")
+        .collect();
+    writeln!(
+        out,
+        "connection dropped after an add took effect: OutcomeUnknown after {} attempt (not \
+         replayed); listing found {} such account ({} accounts before, {} now)",
+        sim.counters().calls("kf/account/add") - adds,
+        created.len(),
+        before,
+        sim.accounts().len()
+    )?;
+    for account in &created {
+        accounts
+            .delete(DeleteAccount::new(&account.open_kfid))
+            .await?;
+    }
+
+    let counters = sim.counters();
+    writeln!(out, "{counters}")?;
+    Ok(counters)
 }
 
-async fn run_against_wecom() -> Result<(), Error> {
+async fn run_against_wecom() -> DemoResult<()> {
     let client = Client::from_env()?;
     let accounts = client.kf().account();
     let all = accounts.list_all().await?;
@@ -116,128 +162,4 @@ async fn run_against_wecom() -> Result<(), Error> {
         println!("renamed and deleted {}", created.open_kfid);
     }
     Ok(())
-}
-
-/// A tiny stateful stand-in for WeCom: gettoken and the four account endpoints.
-struct FakeWeCom {
-    server: MockServer,
-    state: std::sync::Arc<State>,
-}
-
-#[derive(Default)]
-struct State {
-    token_generation: AtomicUsize,
-    expired_below: AtomicUsize,
-    gettoken_calls: AtomicUsize,
-    api_calls: AtomicUsize,
-    next_id: AtomicUsize,
-    accounts: Mutex<BTreeMap<String, String>>,
-}
-
-impl State {
-    fn expire_tokens(&self) {
-        let current = self.token_generation.load(Ordering::SeqCst);
-        self.expired_below.store(current + 1, Ordering::SeqCst);
-    }
-}
-
-impl FakeWeCom {
-    async fn start() -> Self {
-        let server = MockServer::start().await;
-        let state = std::sync::Arc::new(State::default());
-        Mock::given(method("GET"))
-            .and(path("/cgi-bin/gettoken"))
-            .respond_with(GetToken(state.clone()))
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .respond_with(Accounts(state.clone()))
-            .mount(&server)
-            .await;
-        Self { server, state }
-    }
-}
-
-struct GetToken(std::sync::Arc<State>);
-
-impl Respond for GetToken {
-    fn respond(&self, _: &Request) -> ResponseTemplate {
-        self.0.gettoken_calls.fetch_add(1, Ordering::SeqCst);
-        let n = self.0.token_generation.fetch_add(1, Ordering::SeqCst) + 1;
-        ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "errcode": 0, "errmsg": "ok", "access_token": format!("TOKEN-{n}"), "expires_in": 7200
-        }))
-    }
-}
-
-struct Accounts(std::sync::Arc<State>);
-
-impl Respond for Accounts {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        let s = &self.0;
-        s.api_calls.fetch_add(1, Ordering::SeqCst);
-        let reply = |v: serde_json::Value| ResponseTemplate::new(200).set_body_json(v);
-        let token = req
-            .url
-            .query_pairs()
-            .find(|(k, _)| k == "access_token")
-            .and_then(|(_, v)| {
-                v.strip_prefix("TOKEN-")
-                    .and_then(|n| n.parse::<usize>().ok())
-            });
-        match token {
-            None => {
-                return reply(
-                    serde_json::json!({"errcode": 41001, "errmsg": "access_token missing"}),
-                );
-            }
-            Some(n) if n < s.expired_below.load(Ordering::SeqCst) => {
-                return reply(
-                    serde_json::json!({"errcode": 42001, "errmsg": "access_token expired"}),
-                );
-            }
-            Some(_) => {}
-        }
-        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
-        let field = |k: &str| {
-            body.get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let mut accounts = s.accounts.lock().unwrap_or_else(|e| e.into_inner());
-        match req.url.path() {
-            "/cgi-bin/kf/account/add" => {
-                let id = format!("wkDEMO{}", s.next_id.fetch_add(1, Ordering::SeqCst));
-                accounts.insert(id.clone(), field("name"));
-                reply(serde_json::json!({"errcode": 0, "errmsg": "ok", "open_kfid": id}))
-            }
-            "/cgi-bin/kf/account/update" | "/cgi-bin/kf/account/del" => {
-                let id = field("open_kfid");
-                if !accounts.contains_key(&id) {
-                    return reply(
-                        serde_json::json!({"errcode": 95004, "errmsg": "open_kfid not exist"}),
-                    );
-                }
-                if req.url.path().ends_with("del") {
-                    accounts.remove(&id);
-                } else if let Some(name) = body.get("name").and_then(|v| v.as_str()) {
-                    accounts.insert(id, name.to_owned());
-                }
-                reply(serde_json::json!({"errcode": 0, "errmsg": "ok"}))
-            }
-            "/cgi-bin/kf/account/list" => {
-                let offset = body.get("offset").and_then(|v| v.as_u64()).unwrap_or(0) as usize;
-                let limit = body.get("limit").and_then(|v| v.as_u64()).unwrap_or(100) as usize;
-                let list: Vec<_> = accounts
-                    .iter()
-                    .skip(offset)
-                    .take(limit)
-                    .map(|(id, name)| serde_json::json!({"open_kfid": id, "name": name, "avatar": "", "manage_privilege": true}))
-                    .collect();
-                reply(serde_json::json!({"errcode": 0, "errmsg": "ok", "account_list": list}))
-            }
-            _ => ResponseTemplate::new(404),
-        }
-    }
 }

@@ -633,7 +633,7 @@ async fn counters_reset_and_print() {
     let text = sim.counters().to_string();
     assert_eq!(
         text,
-        "gettoken calls: 1\nkf/account/list: 1 calls, 1 took effect"
+        "gettoken calls: 1\nkf/account/list: 1 received, 1 took effect"
     );
     sim.reset_counters();
     assert_eq!(sim.counters(), Default::default());

@@ -55,7 +55,7 @@ impl fmt::Display for Counters {
         for (path, calls) in self.calls.iter().filter(|(p, _)| *p != "gettoken") {
             write!(
                 f,
-                "\n{path}: {calls} calls, {} took effect",
+                "\n{path}: {calls} received, {} took effect",
                 self.effects(path)
             )?;
         }

@@ -1,0 +1,56 @@
+//! The embedded WeCom simulator as a standalone server, for programs in any language.
+//!
+//! ```sh
+//! cargo run --example simulator -- --port 8080 [--corp-id ID] [--corp-secret SECRET] [--token-ttl SECONDS]
+//! ```
+//!
+//! Point your program's WeCom base URL at the printed address (`http://127.0.0.1:8080`, so that
+//! `gettoken` is `http://127.0.0.1:8080/cgi-bin/gettoken`). Stop it with Ctrl-C.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use wecom_kf::simulator::Simulator;
+
+const USAGE: &str =
+    "usage: simulator [--port N] [--corp-id ID] [--corp-secret SECRET] [--token-ttl SECONDS]";
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut builder = Simulator::builder();
+    let mut port: u16 = 8080;
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
+        match flag.as_str() {
+            "--port" => port = value()?.parse().map_err(|e| format!("--port: {e}"))?,
+            "--corp-id" => builder = builder.corp_id(value()?),
+            "--corp-secret" => builder = builder.corp_secret(value()?),
+            "--token-ttl" => {
+                let secs: u64 = value()?.parse().map_err(|e| format!("--token-ttl: {e}"))?;
+                builder = builder.token_ttl(Duration::from_secs(secs));
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            other => return Err(format!("unknown argument {other}\n{USAGE}").into()),
+        }
+    }
+    let sim = builder
+        .addr(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+        .start()
+        .await?;
+    println!("WeCom simulator listening on {}", sim.base_url());
+    println!("  corp id:     {}", sim.corp_id());
+    println!("  corp secret: {}", sim.corp_secret());
+    println!(
+        "  try: curl '{}/cgi-bin/gettoken?corpid={}&corpsecret={}'",
+        sim.base_url(),
+        sim.corp_id(),
+        sim.corp_secret()
+    );
+    tokio::signal::ctrl_c().await?;
+    println!("\n{}", sim.counters());
+    Ok(())
+}
