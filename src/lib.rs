@@ -13,6 +13,9 @@
 //! - **Secrets never leak:** the corp secret and tokens are absent from every `Debug`,
 //!   `Display` and error message.
 //!
+//! Without a corp at hand, the `simulator` feature adds `simulator::Simulator`: a local WeCom
+//! with the documented rules, scriptable faults and exact counters, for demos and tests.
+//!
 //! ```no_run
 //! use wecom_kf::{Client, Error};
 //! use wecom_kf::kf::account::{AddAccount, ListAccounts};
