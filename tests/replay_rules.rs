@@ -1,5 +1,6 @@
 //! The replay rule: a call is replayed only when WeCom cannot have executed it, or when
-//! replaying it is harmless. Counts are taken on the server.
+//! replaying it is harmless. Counts are taken on the server: wiremock for one-off answers, the
+//! simulator for dropped connections and calls that take effect.
 
 mod common;
 
@@ -7,8 +8,8 @@ use common::{closed_port_base, count, errcode, fast_retry};
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wecom_kf::kf::account::{AddAccount, ListAccounts};
+use wecom_kf::simulator::{Fault, Simulator};
 use wecom_kf::{Client, Error, RetryConfig, TransportErrorKind};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -177,81 +178,89 @@ async fn busy_answer_on_add_is_returned_as_is() {
     assert_eq!(count(&server, ADD).await, 1);
 }
 
-/// A raw server: answers gettoken, and reads each API request fully before closing the
-/// connection without answering. Returns its base URL and a counter of dropped requests.
-async fn dropping_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::sync::atomic::Ordering;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let dropped = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = dropped.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
-                return;
-            };
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let mut seen = Vec::new();
-                // Read until the end of the headers (and the small body, which arrives with them).
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match socket.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => seen.extend_from_slice(&buf[..n]),
-                    }
-                }
-                if seen.starts_with(b"GET /cgi-bin/gettoken") {
-                    let body = r#"{"errcode":0,"access_token":"TOK","expires_in":7200}"#;
-                    let reply = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = socket.write_all(reply.as_bytes()).await;
-                } else {
-                    counter.fetch_add(1, Ordering::SeqCst);
-                }
-                // Dropping the socket closes the connection with no answer.
-            });
-        }
-    });
-    (base, dropped)
+/// A simulator client with fast retries.
+async fn simulated() -> (Simulator, Client) {
+    let sim = Simulator::start().await.unwrap();
+    let client = sim.client_builder().retry(fast_retry()).build().unwrap();
+    (sim, client)
 }
 
 #[tokio::test]
 async fn dropped_connection_on_add_is_outcome_unknown_and_not_replayed() {
-    let (base, dropped) = dropping_server().await;
-    let client = Client::builder()
-        .corp_id("ww1")
-        .corp_secret("s1")
-        .base_url(base)
-        .retry(fast_retry())
-        .build()
-        .unwrap();
-    let err = add(&client).await.unwrap_err();
-    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    assert_eq!(dropped.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let (sim, client) = simulated().await;
+    for fault in [Fault::DropBeforeAnswer, Fault::DropAfterEffect] {
+        sim.reset_counters();
+        sim.inject("kf/account/add", fault.clone(), 1);
+        let err = add(&client).await.unwrap_err();
+        assert!(
+            matches!(err, Error::OutcomeUnknown { .. }),
+            "{fault:?}: {err:?}"
+        );
+        assert_eq!(sim.counters().calls(ADD), 1, "{fault:?}: not replayed");
+    }
+    assert_eq!(
+        sim.accounts().len(),
+        1,
+        "the executed add exists once: no duplicate"
+    );
 }
 
 #[tokio::test]
-async fn dropped_connection_on_list_is_retried() {
-    let (base, dropped) = dropping_server().await;
-    let client = Client::builder()
-        .corp_id("ww1")
-        .corp_secret("s1")
-        .base_url(base)
-        .retry(fast_retry())
-        .build()
-        .unwrap();
+async fn dropped_connection_on_list_is_retried_within_the_bound() {
+    let (sim, client) = simulated().await;
+    sim.inject(LIST, Fault::DropAfterEffect, 2);
+    list(&client).await.unwrap();
+    assert_eq!(sim.counters().calls(LIST), 3, "2 drops, then the answer");
+
+    sim.reset_counters();
+    sim.inject(LIST, Fault::DropBeforeAnswer, 10);
     let err = list(&client).await.unwrap_err();
     assert!(
         matches!(&err, Error::Transport(t) if t.kind() == TransportErrorKind::ConnectionDropped),
         "{err:?}"
     );
+    assert_eq!(sim.counters().calls(LIST), 4, "1 attempt + 3 retries");
+}
+
+#[tokio::test]
+async fn reads_are_retried_through_every_transient_fault() {
+    let (sim, client) = simulated().await;
+    for fault in [
+        Fault::HttpStatus(500),
+        Fault::HttpStatus(502),
+        Fault::HttpStatus(503),
+        Fault::Errcode(-1),
+        Fault::Errcode(45033),
+        Fault::DropBeforeAnswer,
+        Fault::DropAfterEffect,
+    ] {
+        sim.reset_counters();
+        sim.inject(LIST, fault.clone(), 1);
+        list(&client).await.unwrap();
+        assert_eq!(sim.counters().calls(LIST), 2, "{fault:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_add_that_outlives_the_timeout_is_outcome_unknown_yet_lands_once() {
+    let sim = Simulator::start().await.unwrap();
+    let client = sim
+        .client_builder()
+        .retry(fast_retry())
+        .timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    client.access_token().await.unwrap();
+    // Ten times the timeout, so that the outcome does not depend on scheduling.
+    sim.inject(ADD, Fault::Delay(Duration::from_secs(1)), 1);
+    let err = add(&client).await.unwrap_err();
+    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+    sim.wait_for_effects(ADD, 1).await;
+    assert_eq!(sim.counters().calls(ADD), 1, "not replayed");
     assert_eq!(
-        dropped.load(std::sync::atomic::Ordering::SeqCst),
-        4,
-        "1 attempt + 3 retries"
+        sim.accounts().len(),
+        1,
+        "it happened; the caller just never heard"
     );
 }
 

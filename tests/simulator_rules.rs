@@ -1,15 +1,14 @@
 //! The simulator's own rules, each checked over HTTP with a plain reqwest client (so that it can
-//! send what the SDK would refuse to send), and its faults as the SDK sees them.
-
-mod common;
+//! send what the SDK would refuse to send). How the SDK copes with each fault is in
+//! `replay_rules.rs`.
 
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use wecom_kf::TokenProvider;
 use wecom_kf::clock::ManualClock;
 use wecom_kf::kf::account::{AddAccount, ListAccounts};
 use wecom_kf::simulator::{Fault, Simulator, TokenIssue};
-use wecom_kf::{Error, TokenProvider};
 
 /// A plain HTTP client for talking to the simulator directly.
 struct Raw {
@@ -502,95 +501,7 @@ async fn dropped_connections_before_and_after_the_effect() {
     assert_eq!(sim.counters().calls("kf/account/add"), 2);
 }
 
-// ---- the faults as the SDK sees them --------------------------------------------------------
-
-#[tokio::test]
-async fn the_sdk_retries_reads_through_every_transient_fault() {
-    let sim = Simulator::start().await.unwrap();
-    let client = sim
-        .client_builder()
-        .retry(common::fast_retry())
-        .build()
-        .unwrap();
-    let accounts = client.kf().account();
-    for fault in [
-        Fault::HttpStatus(500),
-        Fault::HttpStatus(502),
-        Fault::HttpStatus(503),
-        Fault::Errcode(-1),
-        Fault::DropBeforeAnswer,
-        Fault::DropAfterEffect,
-    ] {
-        sim.reset_counters();
-        sim.inject("kf/account/list", fault.clone(), 1);
-        accounts.list(ListAccounts::new()).await.unwrap();
-        assert_eq!(sim.counters().calls("kf/account/list"), 2, "{fault:?}");
-    }
-}
-
-#[tokio::test]
-async fn the_sdk_never_replays_an_add_whose_answer_was_lost() {
-    let sim = Simulator::start().await.unwrap();
-    let client = sim
-        .client_builder()
-        .retry(common::fast_retry())
-        .build()
-        .unwrap();
-    let accounts = client.kf().account();
-    sim.inject("kf/account/add", Fault::DropAfterEffect, 1);
-    let err = accounts.add(AddAccount::new("n", "m")).await.unwrap_err();
-    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    let counters = sim.counters();
-    assert_eq!(counters.calls("kf/account/add"), 1, "not replayed");
-    assert_eq!(counters.effects("kf/account/add"), 1);
-    assert_eq!(sim.accounts().len(), 1, "no duplicate");
-}
-
-#[tokio::test]
-async fn the_sdk_does_not_retry_a_rate_limit() {
-    let sim = Simulator::start().await.unwrap();
-    let client = sim
-        .client_builder()
-        .retry(common::fast_retry())
-        .build()
-        .unwrap();
-    sim.inject("kf/account/list", Fault::Errcode(45009), 1);
-    let err = client
-        .kf()
-        .account()
-        .list(ListAccounts::new())
-        .await
-        .unwrap_err();
-    assert!(err.is_rate_limited(), "{err:?}");
-    assert_eq!(sim.counters().calls("kf/account/list"), 1);
-}
-
-#[tokio::test]
-async fn a_call_that_outlives_the_client_timeout_still_lands_on_the_server() {
-    let sim = Simulator::start().await.unwrap();
-    let client = sim
-        .client_builder()
-        .retry(common::fast_retry())
-        .timeout(Duration::from_millis(100))
-        .build()
-        .unwrap();
-    client.access_token().await.unwrap();
-    // Far longer than the timeout, so the outcome does not depend on timing.
-    sim.inject("kf/account/add", Fault::Delay(Duration::from_secs(1)), 1);
-    let err = client
-        .kf()
-        .account()
-        .add(AddAccount::new("n", "m"))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
-    sim.wait_for_effects("kf/account/add", 1).await;
-    assert_eq!(
-        sim.accounts().len(),
-        1,
-        "it happened, the caller just never heard"
-    );
-}
+// ---- time ----------------------------------------------------------------------------------
 
 #[tokio::test]
 async fn a_shared_manual_clock_moves_the_client_and_the_server_together() {
