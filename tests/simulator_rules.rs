@@ -68,6 +68,17 @@ fn code(v: &Value) -> i64 {
     v["errcode"].as_i64().unwrap()
 }
 
+/// A simulator whose token expiry follows a manual clock.
+async fn on_manual_clock() -> (Simulator, ManualClock) {
+    let clock = ManualClock::new();
+    let sim = Simulator::builder()
+        .clock(clock.clone())
+        .start()
+        .await
+        .unwrap();
+    (sim, clock)
+}
+
 async fn started() -> (Simulator, Raw, String) {
     let sim = Simulator::start().await.unwrap();
     let raw = Raw::new(&sim);
@@ -105,12 +116,7 @@ async fn gettoken_checks_the_corp_id_and_secret() {
 
 #[tokio::test]
 async fn gettoken_reuses_a_valid_token_and_counts_down_its_lifetime() {
-    let clock = ManualClock::new();
-    let sim = Simulator::builder()
-        .clock(clock.clone())
-        .start()
-        .await
-        .unwrap();
+    let (sim, clock) = on_manual_clock().await;
     let raw = Raw::new(&sim);
     let first = raw
         .gettoken(Some(sim.corp_id()), Some(sim.corp_secret()))
@@ -505,12 +511,7 @@ async fn dropped_connections_before_and_after_the_effect() {
 
 #[tokio::test]
 async fn a_shared_manual_clock_moves_the_client_and_the_server_together() {
-    let clock = ManualClock::new();
-    let sim = Simulator::builder()
-        .clock(clock.clone())
-        .start()
-        .await
-        .unwrap();
+    let (sim, clock) = on_manual_clock().await;
     let provider = TokenProvider::builder()
         .clock(clock.clone())
         .build()
