@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::call::{self, CallInfo, Idempotency};
+use crate::endpoint::Endpoints;
 use crate::error::{Error, Result};
 use crate::kf::Kf;
 use crate::middleware::{self, RetryConfig, Timeouts, TokenLayer};
@@ -42,7 +43,7 @@ pub struct Client {
 
 struct Inner {
     http: ClientWithMiddleware,
-    api_base: Url,
+    endpoints: Endpoints,
     credential: Credential,
     provider: TokenProvider,
 }
@@ -171,10 +172,7 @@ impl Client {
     }
 
     fn endpoint_url(&self, path: &str) -> Result<Url> {
-        self.inner
-            .api_base
-            .join(path.trim_start_matches('/'))
-            .map_err(|e| Error::invalid("path", format!("is not a valid URL path: {e}")))
+        self.inner.endpoints.url(path)
     }
 }
 
@@ -191,6 +189,7 @@ pub struct ClientBuilder {
     timeouts: Timeouts,
     provider: Option<TokenProvider>,
     http: Option<reqwest::Client>,
+    below: Option<Arc<dyn reqwest_middleware::Middleware>>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -256,6 +255,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Not public API: puts `transport` under the stack in place of the network, so that the
+    /// benchmarks can measure the stack alone. Feature `bench-internals`.
+    #[cfg(feature = "bench-internals")]
+    #[doc(hidden)]
+    pub fn bench_transport(mut self, transport: impl reqwest_middleware::Middleware) -> Self {
+        self.below = Some(Arc::new(transport));
+        self
+    }
+
     /// Fills in unset fields from `WECOM_CORP_ID`, `WECOM_CORP_SECRET` and `WECOM_API_BASE`.
     pub fn from_env(mut self) -> Result<Self> {
         if self.corp_id.is_none() {
@@ -300,8 +308,8 @@ impl ClientBuilder {
         let token = TokenLayer::new(provider.clone(), credential.clone());
         Ok(Client {
             inner: Arc::new(Inner {
-                http: middleware::stack(http, &self.retry, Some(token)),
-                api_base,
+                http: middleware::stack(http, &self.retry, Some(token), self.below),
+                endpoints: Endpoints::new(api_base),
                 credential,
                 provider,
             }),

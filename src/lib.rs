@@ -37,6 +37,7 @@
 mod call;
 mod client;
 pub mod clock;
+mod endpoint;
 pub mod errcode;
 mod error;
 pub mod kf;

@@ -103,6 +103,11 @@ async fn buffer(mut response: Response) -> Result<(Response, Option<i64>), reqwe
 
 /// The `errcode` of a JSON object body (missing means 0); `None` for anything else.
 fn probe_errcode(body: &[u8]) -> Option<i64> {
+    // WeCom writes `errcode` first: read it there rather than scan the whole body twice (the
+    // caller's decode scans it once more).
+    if let Some(code) = leading_errcode(body) {
+        return Some(code);
+    }
     #[derive(Deserialize)]
     struct Probe {
         #[serde(default)]
@@ -115,6 +120,13 @@ fn probe_errcode(body: &[u8]) -> Option<i64> {
     serde_json::from_slice::<Probe>(body)
         .ok()
         .map(|p| p.errcode)
+}
+
+/// `N` from a body that starts exactly `{"errcode":N,` or `{"errcode":N}`.
+fn leading_errcode(body: &[u8]) -> Option<i64> {
+    let rest = body.strip_prefix(br#"{"errcode":"#)?;
+    let end = rest.iter().position(|&b| b == b',' || b == b'}')?;
+    std::str::from_utf8(&rest[..end]).ok()?.trim().parse().ok()
 }
 
 /// Transient answers are replayed for idempotent calls only. Token rejections belong to the
@@ -163,4 +175,32 @@ pub(crate) fn error_chain(e: &reqwest::Error) -> String {
         current = err.source();
     }
     crate::redact::redact_text(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errcode_is_read_from_the_front_or_by_parsing() {
+        assert_eq!(probe_errcode(br#"{"errcode":0,"errmsg":"ok"}"#), Some(0));
+        assert_eq!(
+            probe_errcode(br#"{"errcode":-1,"errmsg":"busy"}"#),
+            Some(-1)
+        );
+        assert_eq!(probe_errcode(br#"{"errcode":42001}"#), Some(42001));
+        assert_eq!(
+            probe_errcode(br#"{"errmsg":"x","errcode":40014}"#),
+            Some(40014)
+        );
+        assert_eq!(probe_errcode(br#" { "errcode" : 45009 }"#), Some(45009));
+        assert_eq!(
+            probe_errcode(br#"{"account_list":[]}"#),
+            Some(0),
+            "missing means 0"
+        );
+        assert_eq!(probe_errcode(br#"{"errcode":"x"}"#), None);
+        assert_eq!(probe_errcode(b"<html>502</html>"), None);
+        assert_eq!(probe_errcode(b""), None);
+    }
 }

@@ -13,9 +13,10 @@ mod classify;
 mod retry;
 mod token;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware};
 
 pub(crate) use classify::{Classified, TransportFailure, error_chain};
 pub use retry::RetryConfig;
@@ -51,11 +52,13 @@ pub(crate) fn default_http_client(timeouts: Timeouts) -> Result<reqwest::Client>
         .map_err(|e| Error::Config(format!("cannot build the HTTP client: {}", error_chain(&e))))
 }
 
-/// Assembles the stack. Without a token layer it serves `gettoken` itself.
+/// Assembles the stack. Without a token layer it serves `gettoken` itself. `below` goes under
+/// classify, in place of the network (the benchmarks' fake transport).
 pub(crate) fn stack(
     http: reqwest::Client,
     retry: &RetryConfig,
     token: Option<TokenLayer>,
+    below: Option<Arc<dyn Middleware>>,
 ) -> ClientWithMiddleware {
     let mut builder = ClientBuilder::new(http);
     if let Some(retry) = retry.middleware() {
@@ -64,5 +67,9 @@ pub(crate) fn stack(
     if let Some(token) = token {
         builder = builder.with(token);
     }
-    builder.with(classify::Classify).build()
+    builder = builder.with(classify::Classify);
+    if let Some(below) = below {
+        builder = builder.with_arc(below);
+    }
+    builder.build()
 }

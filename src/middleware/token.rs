@@ -75,9 +75,8 @@ impl Middleware for TokenLayer {
             return Ok(response);
         };
         // WeCom rejected the token before executing the call: safe to replay any call, once.
-        let fresh = self
-            .provider
-            .refresh_rejected(&self.credential, &token)
+        // Boxed, like the provider's slow path: rare, and its future is large.
+        let fresh = Box::pin(self.provider.refresh_rejected(&self.credential, &token))
             .await
             .map_err(token_failure)?;
         with_token(&mut again, &fresh);

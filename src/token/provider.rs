@@ -98,16 +98,32 @@ impl TokenProvider {
     /// A token for `credential`: the cached one while fresh, otherwise one fetched now (shared
     /// with every concurrent caller).
     pub async fn token(&self, credential: &Credential) -> Result<AccessToken> {
-        if let Some(token) = self.inner.cache.get(credential.key()).await {
-            let now = self.inner.clock.now();
-            match self.inner.freshness.state(&token, now) {
-                State::Fresh => return Ok(token),
-                State::RefreshAhead => {
-                    self.refresh_in_background(credential, &token, now);
-                    return Ok(token);
+        let stale = match self.inner.cache.get(credential.key()).await {
+            Some(token) => {
+                let now = self.inner.clock.now();
+                match self.inner.freshness.state(&token, now) {
+                    State::Fresh => return Ok(token),
+                    State::RefreshAhead => {
+                        self.refresh_in_background(credential, &token, now);
+                        return Ok(token);
+                    }
+                    State::Stale => Some(token),
                 }
-                State::Stale => self.remove_if_current(credential, &token).await,
             }
+            None => None,
+        };
+        // Boxed: the slow path's futures (moka's coalesced init, the fetch) take kilobytes,
+        // which every call's future would otherwise carry and move.
+        Box::pin(self.replace_stale(credential, stale)).await
+    }
+
+    async fn replace_stale(
+        &self,
+        credential: &Credential,
+        stale: Option<AccessToken>,
+    ) -> Result<AccessToken> {
+        if let Some(stale) = stale {
+            self.remove_if_current(credential, &stale).await;
         }
         self.load(credential).await
     }
@@ -404,7 +420,7 @@ impl TokenProviderBuilder {
         Ok(TokenProvider {
             inner: Arc::new(Inner {
                 cache,
-                http: middleware::stack(http, &self.retry, None),
+                http: middleware::stack(http, &self.retry, None, None),
                 clock: self.clock,
                 freshness: Freshness {
                     margin: self.margin,

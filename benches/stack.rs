@@ -1,0 +1,176 @@
+//! Bench 3: the middleware stack alone. The SDK's `list` runs over a fake transport that
+//! answers canned JSON without touching the network (token lookup, injection, classification,
+//! retry bookkeeping, request building and decoding all included). The baseline is a bare
+//! reqwest-middleware client over the same fake transport, decoding the same struct.
+
+mod support;
+
+use std::alloc::System;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use criterion::Criterion;
+use http::Extensions;
+use reqwest_middleware::{ClientBuilder as StackBuilder, ClientWithMiddleware, Middleware, Next};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use support::{CannedServer, LIST_BODY, ServerConfig, median, micros, report};
+use wecom_kf::Client;
+use wecom_kf::kf::account::{AccountList, ListAccounts};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// Answers every request with [`LIST_BODY`], never calling the network.
+struct FakeTransport;
+
+#[async_trait]
+impl Middleware for FakeTransport {
+    async fn handle(
+        &self,
+        _req: reqwest::Request,
+        _ext: &mut Extensions,
+        _next: Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        let mut response = http::Response::new(LIST_BODY);
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json; charset=UTF-8"),
+        );
+        Ok(reqwest::Response::from(response))
+    }
+}
+
+async fn sdk_call(client: &Client) {
+    let page = client
+        .kf()
+        .account()
+        .list(ListAccounts::new())
+        .await
+        .expect("sdk list");
+    assert_eq!(page.account_list.len(), 3);
+}
+
+async fn bare_call(client: &ClientWithMiddleware, url: &str) {
+    let response = client
+        .post(url)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body("{}")
+        .send()
+        .await
+        .expect("bare send");
+    let page: AccountList = response.json().await.expect("bare decode");
+    assert_eq!(page.account_list.len(), 3);
+}
+
+fn main() {
+    // One thread: the stack's own cost, with no cross-thread wakeups in the way.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // The token is fetched once from a local server; the measured calls never leave the process.
+    let server = rt.block_on(CannedServer::start(ServerConfig::default()));
+    let sdk = Client::builder()
+        .corp_id("wwbench")
+        .corp_secret("bench-secret")
+        .base_url(server.base_url())
+        .bench_transport(FakeTransport)
+        .build()
+        .expect("client");
+    let token = rt.block_on(sdk.access_token()).expect("token");
+    let bare = StackBuilder::new(reqwest::Client::new())
+        .with(FakeTransport)
+        .build();
+    let bare_url = support::raw_list_url(&server.base_url(), token.as_str());
+    rt.block_on(sdk_call(&sdk));
+    // For profilers (callgrind, dhat): only the SDK's calls, nothing else.
+    if let Ok(n) = std::env::var("WECOM_BENCH_PROFILE_CALLS") {
+        let n: usize = n.parse().expect("a number of calls");
+        rt.block_on(async {
+            for _ in 0..n {
+                sdk_call(&sdk).await;
+            }
+        });
+        return;
+    }
+
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    let mut group = c.benchmark_group("stack");
+    group.bench_function("sdk_over_fake_transport", |b| {
+        b.to_async(&rt).iter(|| sdk_call(&sdk))
+    });
+    group.bench_function("bare_reqwest_middleware", |b| {
+        b.to_async(&rt).iter(|| bare_call(&bare, &bare_url))
+    });
+    group.finish();
+    c.final_summary();
+
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    const ROUNDS: usize = 30;
+    const CALLS: usize = 5_000;
+    let (mut sdk_times, mut bare_times) = (Vec::new(), Vec::new());
+    rt.block_on(async {
+        for round in 0..ROUNDS {
+            for sdk_first in [round % 2 == 0, round % 2 != 0] {
+                let start = Instant::now();
+                for _ in 0..CALLS {
+                    if sdk_first {
+                        sdk_call(&sdk).await;
+                    } else {
+                        bare_call(&bare, &bare_url).await;
+                    }
+                }
+                let per_call = start.elapsed().as_secs_f64() / CALLS as f64;
+                if sdk_first {
+                    &mut sdk_times
+                } else {
+                    &mut bare_times
+                }
+                .push(per_call);
+            }
+        }
+    });
+    let (sdk_t, bare_t) = (median(&mut sdk_times), median(&mut bare_times));
+    report(
+        "3 stack per call (fake transport)",
+        &micros(sdk_t),
+        &micros(bare_t),
+        sdk_t / bare_t,
+        "sdk <= 2 µs",
+        sdk_t <= 2e-6,
+    );
+
+    let allocations = |f: &dyn Fn()| {
+        let region = Region::new(GLOBAL);
+        f();
+        let stats = region.change();
+        (
+            stats.allocations as f64 / CALLS as f64,
+            stats.bytes_allocated as f64 / CALLS as f64,
+        )
+    };
+    let (sdk_allocs, sdk_bytes) = allocations(&|| {
+        rt.block_on(async {
+            for _ in 0..CALLS {
+                sdk_call(&sdk).await;
+            }
+        })
+    });
+    let (bare_allocs, bare_bytes) = allocations(&|| {
+        rt.block_on(async {
+            for _ in 0..CALLS {
+                bare_call(&bare, &bare_url).await;
+            }
+        })
+    });
+    println!(
+        "SUMMARY 3 allocations per call: sdk {sdk_allocs:.1} ({sdk_bytes:.0} bytes), \
+         baseline {bare_allocs:.1} ({bare_bytes:.0} bytes), ratio {:.3} (reported, no target)",
+        sdk_allocs / bare_allocs
+    );
+}

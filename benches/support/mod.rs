@@ -1,0 +1,220 @@
+//! What the benches share: a minimal canned-JSON server on 127.0.0.1 (so the server's own cost
+//! is small and the same for the SDK and its baseline), the raw-reqwest baseline, and the
+//! median/ratio arithmetic of the summary lines.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use wecom_kf::kf::account::AccountList;
+
+/// The canned `kf/account/list` answer: three accounts, as WeCom shapes them.
+pub const LIST_BODY: &str = r#"{"errcode":0,"errmsg":"ok","account_list":[{"open_kfid":"wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q","name":"咨询客服","avatar":"https://wework.qpic.cn/wwhead/duc2TvpEgSSjibPZlNR6chpx9W3dtd9Ogp8XEmSNKGa6uufMWn2239HUPuwIFoYYZ7Ph580FPvo8/0","manage_privilege":true},{"open_kfid":"wkAJ2GCAAAZSfhHCt7IFSvLKtMPxyAAA","name":"售前客服","avatar":"https://wework.qpic.cn/wwhead/duc2TvpEgSSjibPZlNR6chpx9W3dtd9Ogp8XEmSNKGa6uufMWn2239HUPuwIFoYYZ7Ph580FPvo8/0","manage_privilege":false},{"open_kfid":"wkAJ2GCAAAZSfhHCt7IFSvLKtMPxyBBB","name":"售后客服","avatar":"https://wework.qpic.cn/wwhead/duc2TvpEgSSjibPZlNR6chpx9W3dtd9Ogp8XEmSNKGa6uufMWn2239HUPuwIFoYYZ7Ph580FPvo8/0","manage_privilege":true}]}"#;
+
+/// How the canned server behaves.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerConfig {
+    /// How long `gettoken` takes to answer.
+    pub gettoken_delay: Duration,
+    /// `expires_in` of the tokens it issues.
+    pub token_ttl_secs: u64,
+    /// Serve HTTP/2 with prior knowledge (one connection carries every call) instead of
+    /// HTTP/1.1.
+    pub http2: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            gettoken_delay: Duration::ZERO,
+            token_ttl_secs: 7200,
+            http2: false,
+        }
+    }
+}
+
+/// A `gettoken` as the server saw it: when it started and when it answered.
+#[derive(Debug, Clone, Copy)]
+pub struct GettokenSpan {
+    pub start: Instant,
+    pub end: Instant,
+}
+
+/// The canned server. Every `gettoken` mints a new token (`T1`, `T2`, …); every other path
+/// answers [`LIST_BODY`] without looking at the token.
+pub struct CannedServer {
+    pub addr: SocketAddr,
+    gettokens: Arc<AtomicU64>,
+    spans: Arc<Mutex<Vec<GettokenSpan>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for CannedServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl CannedServer {
+    pub async fn start(config: ServerConfig) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let gettokens = Arc::new(AtomicU64::new(0));
+        let spans = Arc::new(Mutex::new(Vec::new()));
+        let (g, s) = (gettokens.clone(), spans.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let (g, s) = (g.clone(), s.clone());
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| answer(req, config, g.clone(), s.clone()));
+                    let io = TokioIo::new(stream);
+                    if config.http2 {
+                        let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                            .max_concurrent_streams(1024)
+                            .serve_connection(io, service)
+                            .await;
+                    } else {
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(io, service)
+                            .await;
+                    }
+                });
+            }
+        });
+        Self {
+            addr,
+            gettokens,
+            spans,
+            task,
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn gettoken_calls(&self) -> u64 {
+        self.gettokens.load(Ordering::SeqCst)
+    }
+
+    pub fn gettoken_spans(&self) -> Vec<GettokenSpan> {
+        self.spans.lock().expect("spans").clone()
+    }
+}
+
+async fn answer(
+    req: Request<hyper::body::Incoming>,
+    config: ServerConfig,
+    gettokens: Arc<AtomicU64>,
+    spans: Arc<Mutex<Vec<GettokenSpan>>>,
+) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
+    use http_body_util::BodyExt;
+    let is_gettoken = req.uri().path().ends_with("/gettoken");
+    // Read the body fully, as a real server would.
+    let _ = req.into_body().collect().await;
+    let body = if is_gettoken {
+        let start = Instant::now();
+        let n = gettokens.fetch_add(1, Ordering::SeqCst) + 1;
+        if !config.gettoken_delay.is_zero() {
+            tokio::time::sleep(config.gettoken_delay).await;
+        }
+        spans.lock().expect("spans").push(GettokenSpan {
+            start,
+            end: Instant::now(),
+        });
+        Bytes::from(format!(
+            r#"{{"errcode":0,"errmsg":"ok","access_token":"T{n}","expires_in":{}}}"#,
+            config.token_ttl_secs
+        ))
+    } else {
+        Bytes::from_static(LIST_BODY.as_bytes())
+    };
+    let mut response = Response::new(Full::new(body));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json; charset=UTF-8"),
+    );
+    Ok(response)
+}
+
+/// A reqwest client configured as the SDK configures its own (no redirects, no Referer).
+pub fn http_client(http2: bool) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false)
+        .no_proxy();
+    if http2 {
+        builder = builder.http2_prior_knowledge();
+    }
+    builder.build().expect("reqwest client")
+}
+
+/// The baseline: what a program without the SDK writes for the same call. The same URL with
+/// the token, the same JSON body, the same struct decoded.
+pub async fn raw_list(http: &reqwest::Client, url: &str) -> AccountList {
+    let response = http
+        .post(url)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body("{}")
+        .send()
+        .await
+        .expect("raw send");
+    assert!(response.status().is_success());
+    response.json::<AccountList>().await.expect("raw decode")
+}
+
+/// The URL the raw baseline calls, with the token already in it.
+pub fn raw_list_url(base: &str, token: &str) -> String {
+    format!("{base}/cgi-bin/kf/account/list?access_token={token}")
+}
+
+/// The median of `values` (which it sorts).
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// The `q` quantile (0..=1) of `values` (which it sorts), nearest rank.
+pub fn quantile(values: &mut [f64], q: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
+    values[rank - 1]
+}
+
+/// Prints one summary line: the figure, the baseline, their ratio, and the target's verdict.
+pub fn report(name: &str, sdk: &str, baseline: &str, ratio: f64, target: &str, met: bool) {
+    println!(
+        "SUMMARY {name}: sdk {sdk}, baseline {baseline}, ratio {ratio:.3} (target {target}: {})",
+        if met { "met" } else { "NOT met" }
+    );
+}
+
+/// Formats seconds as µs with two decimals.
+pub fn micros(seconds: f64) -> String {
+    format!("{:.2} µs", seconds * 1e6)
+}

@@ -1,0 +1,77 @@
+//! Endpoint URLs: the API base joined with a path, parsed once per path and then reused, since
+//! parsing a URL costs more than the rest of the SDK's work on a call.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// Paths beyond this many are joined on every call instead of cached, so that a program that
+/// builds paths dynamically cannot grow the cache without bound.
+const MAX_CACHED: usize = 256;
+
+#[derive(Debug)]
+pub(crate) struct Endpoints {
+    base: Url,
+    parsed: RwLock<HashMap<String, Url>>,
+}
+
+impl Endpoints {
+    /// `base` as from [`parse_api_base`](crate::token::parse_api_base): ends with `/`.
+    pub(crate) fn new(base: Url) -> Self {
+        Self {
+            base,
+            parsed: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// `path` (e.g. `/cgi-bin/kf/account/list`) under the base; a proxy prefix is kept.
+    pub(crate) fn url(&self, path: &str) -> Result<Url> {
+        let cached = self.parsed.read().ok().and_then(|m| m.get(path).cloned());
+        if let Some(url) = cached {
+            return Ok(url);
+        }
+        let url = self
+            .base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| Error::invalid("path", format!("is not a valid URL path: {e}")))?;
+        if let Ok(mut parsed) = self.parsed.write()
+            && parsed.len() < MAX_CACHED
+        {
+            parsed.insert(path.to_owned(), url.clone());
+        }
+        Ok(url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins_under_the_base_and_reuses_the_result() {
+        let endpoints = Endpoints::new(Url::parse("http://proxy.local/wecom/").unwrap());
+        for _ in 0..2 {
+            let url = endpoints.url("/cgi-bin/kf/account/list").unwrap();
+            assert_eq!(
+                url.as_str(),
+                "http://proxy.local/wecom/cgi-bin/kf/account/list"
+            );
+        }
+        assert_eq!(endpoints.parsed.read().unwrap().len(), 1);
+        let with_query = endpoints.url("cgi-bin/x?debug=1").unwrap();
+        assert_eq!(with_query.query(), Some("debug=1"));
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let endpoints = Endpoints::new(Url::parse("http://h/").unwrap());
+        for i in 0..(MAX_CACHED + 10) {
+            endpoints.url(&format!("/p{i}")).unwrap();
+        }
+        assert_eq!(endpoints.parsed.read().unwrap().len(), MAX_CACHED);
+        assert_eq!(endpoints.url("/p300").unwrap().as_str(), "http://h/p300");
+    }
+}
