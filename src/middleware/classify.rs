@@ -4,7 +4,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 use http::Extensions;
-use reqwest::{Request, Response, StatusCode};
+use reqwest::{Request, Response, ResponseBuilderExt, StatusCode};
 use reqwest_middleware::{Middleware, Next};
 use serde::Deserialize;
 
@@ -91,6 +91,9 @@ impl Middleware for Classify {
 async fn buffer(mut response: Response) -> Result<(Response, Option<i64>), reqwest::Error> {
     let status = response.status();
     let version = response.version();
+    // Carried over rather than left for reqwest to fill in: its default is a URL it parses
+    // afresh on every rebuild, which costs more than this whole layer's own work.
+    let url = response.url().clone();
     let headers = std::mem::take(response.headers_mut());
     let body = response.bytes().await?;
     let errcode = probe_errcode(&body);
@@ -98,6 +101,10 @@ async fn buffer(mut response: Response) -> Result<(Response, Option<i64>), reqwe
     *rebuilt.status_mut() = status;
     *rebuilt.version_mut() = version;
     *rebuilt.headers_mut() = headers;
+    let mut with_url = http::Response::builder().url(url);
+    if let Some(extensions) = with_url.extensions_mut() {
+        *rebuilt.extensions_mut() = std::mem::take(extensions);
+    }
     Ok((rebuilt.into(), errcode))
 }
 
