@@ -3,6 +3,7 @@
 //! median/ratio arithmetic of the summary lines.
 #![allow(dead_code)]
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -30,6 +31,9 @@ pub struct ServerConfig {
     /// Serve HTTP/2 with prior knowledge (one connection carries every call) instead of
     /// HTTP/1.1.
     pub http2: bool,
+    /// Record each `gettoken`'s span and the tokens the other calls carry. Off where the
+    /// recording itself would be measured (per-call overhead, memory).
+    pub record: bool,
 }
 
 impl Default for ServerConfig {
@@ -38,6 +42,7 @@ impl Default for ServerConfig {
             gettoken_delay: Duration::ZERO,
             token_ttl_secs: 7200,
             http2: false,
+            record: false,
         }
     }
 }
@@ -49,12 +54,23 @@ pub struct GettokenSpan {
     pub end: Instant,
 }
 
-/// The canned server. Every `gettoken` mints a new token (`T1`, `T2`, …); every other path
-/// answers [`LIST_BODY`] without looking at the token.
+/// The length of the tokens the canned server mints. WeCom documents only a maximum (512
+/// bytes); 64 is a plausible size for the memory figures.
+pub const TOKEN_LEN: usize = 64;
+
+/// What the canned server records when [`ServerConfig::record`] is set.
+#[derive(Default)]
+struct Record {
+    spans: Mutex<Vec<GettokenSpan>>,
+    tokens_used: Mutex<HashSet<String>>,
+}
+
+/// The canned server. Every `gettoken` mints a new token (`T000…1`, `T000…2`, …, each
+/// [`TOKEN_LEN`] bytes); every other path answers [`LIST_BODY`] without checking the token.
 pub struct CannedServer {
     pub addr: SocketAddr,
     gettokens: Arc<AtomicU64>,
-    spans: Arc<Mutex<Vec<GettokenSpan>>>,
+    record: Arc<Record>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -69,8 +85,8 @@ impl CannedServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let gettokens = Arc::new(AtomicU64::new(0));
-        let spans = Arc::new(Mutex::new(Vec::new()));
-        let (g, s) = (gettokens.clone(), spans.clone());
+        let record = Arc::new(Record::default());
+        let (g, s) = (gettokens.clone(), record.clone());
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -97,7 +113,7 @@ impl CannedServer {
         Self {
             addr,
             gettokens,
-            spans,
+            record,
             task,
         }
     }
@@ -110,8 +126,14 @@ impl CannedServer {
         self.gettokens.load(Ordering::SeqCst)
     }
 
+    /// Every finished `gettoken` (needs [`ServerConfig::record`]).
     pub fn gettoken_spans(&self) -> Vec<GettokenSpan> {
-        self.spans.lock().expect("spans").clone()
+        self.record.spans.lock().expect("spans").clone()
+    }
+
+    /// How many distinct tokens the API calls carried (needs [`ServerConfig::record`]).
+    pub fn distinct_tokens_used(&self) -> usize {
+        self.record.tokens_used.lock().expect("tokens").len()
     }
 }
 
@@ -119,10 +141,22 @@ async fn answer(
     req: Request<hyper::body::Incoming>,
     config: ServerConfig,
     gettokens: Arc<AtomicU64>,
-    spans: Arc<Mutex<Vec<GettokenSpan>>>,
+    record: Arc<Record>,
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     use http_body_util::BodyExt;
     let is_gettoken = req.uri().path().ends_with("/gettoken");
+    if config.record && !is_gettoken {
+        let token = req.uri().query().and_then(|q| {
+            q.split('&')
+                .find_map(|pair| pair.strip_prefix("access_token="))
+        });
+        if let Some(token) = token {
+            let mut used = record.tokens_used.lock().expect("tokens");
+            if !used.contains(token) {
+                used.insert(token.to_owned());
+            }
+        }
+    }
     // Read the body fully, as a real server would.
     let _ = req.into_body().collect().await;
     let body = if is_gettoken {
@@ -131,13 +165,16 @@ async fn answer(
         if !config.gettoken_delay.is_zero() {
             tokio::time::sleep(config.gettoken_delay).await;
         }
-        spans.lock().expect("spans").push(GettokenSpan {
-            start,
-            end: Instant::now(),
-        });
+        if config.record {
+            record.spans.lock().expect("spans").push(GettokenSpan {
+                start,
+                end: Instant::now(),
+            });
+        }
         Bytes::from(format!(
-            r#"{{"errcode":0,"errmsg":"ok","access_token":"T{n}","expires_in":{}}}"#,
-            config.token_ttl_secs
+            r#"{{"errcode":0,"errmsg":"ok","access_token":"T{n:0width$}","expires_in":{}}}"#,
+            config.token_ttl_secs,
+            width = TOKEN_LEN - 1
         ))
     } else {
         Bytes::from_static(LIST_BODY.as_bytes())
