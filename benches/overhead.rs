@@ -164,6 +164,22 @@ fn main() {
         .build()
         .expect("runtime");
     let setup = rt.block_on(setup());
+    // For profilers (callgrind): N sequential calls of one side, nothing else. Compare two runs
+    // with different N to cancel the set-up's cost.
+    if let Ok(n) = std::env::var("WECOM_BENCH_PROFILE_CALLS") {
+        let n: usize = n.parse().expect("a number of calls");
+        let raw_side = std::env::var("WECOM_BENCH_PROFILE_SIDE").is_ok_and(|s| s == "baseline");
+        rt.block_on(async {
+            for _ in 0..n {
+                if raw_side {
+                    raw_call(&setup.raw, &setup.raw_url).await;
+                } else {
+                    sdk_call(&setup.sdk).await;
+                }
+            }
+        });
+        return;
+    }
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
