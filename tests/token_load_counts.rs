@@ -111,3 +111,77 @@ async fn each_rollover_under_load_costs_one_gettoken_and_no_replay() {
     }
     assert_eq!(sim.counters().gettoken_calls(), ROLLOVERS + 1);
 }
+
+/// WeCom is observed to hand back a valid token unchanged (its `expires_in` counting down)
+/// until it expires: the simulator's default. The early refresh then brings the same token
+/// back; the provider keeps it to its end instead of asking again and again as the end nears.
+#[tokio::test]
+async fn a_token_handed_back_unchanged_is_used_to_its_end() {
+    const STEP: Duration = Duration::from_secs(10);
+    let clock = ManualClock::new();
+    let sim = Simulator::builder()
+        .clock(clock.clone())
+        .token_issue(TokenIssue::ReuseWhileValid)
+        .start()
+        .await
+        .unwrap();
+    let provider = TokenProvider::builder()
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let client = sim
+        .client_builder()
+        .token_provider(provider)
+        .build()
+        .unwrap();
+    let list = || async {
+        client
+            .kf()
+            .account()
+            .list(ListAccounts::new())
+            .await
+            .unwrap()
+    };
+    let mut token = client.access_token().await.unwrap();
+    let mut calls = 0;
+    for rollover in 1..=2u64 {
+        // 600 s before expiry: one early refresh, in the background; WeCom hands the same
+        // token back. Wait until the provider stored it (same value, a later time of issue).
+        clock.advance(Duration::from_secs(6_600));
+        list().await;
+        calls += 1;
+        let stored = async {
+            sim.wait_for_effects("gettoken", 2 * rollover).await;
+            loop {
+                let now = client.access_token().await.unwrap();
+                if now.obtained_at() != token.obtained_at() {
+                    break now;
+                }
+                tokio::task::yield_now().await;
+            }
+        };
+        let reissued = tokio::time::timeout(Duration::from_secs(30), stored)
+            .await
+            .expect("the early refresh's answer is stored");
+        assert_eq!(reissued.as_str(), token.as_str(), "WeCom handed it back");
+        // Used to its end with no further gettoken, however close the end comes.
+        for _ in 0..59 {
+            clock.advance(STEP);
+            list().await;
+            calls += 1;
+        }
+        assert_eq!(sim.counters().gettoken_calls(), 2 * rollover);
+        // At its end, the next call fetches its successor.
+        clock.advance(STEP);
+        list().await;
+        calls += 1;
+        assert_eq!(sim.counters().gettoken_calls(), 2 * rollover + 1);
+        let next = client.access_token().await.unwrap();
+        assert_ne!(next.as_str(), token.as_str());
+        token = next;
+    }
+    // No call carried an expired token: none was refused and replayed.
+    let counters = sim.counters();
+    assert_eq!(counters.calls("kf/account/list"), calls);
+    assert_eq!(counters.effects("kf/account/list"), calls);
+}

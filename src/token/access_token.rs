@@ -28,21 +28,38 @@ struct TokenState {
     generation: u64,
     obtained_at: SystemTime,
     expires_at: SystemTime,
+    /// WeCom handed back the token this one was fetched to replace: it keeps a token until the
+    /// token expires, so fetching again before then would bring the same value back.
+    reissued: bool,
     refresh: RefreshGate,
 }
 
 impl AccessToken {
+    #[cfg(test)]
     pub(crate) fn new(
         value: impl Into<Box<str>>,
         generation: u64,
         obtained_at: SystemTime,
         lifetime: Duration,
     ) -> Self {
+        Self::fetched(value, generation, obtained_at, lifetime, false)
+    }
+
+    /// A token from a `gettoken` answer; `reissued` if it is the very token the fetch was
+    /// meant to replace.
+    pub(crate) fn fetched(
+        value: impl Into<Box<str>>,
+        generation: u64,
+        obtained_at: SystemTime,
+        lifetime: Duration,
+        reissued: bool,
+    ) -> Self {
         Self(Arc::new(TokenState {
             value: value.into(),
             generation,
             obtained_at,
             expires_at: obtained_at + lifetime,
+            reissued,
             refresh: RefreshGate::default(),
         }))
     }
@@ -72,6 +89,10 @@ impl AccessToken {
 
     pub(crate) fn generation(&self) -> u64 {
         self.0.generation
+    }
+
+    pub(crate) fn is_reissued(&self) -> bool {
+        self.0.reissued
     }
 
     pub(crate) fn refresh_gate(&self) -> &RefreshGate {

@@ -32,6 +32,10 @@ const GETTOKEN: &str = "/cgi-bin/gettoken";
 ///   `refresh_ahead` before that, the first caller starts one background refresh and everyone
 ///   keeps using the current token meanwhile, so a busy client never waits at rollover. Both
 ///   durations are capped at a fifth of the token's lifetime.
+/// - **A token handed back unchanged** (WeCom is observed to return the current token, its
+///   `expires_in` counting down, until it expires) is used to its end without asking again;
+///   the first call after that fetches its successor. Against such a server that one wait
+///   per rollover cannot be avoided, and the early refresh costs one extra `gettoken`.
 /// - **Compare-and-refresh:** a token WeCom rejected is replaced only if the cache still holds
 ///   that same token, so a storm of rejections costs one `gettoken`.
 /// - **Bad credentials are final:** a `gettoken` answered 40001/40013 (or another
@@ -122,10 +126,10 @@ impl TokenProvider {
         credential: &Credential,
         stale: Option<AccessToken>,
     ) -> Result<AccessToken> {
-        if let Some(stale) = stale {
-            self.remove_if_current(credential, &stale).await;
+        if let Some(stale) = &stale {
+            self.remove_if_current(credential, stale).await;
         }
-        self.load(credential).await
+        self.load(credential, stale.as_ref()).await
     }
 
     /// Replaces `rejected` (a token WeCom refused) with a fresh one, unless another caller
@@ -137,7 +141,8 @@ impl TokenProvider {
     ) -> Result<AccessToken> {
         tracing::debug!(credential = ?credential.key(), "access token rejected; refreshing");
         self.remove_if_current(credential, rejected).await;
-        self.load(credential).await
+        // Not "replacing" the rejected token: if WeCom hands it back, it is not one to keep.
+        self.load(credential, None).await
     }
 
     /// Drops any cached token for `credential`.
@@ -156,24 +161,36 @@ impl TokenProvider {
     }
 
     /// The coalesced load: concurrent callers share one fetch and its result (or error).
-    async fn load(&self, credential: &Credential) -> Result<AccessToken> {
+    /// `replacing` is the stale token this load replaces, if any.
+    async fn load(
+        &self,
+        credential: &Credential,
+        replacing: Option<&AccessToken>,
+    ) -> Result<AccessToken> {
         self.inner
             .cache
-            .try_get_with_by_ref(credential.key(), self.fetch_unless_refused(credential))
+            .try_get_with_by_ref(
+                credential.key(),
+                self.fetch_unless_refused(credential, replacing),
+            )
             .await
             .map_err(|shared: Arc<Error>| (*shared).clone())
     }
 
     /// Runs inside the coalesced init, so it sees any configuration error the previous init
     /// stored before it finished: no caller can slip a second `gettoken` past the cooldown.
-    async fn fetch_unless_refused(&self, credential: &Credential) -> Result<AccessToken> {
+    async fn fetch_unless_refused(
+        &self,
+        credential: &Credential,
+        replacing: Option<&AccessToken>,
+    ) -> Result<AccessToken> {
         if let Some((error, until)) = self.inner.config_errors.get(credential.key()).await {
             if self.inner.clock.now() < until {
                 return Err(error);
             }
             self.inner.config_errors.invalidate(credential.key()).await;
         }
-        self.fetch(credential).await
+        self.fetch(credential, replacing).await
     }
 
     /// Compare-and-remove: removes the entry only if it still holds `token`. Calls on one key
@@ -203,7 +220,7 @@ impl TokenProvider {
         }
         let (provider, credential, old) = (self.clone(), credential.clone(), token.clone());
         runtime.spawn(async move {
-            match provider.fetch(&credential).await {
+            match provider.fetch(&credential, Some(&old)).await {
                 Ok(fresh) => provider.replace_if_current(&credential, &old, fresh).await,
                 Err(err) => {
                     tracing::warn!(credential = ?credential.key(), error = %err,
@@ -237,8 +254,12 @@ impl TokenProvider {
     }
 
     /// One `gettoken`, with the stack's bounded retry on transient failures. 40001/40013 and
-    /// other errcodes are final.
-    async fn fetch(&self, credential: &Credential) -> Result<AccessToken> {
+    /// other errcodes are final. `replacing` is the token this fetch is meant to replace.
+    async fn fetch(
+        &self,
+        credential: &Credential,
+        replacing: Option<&AccessToken>,
+    ) -> Result<AccessToken> {
         self.inner.fetches.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(credential = ?credential.key(), "fetching access token");
         let url = credential.gettoken_url()?;
@@ -267,11 +288,19 @@ impl TokenProvider {
             });
         }
         let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed) + 1;
-        Ok(AccessToken::new(
+        // WeCom is observed to hand back a valid token unchanged, its `expires_in` counting
+        // down: then no new token exists before this one expires.
+        let reissued = replacing.is_some_and(|old| old.as_str() == reply.access_token);
+        if reissued {
+            tracing::debug!(credential = ?credential.key(),
+                "gettoken returned the current token; using it until it expires");
+        }
+        Ok(AccessToken::fetched(
             reply.access_token,
             generation,
             self.inner.clock.now(),
             lifetime,
+            reissued,
         ))
     }
 }
@@ -301,6 +330,16 @@ enum State {
 
 impl Freshness {
     fn state(&self, token: &AccessToken, now: SystemTime) -> State {
+        // A token WeCom reissued unchanged is used to its end: fetching earlier would only
+        // bring it back again. The call that finds it expired fetches its successor (and a
+        // call that still carried it then is refused 42001 and replayed once).
+        if token.is_reissued() {
+            return if now >= token.expires_at() {
+                State::Stale
+            } else {
+                State::Fresh
+            };
+        }
         let fifth = token.lifetime() / 5;
         let margin = self.margin.min(fifth);
         let ahead = self.ahead.min(fifth);
@@ -460,5 +499,20 @@ mod tests {
         assert_eq!(f.state(&short, at(5)), State::Fresh);
         assert_eq!(f.state(&short, at(6)), State::RefreshAhead);
         assert_eq!(f.state(&short, at(8)), State::Stale);
+    }
+
+    #[test]
+    fn a_reissued_token_is_fresh_until_it_expires() {
+        let f = Freshness {
+            margin: Duration::from_secs(300),
+            ahead: Duration::from_secs(300),
+        };
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let at = |s| t0 + Duration::from_secs(s);
+        // Handed back 600 s before its end: no early refresh, no margin.
+        let tok = AccessToken::fetched("t", 3, at(6600), Duration::from_secs(600), true);
+        assert_eq!(f.state(&tok, at(6600)), State::Fresh);
+        assert_eq!(f.state(&tok, at(7199)), State::Fresh);
+        assert_eq!(f.state(&tok, at(7200)), State::Stale);
     }
 }
