@@ -1,5 +1,7 @@
 //! Benches 1 and 2: the SDK's cost per call over raw reqwest, sequentially and with 64 calls in
-//! flight, against a canned-JSON server on 127.0.0.1 (warm token, keep-alive).
+//! flight, against a canned-JSON server on 127.0.0.1 (warm token, keep-alive). The baseline
+//! is raw reqwest: it builds the same URL with the token per call, posts the same JSON body
+//! and decodes the same struct.
 //!
 //! criterion prints its own estimates per variant; the `SUMMARY` lines come from rounds in
 //! which the SDK and the baseline alternate, so that drift in the machine hits both alike.
@@ -10,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
-use support::{CannedServer, ServerConfig, median, micros, raw_list, raw_list_url, report};
+use support::{CannedServer, RawTarget, ServerConfig, median, micros, raw_list, report};
 use tokio::runtime::Runtime;
 use wecom_kf::Client;
 use wecom_kf::kf::account::ListAccounts;
@@ -22,7 +24,7 @@ struct Setup {
     _server: CannedServer,
     sdk: Client,
     raw: reqwest::Client,
-    raw_url: Arc<str>,
+    target: Arc<RawTarget>,
 }
 
 async fn setup() -> Setup {
@@ -35,16 +37,19 @@ async fn setup() -> Setup {
         .build()
         .expect("client");
     let token = sdk.access_token().await.expect("token");
-    let raw_url: Arc<str> = raw_list_url(&server.base_url(), token.as_str()).into();
+    let target = Arc::new(RawTarget {
+        base: server.base_url(),
+        token: token.as_str().to_owned(),
+    });
     let raw = support::http_client(false);
     // Warm both pools.
     sdk_call(&sdk).await;
-    raw_list(&raw, &raw_url).await;
+    raw_list(&raw, &target).await;
     Setup {
         _server: server,
         sdk,
         raw,
-        raw_url,
+        target,
     }
 }
 
@@ -58,8 +63,8 @@ async fn sdk_call(client: &Client) {
     assert_eq!(page.account_list.len(), 3);
 }
 
-async fn raw_call(http: &reqwest::Client, url: &str) {
-    assert_eq!(raw_list(http, url).await.account_list.len(), 3);
+async fn raw_call(http: &reqwest::Client, target: &RawTarget) {
+    assert_eq!(raw_list(http, target).await.account_list.len(), 3);
 }
 
 /// 64 workers, each making [`CALLS_PER_WORKER`] calls back to back; returns the elapsed time.
@@ -67,7 +72,7 @@ async fn in_flight(setup: &Setup, sdk: bool) -> Duration {
     let start = Instant::now();
     let workers: Vec<_> = (0..IN_FLIGHT)
         .map(|_| {
-            let (client, raw, url) = (setup.sdk.clone(), setup.raw.clone(), setup.raw_url.clone());
+            let (client, raw, url) = (setup.sdk.clone(), setup.raw.clone(), setup.target.clone());
             tokio::spawn(async move {
                 for _ in 0..CALLS_PER_WORKER {
                     if sdk {
@@ -89,7 +94,7 @@ fn criterion_benches(c: &mut Criterion, rt: &Runtime, setup: &Setup) {
     let mut group = c.benchmark_group("sequential");
     group.bench_function("sdk", |b| b.to_async(rt).iter(|| sdk_call(&setup.sdk)));
     group.bench_function("raw_reqwest", |b| {
-        b.to_async(rt).iter(|| raw_call(&setup.raw, &setup.raw_url))
+        b.to_async(rt).iter(|| raw_call(&setup.raw, &setup.target))
     });
     group.finish();
 
@@ -115,7 +120,7 @@ async fn sequential_summary(setup: &Setup) {
                 if sdk_first {
                     sdk_call(&setup.sdk).await;
                 } else {
-                    raw_call(&setup.raw, &setup.raw_url).await;
+                    raw_call(&setup.raw, &setup.target).await;
                 }
             }
             let per_call = start.elapsed().as_secs_f64() / CALLS as f64;
@@ -172,7 +177,7 @@ fn main() {
         rt.block_on(async {
             for _ in 0..n {
                 if raw_side {
-                    raw_call(&setup.raw, &setup.raw_url).await;
+                    raw_call(&setup.raw, &setup.target).await;
                 } else {
                     sdk_call(&setup.sdk).await;
                 }

@@ -1,7 +1,8 @@
 //! Bench 3: the middleware stack alone. The SDK's `list` runs over a fake transport that
 //! answers canned JSON without touching the network (token lookup, injection, classification,
 //! retry bookkeeping, request building and decoding all included). The baseline is a bare
-//! reqwest-middleware client over the same fake transport, decoding the same struct.
+//! reqwest-middleware client over the same fake transport that builds the same URL with the
+//! token per call and decodes the same struct; the difference is the stack's own cost.
 
 mod support;
 
@@ -13,7 +14,7 @@ use criterion::Criterion;
 use http::Extensions;
 use reqwest_middleware::{ClientBuilder as StackBuilder, ClientWithMiddleware, Middleware, Next};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
-use support::{CannedServer, LIST_BODY, ServerConfig, median, micros, report};
+use support::{CannedServer, LIST_BODY, RawTarget, ServerConfig, median, micros, report};
 use wecom_kf::Client;
 use wecom_kf::kf::account::{AccountList, ListAccounts};
 
@@ -50,9 +51,9 @@ async fn sdk_call(client: &Client) {
     assert_eq!(page.account_list.len(), 3);
 }
 
-async fn bare_call(client: &ClientWithMiddleware, url: &str) {
+async fn bare_call(client: &ClientWithMiddleware, target: &RawTarget) {
     let response = client
-        .post(url)
+        .post(target.list_url())
         .header(http::header::CONTENT_TYPE, "application/json")
         .body("{}")
         .send()
@@ -81,7 +82,10 @@ fn main() {
     let bare = StackBuilder::new(reqwest::Client::new())
         .with(FakeTransport)
         .build();
-    let bare_url = support::raw_list_url(&server.base_url(), token.as_str());
+    let target = RawTarget {
+        base: server.base_url(),
+        token: token.as_str().to_owned(),
+    };
     rt.block_on(sdk_call(&sdk));
     // For profilers (callgrind, dhat): only N calls of one side, nothing else. Compare two runs
     // with different N to cancel the set-up's cost.
@@ -91,7 +95,7 @@ fn main() {
         rt.block_on(async {
             for _ in 0..n {
                 if bare_side {
-                    bare_call(&bare, &bare_url).await;
+                    bare_call(&bare, &target).await;
                 } else {
                     sdk_call(&sdk).await;
                 }
@@ -109,7 +113,7 @@ fn main() {
         b.to_async(&rt).iter(|| sdk_call(&sdk))
     });
     group.bench_function("bare_reqwest_middleware", |b| {
-        b.to_async(&rt).iter(|| bare_call(&bare, &bare_url))
+        b.to_async(&rt).iter(|| bare_call(&bare, &target))
     });
     group.finish();
     c.final_summary();
@@ -128,7 +132,7 @@ fn main() {
                     if sdk_first {
                         sdk_call(&sdk).await;
                     } else {
-                        bare_call(&bare, &bare_url).await;
+                        bare_call(&bare, &target).await;
                     }
                 }
                 let per_call = start.elapsed().as_secs_f64() / CALLS as f64;
@@ -173,7 +177,7 @@ fn main() {
     let (bare_allocs, bare_bytes) = allocations(&|| {
         rt.block_on(async {
             for _ in 0..CALLS {
-                bare_call(&bare, &bare_url).await;
+                bare_call(&bare, &target).await;
             }
         })
     });

@@ -200,11 +200,29 @@ pub fn http_client(http2: bool) -> reqwest::Client {
     builder.build().expect("reqwest client")
 }
 
+/// Where the raw baseline sends its calls: the API base and the token it holds.
+#[derive(Debug, Clone)]
+pub struct RawTarget {
+    pub base: String,
+    pub token: String,
+}
+
+impl RawTarget {
+    /// The list URL with the token, built per call as a program without the SDK would (the
+    /// token changes every two hours).
+    pub fn list_url(&self) -> String {
+        format!(
+            "{}/cgi-bin/kf/account/list?access_token={}",
+            self.base, self.token
+        )
+    }
+}
+
 /// The baseline: what a program without the SDK writes for the same call. The same URL with
 /// the token, the same JSON body, the same struct decoded.
-pub async fn raw_list(http: &reqwest::Client, url: &str) -> AccountList {
+pub async fn raw_list(http: &reqwest::Client, target: &RawTarget) -> AccountList {
     let response = http
-        .post(url)
+        .post(target.list_url())
         .header(http::header::CONTENT_TYPE, "application/json")
         .body("{}")
         .send()
@@ -212,11 +230,6 @@ pub async fn raw_list(http: &reqwest::Client, url: &str) -> AccountList {
         .expect("raw send");
     assert!(response.status().is_success());
     response.json::<AccountList>().await.expect("raw decode")
-}
-
-/// The URL the raw baseline calls, with the token already in it.
-pub fn raw_list_url(base: &str, token: &str) -> String {
-    format!("{base}/cgi-bin/kf/account/list?access_token={token}")
 }
 
 /// The median of `values` (which it sorts).
