@@ -12,10 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
-use support::{CannedServer, RawTarget, ServerConfig, median, micros, raw_list, report};
+use support::{CannedServer, RawTarget, ServerConfig, median, micros, raw_list, report, sdk_list};
 use tokio::runtime::Runtime;
 use wecom_kf::Client;
-use wecom_kf::kf::account::ListAccounts;
 
 const IN_FLIGHT: usize = 64;
 const CALLS_PER_WORKER: usize = 50;
@@ -43,7 +42,7 @@ async fn setup() -> Setup {
     });
     let raw = support::http_client(false);
     // Warm both pools.
-    sdk_call(&sdk).await;
+    sdk_list(&sdk).await;
     raw_list(&raw, &target).await;
     Setup {
         _server: server,
@@ -51,16 +50,6 @@ async fn setup() -> Setup {
         raw,
         target,
     }
-}
-
-async fn sdk_call(client: &Client) {
-    let page = client
-        .kf()
-        .account()
-        .list(ListAccounts::new())
-        .await
-        .expect("sdk list");
-    assert_eq!(page.account_list.len(), 3);
 }
 
 async fn raw_call(http: &reqwest::Client, target: &RawTarget) {
@@ -76,7 +65,7 @@ async fn in_flight(setup: &Setup, sdk: bool) -> Duration {
             tokio::spawn(async move {
                 for _ in 0..CALLS_PER_WORKER {
                     if sdk {
-                        sdk_call(&client).await;
+                        sdk_list(&client).await;
                     } else {
                         raw_call(&raw, &url).await;
                     }
@@ -92,7 +81,7 @@ async fn in_flight(setup: &Setup, sdk: bool) -> Duration {
 
 fn criterion_benches(c: &mut Criterion, rt: &Runtime, setup: &Setup) {
     let mut group = c.benchmark_group("sequential");
-    group.bench_function("sdk", |b| b.to_async(rt).iter(|| sdk_call(&setup.sdk)));
+    group.bench_function("sdk", |b| b.to_async(rt).iter(|| sdk_list(&setup.sdk)));
     group.bench_function("raw_reqwest", |b| {
         b.to_async(rt).iter(|| raw_call(&setup.raw, &setup.target))
     });
@@ -118,7 +107,7 @@ async fn sequential_summary(setup: &Setup) {
             let start = Instant::now();
             for _ in 0..CALLS {
                 if sdk_first {
-                    sdk_call(&setup.sdk).await;
+                    sdk_list(&setup.sdk).await;
                 } else {
                     raw_call(&setup.raw, &setup.target).await;
                 }
@@ -179,7 +168,7 @@ fn main() {
                 if raw_side {
                     raw_call(&setup.raw, &setup.target).await;
                 } else {
-                    sdk_call(&setup.sdk).await;
+                    sdk_list(&setup.sdk).await;
                 }
             }
         });

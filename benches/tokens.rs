@@ -18,10 +18,9 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
-use support::{CannedServer, ServerConfig, TOKEN_LEN, median, micros, quantile, report};
+use support::{CannedServer, ServerConfig, TOKEN_LEN, median, micros, quantile, report, sdk_list};
 use tokio::runtime::Runtime;
 use tokio::task::JoinSet;
-use wecom_kf::kf::account::ListAccounts;
 use wecom_kf::token::Credential;
 use wecom_kf::{Client, RetryConfig, TokenProvider};
 
@@ -40,16 +39,6 @@ fn runtime(threads: usize) -> Runtime {
         .enable_all()
         .build()
         .expect("runtime")
-}
-
-async fn list(client: &Client) {
-    let page = client
-        .kf()
-        .account()
-        .list(ListAccounts::new())
-        .await
-        .expect("list");
-    assert_eq!(page.account_list.len(), 3);
 }
 
 // ---- 4. Cold herd ----------------------------------------------------------------------
@@ -72,7 +61,7 @@ async fn herd(server: &CannedServer, http: &reqwest::Client, prefetch: bool) -> 
     let mut calls = JoinSet::new();
     for _ in 0..HERD {
         let client = client.clone();
-        calls.spawn(async move { list(&client).await });
+        calls.spawn(async move { sdk_list(&client).await });
     }
     while let Some(done) = calls.join_next().await {
         done.expect("call task");
@@ -158,7 +147,7 @@ fn rollover_summary() {
                 while Instant::now() < until {
                     tick.tick().await;
                     let start = Instant::now();
-                    list(&client).await;
+                    sdk_list(&client).await;
                     spans.push((start, Instant::now()));
                 }
                 spans
@@ -173,7 +162,7 @@ fn rollover_summary() {
         while server.gettoken_spans().len() < server.gettoken_calls() as usize {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        list(&client).await;
+        sdk_list(&client).await;
         all
     });
     let spans = server.gettoken_spans();

@@ -2,10 +2,11 @@
 //! send what the SDK would refuse to send). How the SDK copes with each fault is in
 //! `replay_rules.rs`.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use wecom_kf::TokenProvider;
 use wecom_kf::clock::ManualClock;
 use wecom_kf::kf::account::{AddAccount, ListAccounts};
 use wecom_kf::simulator::{Fault, Simulator, TokenIssue};
@@ -511,16 +512,7 @@ async fn dropped_connections_before_and_after_the_effect() {
 
 #[tokio::test]
 async fn a_shared_manual_clock_moves_the_client_and_the_server_together() {
-    let (sim, clock) = on_manual_clock().await;
-    let provider = TokenProvider::builder()
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    let client = sim
-        .client_builder()
-        .token_provider(provider)
-        .build()
-        .unwrap();
+    let (sim, clock, client) = common::client_on_manual_clock(TokenIssue::default()).await;
     let accounts = client.kf().account();
     accounts.list(ListAccounts::new()).await.unwrap();
     clock.advance(Duration::from_secs(7200));

@@ -1,13 +1,15 @@
 //! The counts behind benches 4 and 5, kept true by CI: a herd of first calls costs one
 //! `gettoken`, and each rollover under load costs one more, with no call replayed.
 
+mod common;
+
 use std::time::Duration;
 
+use common::client_on_manual_clock;
 use tokio::task::JoinSet;
-use wecom_kf::clock::ManualClock;
+use wecom_kf::Client;
 use wecom_kf::kf::account::ListAccounts;
 use wecom_kf::simulator::{Simulator, TokenIssue};
-use wecom_kf::{Client, TokenProvider};
 
 const HERD: usize = 10_000;
 
@@ -53,22 +55,7 @@ async fn a_herd_of_api_calls_on_a_cold_client_costs_one_gettoken() {
 async fn each_rollover_under_load_costs_one_gettoken_and_no_replay() {
     const BURST: usize = 50;
     const ROLLOVERS: u64 = 5;
-    let clock = ManualClock::new();
-    let sim = Simulator::builder()
-        .clock(clock.clone())
-        .token_issue(TokenIssue::FreshEachCall)
-        .start()
-        .await
-        .unwrap();
-    let provider = TokenProvider::builder()
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    let client = sim
-        .client_builder()
-        .token_provider(provider)
-        .build()
-        .unwrap();
+    let (sim, clock, client) = client_on_manual_clock(TokenIssue::FreshEachCall).await;
     let burst = |client: &Client| {
         let mut calls = JoinSet::new();
         for _ in 0..BURST {
@@ -118,22 +105,7 @@ async fn each_rollover_under_load_costs_one_gettoken_and_no_replay() {
 #[tokio::test]
 async fn a_token_handed_back_unchanged_is_used_to_its_end() {
     const STEP: Duration = Duration::from_secs(10);
-    let clock = ManualClock::new();
-    let sim = Simulator::builder()
-        .clock(clock.clone())
-        .token_issue(TokenIssue::ReuseWhileValid)
-        .start()
-        .await
-        .unwrap();
-    let provider = TokenProvider::builder()
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    let client = sim
-        .client_builder()
-        .token_provider(provider)
-        .build()
-        .unwrap();
+    let (sim, clock, client) = client_on_manual_clock(TokenIssue::ReuseWhileValid).await;
     let list = || async {
         client
             .kf()

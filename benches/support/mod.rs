@@ -16,7 +16,8 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
-use wecom_kf::kf::account::AccountList;
+use wecom_kf::Client;
+use wecom_kf::kf::account::{AccountList, ListAccounts};
 
 /// The canned `kf/account/list` answer: three accounts, as WeCom shapes them.
 pub const LIST_BODY: &str = r#"{"errcode":0,"errmsg":"ok","account_list":[{"open_kfid":"wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q","name":"咨询客服","avatar":"https://wework.qpic.cn/wwhead/duc2TvpEgSSjibPZlNR6chpx9W3dtd9Ogp8XEmSNKGa6uufMWn2239HUPuwIFoYYZ7Ph580FPvo8/0","manage_privilege":true},{"open_kfid":"wkAJ2GCAAAZSfhHCt7IFSvLKtMPxyAAA","name":"售前客服","avatar":"https://wework.qpic.cn/wwhead/duc2TvpEgSSjibPZlNR6chpx9W3dtd9Ogp8XEmSNKGa6uufMWn2239HUPuwIFoYYZ7Ph580FPvo8/0","manage_privilege":false},{"open_kfid":"wkAJ2GCAAAZSfhHCt7IFSvLKtMPxyBBB","name":"售后客服","avatar":"https://wework.qpic.cn/wwhead/duc2TvpEgSSjibPZlNR6chpx9W3dtd9Ogp8XEmSNKGa6uufMWn2239HUPuwIFoYYZ7Ph580FPvo8/0","manage_privilege":true}]}"#;
@@ -198,6 +199,17 @@ pub fn http_client(http2: bool) -> reqwest::Client {
         builder = builder.http2_prior_knowledge();
     }
     builder.build().expect("reqwest client")
+}
+
+/// The SDK side of every bench: one `kf/account/list` call, checked.
+pub async fn sdk_list(client: &Client) {
+    let page = client
+        .kf()
+        .account()
+        .list(ListAccounts::new())
+        .await
+        .expect("sdk list");
+    assert_eq!(page.account_list.len(), 3);
 }
 
 /// Where the raw baseline sends its calls: the API base and the token it holds.

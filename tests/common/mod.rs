@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
-use wecom_kf::RetryConfig;
+use wecom_kf::clock::ManualClock;
+use wecom_kf::simulator::{Simulator, TokenIssue};
+use wecom_kf::{Client, RetryConfig, TokenProvider};
 use wiremock::{MockServer, Request, ResponseTemplate};
 
 /// Retries as by default, with millisecond backoff so tests stay fast.
@@ -53,4 +55,26 @@ pub fn closed_port_base() -> String {
 pub async fn drop_server(server: MockServer) {
     tokio::task::yield_now().await;
     drop(server);
+}
+
+/// A simulator issuing tokens as `issue` says, and a client on it, whose token freshness and
+/// expiry both follow one manual clock.
+pub async fn client_on_manual_clock(issue: TokenIssue) -> (Simulator, ManualClock, Client) {
+    let clock = ManualClock::new();
+    let sim = Simulator::builder()
+        .clock(clock.clone())
+        .token_issue(issue)
+        .start()
+        .await
+        .unwrap();
+    let provider = TokenProvider::builder()
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let client = sim
+        .client_builder()
+        .token_provider(provider)
+        .build()
+        .unwrap();
+    (sim, clock, client)
 }
