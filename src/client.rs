@@ -17,7 +17,9 @@ use crate::endpoint::Endpoints;
 use crate::error::{Error, Result};
 use crate::kf::Kf;
 use crate::middleware::{self, RetryConfig, Timeouts, TokenLayer};
-use crate::token::{AccessToken, Credential, DEFAULT_API_BASE, TokenProvider, parse_api_base};
+use crate::token::{
+    AccessToken, Credential, DEFAULT_API_BASE, TokenProvider, TokenStore, parse_api_base,
+};
 
 /// A WeCom API client that manages its own access token.
 ///
@@ -188,6 +190,7 @@ pub struct ClientBuilder {
     retry: RetryConfig,
     timeouts: Timeouts,
     provider: Option<TokenProvider>,
+    store: Option<Arc<dyn TokenStore>>,
     http: Option<reqwest::Client>,
     below: Option<Arc<dyn reqwest_middleware::Middleware>>,
 }
@@ -248,6 +251,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Share tokens with other processes through `store` (e.g. `RedisTokenStore`, feature
+    /// `redis`), so that one `gettoken` serves every replica. For the provider this client
+    /// builds; a provider passed to [`token_provider`](Self::token_provider) brings its own
+    /// ([`TokenProviderBuilder::token_store`](crate::TokenProviderBuilder::token_store)).
+    pub fn token_store(mut self, store: impl TokenStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
     /// Use your own `reqwest::Client` (proxies, TLS settings, …). Configure it with
     /// `redirect(Policy::none())` and `referer(false)`: a redirect would carry the token.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
@@ -300,10 +312,15 @@ impl ClientBuilder {
         };
         let provider = match self.provider {
             Some(provider) => provider,
-            None => TokenProvider::builder()
-                .http_client(http.clone())
-                .retry(self.retry.clone())
-                .build()?,
+            None => {
+                let mut builder = TokenProvider::builder()
+                    .http_client(http.clone())
+                    .retry(self.retry.clone());
+                if let Some(store) = self.store {
+                    builder = builder.shared_store(store);
+                }
+                builder.build()?
+            }
         };
         let token = TokenLayer::new(provider.clone(), credential.clone());
         Ok(Client {

@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use super::store::StoreKey;
 use crate::error::{Error, Result};
 
 /// The default WeCom API base.
@@ -103,6 +104,11 @@ impl Credential {
 
     pub(crate) fn key(&self) -> &CacheKey {
         &self.0.key
+    }
+
+    /// Where a [`TokenStore`](crate::token::TokenStore) keeps this credential's token.
+    pub fn store_key(&self) -> StoreKey {
+        StoreKey::new(self.corp_id(), self.fingerprint())
     }
 
     /// The gettoken URL, with the secret in it: never log or keep it.

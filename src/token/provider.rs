@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use moka::Expiry;
@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::access_token::AccessToken;
 use super::credential::{CacheKey, Credential};
+use super::store::{SharedToken, StoreError, StoreKey, TokenStore};
 use crate::call::{self, CallInfo, Idempotency};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
@@ -73,6 +74,10 @@ struct Inner {
     /// WeCom bans an IP that keeps fetching with a bad secret, so callers arriving after the
     /// failure get it too instead of asking again. Transient failures are never kept.
     config_errors: Cache<CacheKey, (Error, SystemTime)>,
+    /// The level shared with other processes, if any.
+    store: Option<Arc<dyn TokenStore>>,
+    /// The store failed and has not answered since: its incident is logged once.
+    store_down: AtomicBool,
 }
 
 /// How long a configuration error from `gettoken` is answered from memory.
@@ -129,7 +134,8 @@ impl TokenProvider {
         if let Some(stale) = &stale {
             self.remove_if_current(credential, stale).await;
         }
-        self.load(credential, stale.as_ref()).await
+        let predecessor = stale.as_ref().map_or(Predecessor::None, Predecessor::Stale);
+        self.load(credential, predecessor).await
     }
 
     /// Replaces `rejected` (a token WeCom refused) with a fresh one, unless another caller
@@ -141,8 +147,14 @@ impl TokenProvider {
     ) -> Result<AccessToken> {
         tracing::debug!(credential = ?credential.key(), "access token rejected; refreshing");
         self.remove_if_current(credential, rejected).await;
-        // Not "replacing" the rejected token: if WeCom hands it back, it is not one to keep.
-        self.load(credential, None).await
+        if let Some(store) = &self.inner.store {
+            // Compare-and-invalidate: only if the store still holds the refused token.
+            let removed = store
+                .invalidate_if(&credential.store_key(), rejected.as_str())
+                .await;
+            self.note_store(removed.map(|_| ()));
+        }
+        self.load(credential, Predecessor::Rejected(rejected)).await
     }
 
     /// Drops any cached token for `credential`.
@@ -161,17 +173,16 @@ impl TokenProvider {
     }
 
     /// The coalesced load: concurrent callers share one fetch and its result (or error).
-    /// `replacing` is the stale token this load replaces, if any.
     async fn load(
         &self,
         credential: &Credential,
-        replacing: Option<&AccessToken>,
+        predecessor: Predecessor<'_>,
     ) -> Result<AccessToken> {
         self.inner
             .cache
             .try_get_with_by_ref(
                 credential.key(),
-                self.fetch_unless_refused(credential, replacing),
+                self.fetch_unless_refused(credential, predecessor),
             )
             .await
             .map_err(|shared: Arc<Error>| (*shared).clone())
@@ -182,7 +193,7 @@ impl TokenProvider {
     async fn fetch_unless_refused(
         &self,
         credential: &Credential,
-        replacing: Option<&AccessToken>,
+        predecessor: Predecessor<'_>,
     ) -> Result<AccessToken> {
         if let Some((error, until)) = self.inner.config_errors.get(credential.key()).await {
             if self.inner.clock.now() < until {
@@ -190,7 +201,145 @@ impl TokenProvider {
             }
             self.inner.config_errors.invalidate(credential.key()).await;
         }
-        self.fetch(credential, replacing).await
+        self.obtain(credential, predecessor).await
+    }
+
+    /// A new token: from the shared store when there is one, else (or when the store is down)
+    /// from `gettoken`.
+    async fn obtain(
+        &self,
+        credential: &Credential,
+        predecessor: Predecessor<'_>,
+    ) -> Result<AccessToken> {
+        match &self.inner.store {
+            Some(store) => {
+                self.obtain_shared(store.as_ref(), credential, predecessor)
+                    .await
+            }
+            None => self.fetch(credential, predecessor).await,
+        }
+    }
+
+    /// Takes the token another process stored, or fetches it while holding the key's lease,
+    /// so that one `gettoken` serves every process. Waits for a lease holder at most twice the
+    /// lease's lifetime; a store that fails is bypassed.
+    async fn obtain_shared(
+        &self,
+        store: &dyn TokenStore,
+        credential: &Credential,
+        predecessor: Predecessor<'_>,
+    ) -> Result<AccessToken> {
+        let key = credential.store_key();
+        let give_up = tokio::time::Instant::now() + store.lease_lifetime() * 2;
+        let mut pause = LEASE_POLL_FIRST;
+        loop {
+            match self.try_shared(store, &key, credential, predecessor).await {
+                Ok(Some(obtained)) => {
+                    self.note_store(Ok(()));
+                    return obtained;
+                }
+                Ok(None) if tokio::time::Instant::now() < give_up => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(LEASE_POLL_MAX);
+                }
+                Ok(None) => {
+                    tracing::warn!(credential = ?credential.key(),
+                        "no token appeared in the store while another process held the lease; fetching it here");
+                    return self.fetch(credential, predecessor).await;
+                }
+                Err(down) => {
+                    self.note_store(Err(down));
+                    return self.fetch(credential, predecessor).await;
+                }
+            }
+        }
+    }
+
+    /// One look at the store: a usable stored token, or the lease and a fetch, or `None` when
+    /// another process holds the lease. Store errors after a fetch are logged, not returned:
+    /// the fetched token is good either way.
+    async fn try_shared(
+        &self,
+        store: &dyn TokenStore,
+        key: &StoreKey,
+        credential: &Credential,
+        predecessor: Predecessor<'_>,
+    ) -> std::result::Result<Option<Result<AccessToken>>, StoreError> {
+        if let Some(token) = self.usable(store.get(key).await?, predecessor) {
+            return Ok(Some(Ok(token)));
+        }
+        let Some(lease) = store.try_lease(key).await? else {
+            return Ok(None);
+        };
+        // The lease holder before us may have stored a token since our first look.
+        let stored = store.get(key).await;
+        let obtained = match stored.map(|s| self.usable(s, predecessor)) {
+            Ok(Some(token)) => Ok(token),
+            _ => {
+                let fetched = self.fetch(credential, predecessor).await;
+                if let Ok(token) = &fetched {
+                    let shared =
+                        SharedToken::new(token.as_str(), token.obtained_at(), token.expires_at());
+                    self.note_store(store.put(key, &shared).await);
+                }
+                fetched
+            }
+        };
+        self.note_store(store.release(key, &lease).await);
+        Ok(Some(obtained))
+    }
+
+    /// A stored token this provider may adopt: unexpired, not too close to its end, and not
+    /// the token being replaced (unless the store holds it as fetched again since).
+    fn usable(
+        &self,
+        stored: Option<SharedToken>,
+        predecessor: Predecessor<'_>,
+    ) -> Option<AccessToken> {
+        let stored = stored?;
+        let lifetime = stored.expires_at.duration_since(stored.obtained_at).ok()?;
+        let reissued = match predecessor {
+            Predecessor::None => false,
+            Predecessor::Stale(old) => {
+                if stored.obtained_at <= old.obtained_at() {
+                    return None;
+                }
+                old.as_str() == stored.value
+            }
+            Predecessor::Rejected(old) => {
+                if old.as_str() == stored.value {
+                    return None;
+                }
+                false
+            }
+        };
+        let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        let token = AccessToken::fetched(
+            stored.value,
+            generation,
+            stored.obtained_at,
+            lifetime,
+            reissued,
+        );
+        let state = self.inner.freshness.state(&token, self.inner.clock.now());
+        (state != State::Stale).then_some(token)
+    }
+
+    /// Logs a store failure once per incident, and the store's return.
+    fn note_store(&self, outcome: std::result::Result<(), StoreError>) {
+        match outcome {
+            Ok(()) => {
+                if self.inner.store_down.swap(false, Ordering::Relaxed) {
+                    tracing::info!("token store reachable again; sharing tokens through it");
+                }
+            }
+            Err(error) => {
+                if !self.inner.store_down.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(%error,
+                        "token store unavailable; fetching tokens in this process until it returns");
+                }
+            }
+        }
     }
 
     /// Compare-and-remove: removes the entry only if it still holds `token`. Calls on one key
@@ -220,7 +369,7 @@ impl TokenProvider {
         }
         let (provider, credential, old) = (self.clone(), credential.clone(), token.clone());
         runtime.spawn(async move {
-            match provider.fetch(&credential, Some(&old)).await {
+            match provider.obtain(&credential, Predecessor::Stale(&old)).await {
                 Ok(fresh) => provider.replace_if_current(&credential, &old, fresh).await,
                 Err(err) => {
                     tracing::warn!(credential = ?credential.key(), error = %err,
@@ -254,11 +403,11 @@ impl TokenProvider {
     }
 
     /// One `gettoken`, with the stack's bounded retry on transient failures. 40001/40013 and
-    /// other errcodes are final. `replacing` is the token this fetch is meant to replace.
+    /// other errcodes are final.
     async fn fetch(
         &self,
         credential: &Credential,
-        replacing: Option<&AccessToken>,
+        predecessor: Predecessor<'_>,
     ) -> Result<AccessToken> {
         self.inner.fetches.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(credential = ?credential.key(), "fetching access token");
@@ -290,7 +439,8 @@ impl TokenProvider {
         let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed) + 1;
         // WeCom is observed to hand back a valid token unchanged, its `expires_in` counting
         // down: then no new token exists before this one expires.
-        let reissued = replacing.is_some_and(|old| old.as_str() == reply.access_token);
+        let reissued = matches!(predecessor,
+            Predecessor::Stale(old) if old.as_str() == reply.access_token);
         if reissued {
             tracing::debug!(credential = ?credential.key(),
                 "gettoken returned the current token; using it until it expires");
@@ -308,6 +458,23 @@ impl TokenProvider {
 /// Pause after a failed background refresh before the next one may start.
 const REFRESH_RETRY_PAUSE: Duration = Duration::from_secs(5);
 
+/// How often a provider looks again while another process holds the lease: from the first
+/// pause, doubling, up to the last.
+const LEASE_POLL_FIRST: Duration = Duration::from_millis(10);
+const LEASE_POLL_MAX: Duration = Duration::from_millis(200);
+
+/// The token a new one is obtained to replace, and why.
+#[derive(Clone, Copy)]
+enum Predecessor<'a> {
+    /// None cached (a cold start).
+    None,
+    /// Too close to its end (or due for its early refresh). If WeCom hands it back unchanged,
+    /// it is kept to its end (see [`AccessToken::is_reissued`]).
+    Stale(&'a AccessToken),
+    /// Refused by WeCom (42001/40014/41001): never adopted again from the store.
+    Rejected(&'a AccessToken),
+}
+
 #[derive(Deserialize)]
 struct GetTokenReply {
     access_token: String,
@@ -321,7 +488,7 @@ struct Freshness {
     ahead: Duration,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Fresh,
     RefreshAhead,
@@ -390,6 +557,7 @@ pub struct TokenProviderBuilder {
     margin: Duration,
     ahead: Duration,
     max_credentials: u64,
+    store: Option<Arc<dyn TokenStore>>,
 }
 
 impl Default for TokenProviderBuilder {
@@ -401,6 +569,7 @@ impl Default for TokenProviderBuilder {
             margin: Duration::from_secs(300),
             ahead: Duration::from_secs(300),
             max_credentials: 100_000,
+            store: None,
         }
     }
 }
@@ -446,6 +615,19 @@ impl TokenProviderBuilder {
         self
     }
 
+    /// Shares tokens with other processes through `store` (e.g. `RedisTokenStore`, feature
+    /// `redis`): this provider's cache first, then the store, then `gettoken`, which only the
+    /// holder of the store's lease for that credential calls.
+    pub fn token_store(mut self, store: impl TokenStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    pub(crate) fn shared_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
     /// Builds the provider.
     pub fn build(self) -> Result<TokenProvider> {
         let http = match self.http {
@@ -471,6 +653,8 @@ impl TokenProviderBuilder {
                     .max_capacity(self.max_credentials)
                     .time_to_live(CONFIG_ERROR_COOLDOWN)
                     .build(),
+                store: self.store,
+                store_down: AtomicBool::new(false),
             }),
         })
     }
