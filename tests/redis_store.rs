@@ -3,6 +3,7 @@
 //! returns. Each test uses keys of its own, so runs never see each other's tokens.
 #![cfg(feature = "redis")]
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::task::JoinSet;
@@ -144,4 +145,155 @@ async fn a_lease_whose_holder_died_lapses_and_another_client_fetches() {
             .is_some(),
         "the lease is free again"
     );
+}
+
+/// A redis-server of the test's own on `port`, so that it can be stopped and started again.
+struct OwnRedis {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl OwnRedis {
+    fn start(port: u16) -> Self {
+        let mut child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server on PATH (.ci/run installs it)");
+        // Wait for it to accept connections: it is another process, there is nothing to await.
+        for _ in 0..250 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Self { port, child };
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("redis-server did not start on port {port}");
+    }
+
+    fn stop(mut self) -> u16 {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.port
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Log lines, captured from the thread-local subscriber of a current-thread test.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn lines_with(&self, level: &str, text: &str) -> usize {
+        let bytes = self.0.lock().unwrap().clone();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter(|l| l.contains(level) && l.contains(text))
+            .count()
+    }
+}
+
+#[tokio::test]
+async fn calls_go_on_while_redis_is_down_and_redis_is_used_again_when_it_returns() {
+    if redis_url().is_none() {
+        return;
+    }
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let redis = OwnRedis::start(free_port());
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    let sim = Simulator::start().await.unwrap();
+    // One store (one connection) shared by replicas that come and go, each with a provider of
+    // its own: what Redis holds is what a new replica finds.
+    let shared = RedisTokenStore::connect(&url)
+        .await
+        .unwrap()
+        .prefix(fresh_prefix("down"))
+        .timeout(Duration::from_millis(300));
+    let replica = || {
+        sim.client_builder()
+            .token_store(shared.clone())
+            .build()
+            .unwrap()
+    };
+    let list = |client: &Client| {
+        let client = client.clone();
+        async move {
+            client
+                .kf()
+                .account()
+                .list(ListAccounts::new())
+                .await
+                .unwrap()
+        }
+    };
+    let gettokens = || sim.counters().gettoken_calls();
+    list(&replica()).await;
+    assert_eq!(gettokens(), 1);
+    list(&replica()).await;
+    assert_eq!(
+        gettokens(),
+        1,
+        "the second replica took the token from Redis"
+    );
+
+    let port = redis.stop();
+    let survivor = replica();
+    list(&survivor).await;
+    assert_eq!(
+        gettokens(),
+        2,
+        "Redis down: fetched locally, the call served"
+    );
+    // Two more incidents of a refused token while Redis stays down: served, logged once.
+    for expected in [3, 4] {
+        sim.expire_tokens();
+        list(&survivor).await;
+        assert_eq!(gettokens(), expected);
+    }
+    assert_eq!(captured.lines_with("WARN", "token store unavailable"), 1);
+
+    let _redis = OwnRedis::start(port); // back, and empty
+    sim.expire_tokens();
+    list(&survivor).await;
+    assert_eq!(gettokens(), 5, "fetched under the lease and stored");
+    assert_eq!(
+        captured.lines_with("INFO", "token store reachable again"),
+        1
+    );
+    list(&replica()).await;
+    assert_eq!(gettokens(), 5, "a new replica takes it from Redis again");
 }

@@ -111,12 +111,12 @@ impl RedisTokenStore {
                 release: Script::new(RELEASE),
             },
         };
-        let mut conn = store.conn.clone();
-        let ping = redis::cmd("PING");
-        if let Err(error) = store
-            .bounded("PING", ping.query_async::<String>(&mut conn))
-            .await
-        {
+        let ping = store
+            .run("PING", |mut conn| async move {
+                redis::cmd("PING").query_async::<String>(&mut conn).await
+            })
+            .await;
+        if let Err(error) = ping {
             tracing::warn!(endpoint = %store.endpoint, %error,
                 "Redis token store not reachable yet; tokens are fetched locally until it is");
         }
@@ -154,12 +154,23 @@ impl RedisTokenStore {
         format!("{}{key}:lease", self.prefix)
     }
 
-    async fn bounded<T>(
-        &self,
-        what: &str,
-        op: impl Future<Output = RedisResult<T>>,
-    ) -> std::result::Result<T, StoreError> {
-        match tokio::time::timeout(self.timeout, op).await {
+    /// Runs `op` within the timeout. A connection error is tried once more: the first error
+    /// makes the connection manager reconnect, so the second try reaches a server that has
+    /// come back instead of failing on the connection that broke while it was away.
+    async fn run<T, F, Fut>(&self, what: &str, mut op: F) -> std::result::Result<T, StoreError>
+    where
+        F: FnMut(ConnectionManager) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let attempt = async {
+            match op(self.conn.clone()).await {
+                Err(e) if e.is_io_error() || e.is_connection_dropped() => {
+                    op(self.conn.clone()).await
+                }
+                done => done,
+            }
+        };
+        match tokio::time::timeout(self.timeout, attempt).await {
             Ok(Ok(value)) => Ok(value),
             // The kind only: a Redis error's text may quote what it was sent.
             Ok(Err(e)) => Err(StoreError::new(format!(
@@ -217,15 +228,18 @@ fn lease_owner() -> String {
 #[async_trait]
 impl TokenStore for RedisTokenStore {
     async fn get(&self, key: &StoreKey) -> std::result::Result<Option<SharedToken>, StoreError> {
-        let mut conn = self.conn.clone();
+        let token_key = self.token_key(key);
         let (token, obtained, expires): (Option<String>, Option<u64>, Option<u64>) = self
-            .bounded(
-                "HMGET",
-                redis::cmd("HMGET")
-                    .arg(self.token_key(key))
-                    .arg(&["token", "obtained", "expires"])
-                    .query_async(&mut conn),
-            )
+            .run("HMGET", |mut conn| {
+                let token_key = &token_key;
+                async move {
+                    redis::cmd("HMGET")
+                        .arg(token_key)
+                        .arg(&["token", "obtained", "expires"])
+                        .query_async(&mut conn)
+                        .await
+                }
+            })
             .await?;
         Ok(match (token, obtained, expires) {
             (Some(value), Some(obtained), Some(expires)) => Some(SharedToken::new(
@@ -247,13 +261,17 @@ impl TokenStore for RedisTokenStore {
             .duration_since(SystemTime::now())
             .unwrap_or_default()
             .max(Duration::from_millis(1));
-        let mut conn = self.conn.clone();
-        let mut call = self.scripts.put_if_newer.key(self.token_key(key));
-        call.arg(&token.value)
-            .arg(millis(token.obtained_at))
-            .arg(millis(token.expires_at))
-            .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
-        let _: i64 = self.bounded("put", call.invoke_async(&mut conn)).await?;
+        let token_key = self.token_key(key);
+        let _: i64 = self
+            .run("put", |mut conn| {
+                let mut call = self.scripts.put_if_newer.key(&token_key);
+                call.arg(&token.value)
+                    .arg(millis(token.obtained_at))
+                    .arg(millis(token.expires_at))
+                    .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
+                async move { call.invoke_async(&mut conn).await }
+            })
+            .await?;
         Ok(())
     }
 
@@ -262,39 +280,47 @@ impl TokenStore for RedisTokenStore {
         key: &StoreKey,
         value: &str,
     ) -> std::result::Result<bool, StoreError> {
-        let mut conn = self.conn.clone();
-        let mut call = self.scripts.invalidate_if.key(self.token_key(key));
-        call.arg(value);
+        let token_key = self.token_key(key);
         let removed: i64 = self
-            .bounded("invalidate", call.invoke_async(&mut conn))
+            .run("invalidate", |mut conn| {
+                let mut call = self.scripts.invalidate_if.key(&token_key);
+                call.arg(value);
+                async move { call.invoke_async(&mut conn).await }
+            })
             .await?;
         Ok(removed > 0)
     }
 
     async fn try_lease(&self, key: &StoreKey) -> std::result::Result<Option<Lease>, StoreError> {
         let owner = lease_owner();
-        let mut conn = self.conn.clone();
+        let lease_key = self.lease_key(key);
+        let ttl_ms = u64::try_from(self.lease_ttl.as_millis()).unwrap_or(u64::MAX);
         let taken: Option<String> = self
-            .bounded(
-                "SET NX",
-                redis::cmd("SET")
-                    .arg(self.lease_key(key))
-                    .arg(&owner)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(u64::try_from(self.lease_ttl.as_millis()).unwrap_or(u64::MAX))
-                    .query_async(&mut conn),
-            )
+            .run("SET NX", |mut conn| {
+                let (lease_key, owner) = (&lease_key, &owner);
+                async move {
+                    redis::cmd("SET")
+                        .arg(lease_key)
+                        .arg(owner)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(ttl_ms)
+                        .query_async(&mut conn)
+                        .await
+                }
+            })
             .await?;
         Ok(taken.map(|_| Lease::new(owner)))
     }
 
     async fn release(&self, key: &StoreKey, lease: &Lease) -> std::result::Result<(), StoreError> {
-        let mut conn = self.conn.clone();
-        let mut call = self.scripts.release.key(self.lease_key(key));
-        call.arg(lease.owner());
+        let lease_key = self.lease_key(key);
         let _: i64 = self
-            .bounded("release", call.invoke_async(&mut conn))
+            .run("release", |mut conn| {
+                let mut call = self.scripts.release.key(&lease_key);
+                call.arg(lease.owner());
+                async move { call.invoke_async(&mut conn).await }
+            })
             .await?;
         Ok(())
     }
