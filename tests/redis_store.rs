@@ -16,8 +16,10 @@ use wecom_kf::token::{Credential, RedisTokenStore, TokenStore};
 fn redis_url() -> Option<String> {
     let url = std::env::var("WECOM_TEST_REDIS_URL").ok();
     if url.is_none() {
-        eprintln!(
-            "skipped: set WECOM_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379) to run the Redis token-store tests"
+        // Straight to stderr: the harness hides what `eprintln!` prints in a passing test.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"skipped: set WECOM_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379) to run the Redis token-store tests\n",
         );
     }
     url
@@ -76,6 +78,45 @@ async fn independent_providers_on_a_cold_store_cost_one_gettoken() {
     let counters = sim.counters();
     assert_eq!(counters.gettoken_calls(), 1);
     assert_eq!(counters.effects("kf/account/list"), 200);
+
+    // What Redis holds: one key, named by corp id and fingerprint (never the secret), the token
+    // with its times, and a Redis TTL that ends with the token.
+    let mut redis = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let credential =
+        Credential::with_api_base(sim.corp_id(), sim.corp_secret(), &sim.base_url()).unwrap();
+    assert_eq!(keys, [format!("{prefix}{}", credential.store_key())]);
+    assert!(keys[0].contains(sim.corp_id()) && !keys[0].contains(sim.corp_secret()));
+    let (token, ttl_ms): (String, i64) = redis::pipe()
+        .cmd("HGET")
+        .arg(&keys[0])
+        .arg("token")
+        .cmd("PTTL")
+        .arg(&keys[0])
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(token, clients[0].access_token().await.unwrap().as_str());
+    assert!(ttl_ms > 7_000_000 && ttl_ms <= 7_200_000, "PTTL {ttl_ms}");
+}
+
+#[tokio::test]
+async fn the_store_never_shows_the_redis_password() {
+    // A closed port: connecting is lazy, so this succeeds and only warns.
+    let store = RedisTokenStore::connect("redis://:hunter2@127.0.0.1:1/3")
+        .await
+        .unwrap();
+    let shown = format!("{store:?}");
+    assert!(shown.contains("127.0.0.1:1"), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -296,4 +337,85 @@ async fn calls_go_on_while_redis_is_down_and_redis_is_used_again_when_it_returns
     );
     list(&replica()).await;
     assert_eq!(gettokens(), 5, "a new replica takes it from Redis again");
+}
+
+/// What a replica process needs, passed from the parent test in one variable.
+const REPLICA_SPEC: &str = "WECOM_TEST_REPLICA";
+const REPLICA_CALLS: usize = 20;
+
+/// Runs only as a child process of `separate_os_processes_share_one_gettoken` (the variable
+/// tells it what to do); in a normal run it returns at once. One replica: its own provider and
+/// Redis connection, concurrent calls.
+#[test]
+fn replica_process() {
+    let Ok(spec) = std::env::var(REPLICA_SPEC) else {
+        return;
+    };
+    let [base, corp, secret, redis, prefix]: [&str; 5] =
+        spec.split('\n').collect::<Vec<_>>().try_into().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = RedisTokenStore::connect(redis)
+            .await
+            .unwrap()
+            .prefix(prefix);
+        let client = Client::builder()
+            .corp_id(corp)
+            .corp_secret(secret)
+            .base_url(base)
+            .token_store(store)
+            .build()
+            .unwrap();
+        let mut calls = JoinSet::new();
+        burst(&client, REPLICA_CALLS, &mut calls);
+        join(calls).await;
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn separate_os_processes_share_one_gettoken() {
+    const REPLICAS: usize = 4;
+    let Some(url) = redis_url() else { return };
+    let sim = Simulator::start().await.unwrap();
+    let base = sim.base_url();
+    let prefix = fresh_prefix("processes");
+    let spec = [
+        base.as_str(),
+        sim.corp_id(),
+        sim.corp_secret(),
+        url.as_str(),
+        prefix.as_str(),
+    ]
+    .join("\n");
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..REPLICAS)
+        .map(|_| {
+            std::process::Command::new(&exe)
+                .args(["--exact", "replica_process", "--test-threads", "1"])
+                .env(REPLICA_SPEC, &spec)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // Waiting on processes blocks; the simulator keeps serving on the runtime meanwhile.
+    let statuses = tokio::task::spawn_blocking(move || {
+        children
+            .into_iter()
+            .map(|mut child| child.wait().unwrap())
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    assert!(statuses.iter().all(|s| s.success()), "{statuses:?}");
+    let counters = sim.counters();
+    assert_eq!(counters.gettoken_calls(), 1);
+    assert_eq!(
+        counters.effects("kf/account/list"),
+        (REPLICAS * REPLICA_CALLS) as u64
+    );
 }
