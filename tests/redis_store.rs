@@ -3,9 +3,12 @@
 //! returns. Each test uses keys of its own, so runs never see each other's tokens.
 #![cfg(feature = "redis")]
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use common::own_redis::OwnRedis;
 use tokio::task::JoinSet;
 use wecom_kf::Client;
 use wecom_kf::kf::account::ListAccounts;
@@ -188,54 +191,6 @@ async fn a_lease_whose_holder_died_lapses_and_another_client_fetches() {
     );
 }
 
-/// A redis-server of the test's own on `port`, so that it can be stopped and started again.
-struct OwnRedis {
-    port: u16,
-    child: std::process::Child,
-}
-
-impl OwnRedis {
-    fn start(port: u16) -> Self {
-        let mut child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server on PATH (.ci/run installs it)");
-        // Wait for it to accept connections: it is another process, there is nothing to await.
-        for _ in 0..250 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Self { port, child };
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("redis-server did not start on port {port}");
-    }
-
-    fn stop(mut self) -> u16 {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        self.port
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Log lines, captured from the thread-local subscriber of a current-thread test.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -274,8 +229,8 @@ async fn calls_go_on_while_redis_is_down_and_redis_is_used_again_when_it_returns
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let redis = OwnRedis::start(free_port());
-    let url = format!("redis://127.0.0.1:{}", redis.port);
+    let redis = OwnRedis::start_on_free_port().expect("redis-server on PATH (.ci/run installs it)");
+    let url = redis.url();
     let sim = Simulator::start().await.unwrap();
     // One store (one connection) shared by replicas that come and go, each with a provider of
     // its own: what Redis holds is what a new replica finds.
@@ -327,7 +282,7 @@ async fn calls_go_on_while_redis_is_down_and_redis_is_used_again_when_it_returns
     }
     assert_eq!(captured.lines_with("WARN", "token store unavailable"), 1);
 
-    let _redis = OwnRedis::start(port); // back, and empty
+    let _redis = OwnRedis::start(port).expect("redis-server restarts"); // back, and empty
     sim.expire_tokens();
     list(&survivor).await;
     assert_eq!(gettokens(), 5, "fetched under the lease and stored");

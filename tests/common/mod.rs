@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests. Each test file uses a subset.
 #![allow(dead_code)]
 
+pub mod own_redis;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
