@@ -14,7 +14,10 @@ use criterion::Criterion;
 use http::Extensions;
 use reqwest_middleware::{ClientBuilder as StackBuilder, ClientWithMiddleware, Middleware, Next};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
-use support::{CannedServer, LIST_BODY, RawTarget, ServerConfig, median, micros, report, sdk_list};
+use support::{
+    CannedServer, LIST_BODY, RawTarget, ServerConfig, median, micros, report, report_untargeted,
+    sdk_list,
+};
 use wecom_kf::Client;
 use wecom_kf::kf::account::AccountList;
 
@@ -171,9 +174,10 @@ fn main() {
             }
         })
     });
-    println!(
-        "SUMMARY 3 allocations per call: sdk {sdk_allocs:.1} ({sdk_bytes:.0} bytes), \
-         baseline {bare_allocs:.1} ({bare_bytes:.0} bytes), ratio {:.3} (reported, no target)",
-        sdk_allocs / bare_allocs
+    report_untargeted(
+        "3 allocations per call",
+        &format!("{sdk_allocs:.1} ({sdk_bytes:.0} bytes)"),
+        &format!("{bare_allocs:.1} ({bare_bytes:.0} bytes)"),
+        sdk_allocs / bare_allocs,
     );
 }

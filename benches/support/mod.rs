@@ -276,6 +276,13 @@ pub fn report(name: &str, sdk: &str, baseline: &str, ratio: f64, target: &str, m
     );
 }
 
+/// Prints one summary line for a figure that has no target.
+pub fn report_untargeted(name: &str, sdk: &str, baseline: &str, ratio: f64) {
+    println!(
+        "SUMMARY {name}: sdk {sdk}, baseline {baseline}, ratio {ratio:.3} (reported, no target)"
+    );
+}
+
 /// Formats seconds as µs with two decimals.
 pub fn micros(seconds: f64) -> String {
     format!("{:.2} µs", seconds * 1e6)
