@@ -89,6 +89,7 @@ impl fmt::Debug for TokenProvider {
             .field("cached_tokens", &self.inner.cache.entry_count())
             .field("freshness", &self.inner.freshness)
             .field("clock", &self.inner.clock)
+            .field("store", &self.inner.store)
             .finish_non_exhaustive()
     }
 }
