@@ -148,13 +148,6 @@ impl TokenProvider {
     ) -> Result<AccessToken> {
         tracing::debug!(credential = ?credential.key(), "access token rejected; refreshing");
         self.remove_if_current(credential, rejected).await;
-        if let Some(store) = &self.inner.store {
-            // Compare-and-invalidate: only if the store still holds the refused token.
-            let removed = store
-                .invalidate_if(&credential.store_key(), rejected.as_str())
-                .await;
-            self.note_store(removed.map(|_| ()));
-        }
         self.load(credential, Predecessor::Rejected(rejected)).await
     }
 
@@ -231,6 +224,14 @@ impl TokenProvider {
         predecessor: Predecessor<'_>,
     ) -> Result<AccessToken> {
         let key = credential.store_key();
+        if let Predecessor::Rejected(refused) = predecessor {
+            // Compare-and-invalidate, once per process (this runs inside the coalesced load):
+            // only if the store still holds the refused token.
+            if let Err(down) = store.invalidate_if(&key, refused.as_str()).await {
+                self.note_store(Err(down));
+                return self.fetch(credential, predecessor).await;
+            }
+        }
         let give_up = tokio::time::Instant::now() + store.lease_lifetime() * 2;
         let mut pause = LEASE_POLL_FIRST;
         loop {
