@@ -254,7 +254,7 @@ impl ClientBuilder {
     /// Share tokens with other processes through `store` (e.g. `RedisTokenStore`, feature
     /// `redis`), so that one `gettoken` serves every replica. For the provider this client
     /// builds; a provider passed to [`token_provider`](Self::token_provider) brings its own
-    /// ([`TokenProviderBuilder::token_store`](crate::TokenProviderBuilder::token_store)).
+    /// ([`TokenProviderBuilder::token_store`](crate::token::TokenProviderBuilder::token_store)).
     pub fn token_store(mut self, store: impl TokenStore) -> Self {
         self.store = Some(Arc::new(store));
         self

@@ -12,7 +12,7 @@ use common::own_redis::OwnRedis;
 use tokio::task::JoinSet;
 use wecom_kf::Client;
 use wecom_kf::kf::account::ListAccounts;
-use wecom_kf::simulator::Simulator;
+use wecom_kf::simulator::{Fault, Simulator};
 use wecom_kf::token::{Credential, RedisTokenStore, TokenStore};
 
 /// The Redis to test against, or `None` (with a message) when the tests should not run.
@@ -189,6 +189,37 @@ async fn a_lease_whose_holder_died_lapses_and_another_client_fetches() {
             .is_some(),
         "the lease is free again"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_aborted_while_holding_the_lease_blocks_no_one_past_its_ttl() {
+    let Some(url) = redis_url() else { return };
+    let prefix = fresh_prefix("aborted");
+    let sim = Simulator::start().await.unwrap();
+    // The first gettoken hangs: its caller takes the lease, starts fetching, and is aborted
+    // (a process killed mid-refresh), so the lease is never given back.
+    sim.inject("gettoken", Fault::Delay(Duration::from_secs(60)), 1);
+    let lease_ttl = Duration::from_millis(300);
+    let doomed = sim
+        .client_builder()
+        .token_store(store(&url, &prefix).await.lease_ttl(lease_ttl))
+        .build()
+        .unwrap();
+    let refresh = tokio::spawn(async move { doomed.access_token().await });
+    sim.wait_for_calls("gettoken", 1).await;
+    refresh.abort();
+    assert!(refresh.await.unwrap_err().is_cancelled());
+
+    let survivor = sim
+        .client_builder()
+        .token_store(store(&url, &prefix).await.lease_ttl(lease_ttl))
+        .build()
+        .unwrap();
+    let mut calls = JoinSet::new();
+    burst(&survivor, 20, &mut calls);
+    join(calls).await;
+    assert_eq!(survivor.token_provider().fetch_count(), 1);
+    assert_eq!(sim.counters().effects("gettoken"), 1, "the survivor's");
 }
 
 /// Log lines, captured from the thread-local subscriber of a current-thread test.

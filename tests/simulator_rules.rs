@@ -489,6 +489,28 @@ async fn a_delayed_call_is_answered_after_the_delay_and_takes_effect() {
 }
 
 #[tokio::test]
+async fn a_held_call_is_counted_on_arrival_and_takes_effect_when_released() {
+    let (sim, raw, token) = started().await;
+    sim.inject("kf/account/add", Fault::Delay(Duration::from_secs(1)), 1);
+    let add = tokio::spawn(async move {
+        raw.post(
+            "kf/account/add",
+            Some(&token),
+            json!({"name": "n", "media_id": "m"}),
+        )
+        .await
+    });
+    sim.wait_for_calls("kf/account/add", 1).await;
+    assert_eq!(
+        sim.counters().effects("kf/account/add"),
+        0,
+        "held by the delay"
+    );
+    sim.wait_for_effects("kf/account/add", 1).await;
+    assert_eq!(code(&add.await.unwrap()), 0);
+}
+
+#[tokio::test]
 async fn dropped_connections_before_and_after_the_effect() {
     let (sim, raw, token) = started().await;
     let add = json!({"name": "n", "media_id": "m"}).to_string();

@@ -200,11 +200,22 @@ impl Simulator {
     /// the last [`reset_counters`](Self::reset_counters)). For tests that must see a delayed
     /// call land without sleeping.
     pub async fn wait_for_effects(&self, path: &str, n: u64) {
+        self.wait_until(|c| c.effects(path) >= n).await;
+    }
+
+    /// Waits until at least `n` calls on `path` have arrived (whether or not they took effect
+    /// yet), counted like [`wait_for_effects`](Self::wait_for_effects). For tests that act while
+    /// a call is held by a [`Fault::Delay`].
+    pub async fn wait_for_calls(&self, path: &str, n: u64) {
+        self.wait_until(|c| c.calls(path) >= n).await;
+    }
+
+    async fn wait_until(&self, done: impl Fn(&Counters) -> bool) {
         loop {
-            let notified = self.shared.effect.notified();
+            let notified = self.shared.counted.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if self.counters().effects(path) >= n {
+            if done(&self.counters()) {
                 return;
             }
             notified.await;

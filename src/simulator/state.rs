@@ -215,8 +215,10 @@ impl World {
 pub(crate) struct Shared {
     world: Mutex<World>,
     pub(crate) clock: Arc<dyn Clock>,
-    /// Woken whenever a call takes effect, for [`Simulator::wait_for_effects`](super::Simulator::wait_for_effects).
-    pub(crate) effect: Notify,
+    /// Woken whenever a call arrives or takes effect, for
+    /// [`Simulator::wait_for_calls`](super::Simulator::wait_for_calls) and
+    /// [`Simulator::wait_for_effects`](super::Simulator::wait_for_effects).
+    pub(crate) counted: Notify,
 }
 
 impl Shared {
@@ -224,7 +226,7 @@ impl Shared {
         Self {
             world: Mutex::new(world),
             clock,
-            effect: Notify::new(),
+            counted: Notify::new(),
         }
     }
 
@@ -235,13 +237,15 @@ impl Shared {
     }
 
     pub(crate) fn begin(&self, call: &Call) -> Option<Fault> {
-        self.world().begin(call)
+        let fault = self.world().begin(call);
+        self.counted.notify_waiters();
+        fault
     }
 
     pub(crate) fn execute(&self, call: &Call) -> Reply {
         let now = self.clock.now();
         let reply = self.world().execute(call, now);
-        self.effect.notify_waiters();
+        self.counted.notify_waiters();
         reply
     }
 

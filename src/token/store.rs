@@ -130,7 +130,7 @@ impl std::error::Error for StoreError {}
 
 /// Tokens shared between processes, behind each provider's in-memory cache: memory first, then
 /// the store, then `gettoken`. Set one with
-/// [`TokenProviderBuilder::token_store`](crate::TokenProviderBuilder::token_store) or
+/// [`TokenProviderBuilder::token_store`](crate::token::TokenProviderBuilder::token_store) or
 /// [`ClientBuilder::token_store`](crate::ClientBuilder::token_store).
 ///
 /// The provider fetches a token only while it holds the key's [`Lease`]; everyone else waits
