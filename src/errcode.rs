@@ -15,6 +15,7 @@
 //! | 42001 | access_token expired | token refreshed once, call replayed once |
 //! | 45009 | API frequency limit | never retried: retrying burns more quota |
 //! | 45033 | API concurrency limit | retried (idempotent calls only) |
+//! | 95000–95032 | the kf family's own errors (constants `KF_*` below, each with its meaning) | final |
 
 /// Success.
 pub const OK: i64 = 0;
@@ -50,14 +51,64 @@ pub const DATA_FORMAT_ERROR: i64 = 47001;
 pub const INVALID_PARAMETER: i64 = 40058;
 /// 不合法的media_id (wrong kind, or expired after 3 days).
 pub const INVALID_MEDIA_ID: i64 = 40007;
-/// 不合法的open_kfid.
+
+// The kf family's own errcodes (95000–95032). Sources: go-workwx's errcode table and the
+// QQ::weixin::work POD (95021); see the module docs. All are final: no retry changes them.
+
+/// 不合法的open_kfid: malformed.
 pub const KF_INVALID_OPEN_KFID: i64 = 95000;
-/// open_kfid不存在.
+/// 发送客服消息次数限制: the 5 messages allowed after the customer's last one are used up.
+pub const KF_SEND_QUOTA_USED_UP: i64 = 95001;
+/// 发送客服消息时间限制: more than 48 hours since the customer's last message.
+pub const KF_SEND_WINDOW_CLOSED: i64 = 95002;
+/// 发送客服消息可接待客户咨询数限制: the corp's limit on customers being served.
+pub const KF_RECEPTION_LIMIT: i64 = 95003;
+/// open_kfid不存在: unknown, deleted, or another corp's.
 pub const KF_OPEN_KFID_NOT_FOUND: i64 = 95004;
 /// 客服账号数超过限制.
 pub const KF_ACCOUNT_LIMIT: i64 = 95005;
 /// 不合法的客服账号名.
 pub const KF_INVALID_ACCOUNT_NAME: i64 = 95006;
+/// 不合法的msgtoken: the `sync_msg` callback token is invalid or past its 10 minutes.
+pub const KF_INVALID_MSG_TOKEN: i64 = 95007;
+/// 菜单消息的菜单项个数超过上限.
+pub const KF_MENU_ITEM_LIMIT: i64 = 95008;
+/// 不合法的菜单消息的菜单项类型.
+pub const KF_INVALID_MENU_ITEM_TYPE: i64 = 95009;
+/// 已在企业微信使用微信客服: run inside WeCom, so the standalone secret does not apply.
+pub const KF_USED_IN_WECOM: i64 = 95011;
+/// 未在企业微信使用微信客服: not run inside WeCom, so the WeCom app's secret does not apply.
+pub const KF_NOT_USED_IN_WECOM: i64 = 95012;
+/// 会话已经结束.
+pub const KF_SESSION_ENDED: i64 = 95013;
+/// 用户不是接待人员.
+pub const KF_NOT_A_SERVICER: i64 = 95014;
+/// 管理端已经配置了专属服务.
+pub const KF_DEDICATED_SERVICE_CONFIGURED: i64 = 95015;
+/// 不允许这种状态转移.
+pub const KF_STATE_TRANSITION_NOT_ALLOWED: i64 = 95016;
+/// 基础应用权限下，api开关处于关闭状态.
+pub const KF_API_SWITCH_OFF: i64 = 95017;
+/// 发送客服消息时当前会话状态不允许发送.
+pub const KF_STATE_FORBIDS_SENDING: i64 = 95018;
+/// 接待人员已停止接待或暂时挂起.
+pub const KF_SERVICER_UNAVAILABLE: i64 = 95019;
+/// The upgrade service's userid or chatid is not configured (QQ::weixin::work POD, doc 94674).
+pub const KF_UPGRADE_TARGET_NOT_CONFIGURED: i64 = 95021;
+/// location_type非法.
+pub const KF_INVALID_LOCATION_TYPE: i64 = 95022;
+/// api开关已经授权给代开发自建应用.
+pub const KF_API_SWITCH_DELEGATED: i64 = 95023;
+/// 客服账号使用率较低，暂无法创建.
+pub const KF_ACCOUNT_USAGE_TOO_LOW: i64 = 95026;
+/// 企业未认证，仅可创建10个客服账号.
+pub const KF_UNVERIFIED_ACCOUNT_LIMIT: i64 = 95027;
+/// 客服组件设置的禁发消息类型.
+pub const KF_MESSAGE_TYPE_FORBIDDEN: i64 = 95030;
+/// 客户48小时内未发起过咨询.
+pub const KF_NO_RECENT_CONSULTATION: i64 = 95031;
+/// 客服组件获取客服聊天记录权限已失效.
+pub const KF_CHAT_HISTORY_PERMISSION_EXPIRED: i64 = 95032;
 
 /// A short English description of `code`, for the codes this SDK knows.
 pub fn describe(code: i64) -> Option<&'static str> {
@@ -80,9 +131,48 @@ pub fn describe(code: i64) -> Option<&'static str> {
         INVALID_PARAMETER => "invalid parameter",
         INVALID_MEDIA_ID => "invalid or expired media_id",
         KF_INVALID_OPEN_KFID => "invalid open_kfid",
+        KF_SEND_QUOTA_USED_UP => {
+            "the 5-message quota is used up; wait for the customer to write again"
+        }
+        KF_SEND_WINDOW_CLOSED => "more than 48 hours since the customer's last message",
+        KF_RECEPTION_LIMIT => "the corp's limit on customers being served is reached",
         KF_OPEN_KFID_NOT_FOUND => "open_kfid does not exist",
         KF_ACCOUNT_LIMIT => "too many customer-service accounts",
         KF_INVALID_ACCOUNT_NAME => "invalid customer-service account name",
+        KF_INVALID_MSG_TOKEN => {
+            "the sync_msg token is invalid or expired (it lasts 10 minutes after the callback)"
+        }
+        KF_MENU_ITEM_LIMIT => "too many items in the menu message",
+        KF_INVALID_MENU_ITEM_TYPE => "invalid menu item type in the menu message",
+        KF_USED_IN_WECOM => {
+            "WeChat Customer Service runs inside WeCom here: use the WeCom app's secret"
+        }
+        KF_NOT_USED_IN_WECOM => {
+            "WeChat Customer Service does not run inside WeCom here: use its own secret"
+        }
+        KF_SESSION_ENDED => "the session has ended",
+        KF_NOT_A_SERVICER => "the user is not a servicer (or not activated in WeCom)",
+        KF_DEDICATED_SERVICE_CONFIGURED => "a dedicated service is configured in the admin console",
+        KF_STATE_TRANSITION_NOT_ALLOWED => "this session state change is not allowed",
+        KF_API_SWITCH_OFF => "the API switch is off under the basic app permissions",
+        KF_STATE_FORBIDS_SENDING => {
+            "the session's state does not allow sending (or it is older than 48 hours)"
+        }
+        KF_SERVICER_UNAVAILABLE => "the servicer has stopped receiving or is suspended",
+        KF_UPGRADE_TARGET_NOT_CONFIGURED => {
+            "the upgrade service's userid or chatid is not configured"
+        }
+        KF_INVALID_LOCATION_TYPE => "invalid location_type",
+        KF_API_SWITCH_DELEGATED => "the API switch is granted to a third-party-developed app",
+        KF_ACCOUNT_USAGE_TOO_LOW => {
+            "existing accounts are used too little to create another one for now"
+        }
+        KF_UNVERIFIED_ACCOUNT_LIMIT => "an unverified corp may create only 10 accounts",
+        KF_MESSAGE_TYPE_FORBIDDEN => "the customer-service component forbids this message type",
+        KF_NO_RECENT_CONSULTATION => "the customer has not written in the last 48 hours",
+        KF_CHAT_HISTORY_PERMISSION_EXPIRED => {
+            "the customer-service component's permission to read chat history has expired"
+        }
         _ => return None,
     })
 }
@@ -119,4 +209,53 @@ pub fn is_configuration(code: i64) -> bool {
             | SECRET_MISMATCH
             | UNTRUSTED_IP
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kf_errcode_has_words() {
+        let kf = [
+            KF_INVALID_OPEN_KFID,
+            KF_SEND_QUOTA_USED_UP,
+            KF_SEND_WINDOW_CLOSED,
+            KF_RECEPTION_LIMIT,
+            KF_OPEN_KFID_NOT_FOUND,
+            KF_ACCOUNT_LIMIT,
+            KF_INVALID_ACCOUNT_NAME,
+            KF_INVALID_MSG_TOKEN,
+            KF_MENU_ITEM_LIMIT,
+            KF_INVALID_MENU_ITEM_TYPE,
+            KF_USED_IN_WECOM,
+            KF_NOT_USED_IN_WECOM,
+            KF_SESSION_ENDED,
+            KF_NOT_A_SERVICER,
+            KF_DEDICATED_SERVICE_CONFIGURED,
+            KF_STATE_TRANSITION_NOT_ALLOWED,
+            KF_API_SWITCH_OFF,
+            KF_STATE_FORBIDS_SENDING,
+            KF_SERVICER_UNAVAILABLE,
+            KF_UPGRADE_TARGET_NOT_CONFIGURED,
+            KF_INVALID_LOCATION_TYPE,
+            KF_API_SWITCH_DELEGATED,
+            KF_ACCOUNT_USAGE_TOO_LOW,
+            KF_UNVERIFIED_ACCOUNT_LIMIT,
+            KF_MESSAGE_TYPE_FORBIDDEN,
+            KF_NO_RECENT_CONSULTATION,
+            KF_CHAT_HISTORY_PERMISSION_EXPIRED,
+        ];
+        // 95000–95032, less the numbers the documented table does not list.
+        let unassigned = [95010, 95020, 95024, 95025, 95028, 95029];
+        let documented: Vec<i64> = (95000..=95032)
+            .filter(|c| !unassigned.contains(c))
+            .collect();
+        assert_eq!(kf.to_vec(), documented);
+        for code in kf {
+            let words = describe(code).unwrap_or_default();
+            assert!(words.len() > 10, "{code}: {words:?}");
+            assert!(!is_transient(code) && !is_token_rejected(code) && !is_configuration(code));
+        }
+    }
 }

@@ -263,3 +263,27 @@ async fn a_base_url_prefix_is_kept() {
         .unwrap();
     server.verify().await;
 }
+
+#[tokio::test]
+async fn a_kf_errcode_is_explained_in_words() {
+    use wecom_kf::errcode;
+    use wecom_kf::simulator::{Fault, Simulator};
+    let sim = Simulator::start().await.unwrap();
+    let client = sim.client_builder().build().unwrap();
+    sim.inject(
+        "kf/account/list",
+        Fault::Errcode(errcode::KF_SEND_QUOTA_USED_UP),
+        1,
+    );
+    let err = client
+        .kf()
+        .account()
+        .list(ListAccounts::new())
+        .await
+        .unwrap_err();
+    let api = err.api().expect("an API error");
+    assert_eq!(api.code(), 95001);
+    let shown = err.to_string();
+    assert!(shown.contains("errcode 95001"), "{shown}");
+    assert!(shown.contains("the 5-message quota is used up"), "{shown}");
+}
