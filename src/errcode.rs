@@ -51,6 +51,10 @@ pub const DATA_FORMAT_ERROR: i64 = 47001;
 pub const INVALID_PARAMETER: i64 = 40058;
 /// 不合法的media_id (wrong kind, or expired after 3 days).
 pub const INVALID_MEDIA_ID: i64 = 40007;
+/// userid不存在: not a member of the corp (per item in servicer results).
+pub const USERID_NOT_FOUND: i64 = 60111;
+/// 部门ID不存在: no such department (per item in servicer results).
+pub const INVALID_DEPARTMENT: i64 = 60123;
 
 // The kf family's own errcodes (95000–95032). Sources: go-workwx's errcode table and the
 // QQ::weixin::work POD (95021); see the module docs. All are final: no retry changes them.
@@ -130,6 +134,8 @@ pub fn describe(code: i64) -> Option<&'static str> {
         DATA_FORMAT_ERROR => "data format error: the body is not the expected JSON",
         INVALID_PARAMETER => "invalid parameter",
         INVALID_MEDIA_ID => "invalid or expired media_id",
+        USERID_NOT_FOUND => "userid not found: not a member of the corp",
+        INVALID_DEPARTMENT => "no such department",
         KF_INVALID_OPEN_KFID => "invalid open_kfid",
         KF_SEND_QUOTA_USED_UP => {
             "the 5-message quota is used up; wait for the customer to write again"

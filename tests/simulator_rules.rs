@@ -530,6 +530,86 @@ async fn dropped_connections_before_and_after_the_effect() {
     assert_eq!(sim.counters().calls("kf/account/add"), 2);
 }
 
+// ---- servicers and contact links --------------------------------------------------------
+
+#[tokio::test]
+async fn servicer_and_contact_link_bodies_are_checked_like_wecom() {
+    let (sim, raw, token) = started().await;
+    let open_kfid = sim.seed_account("n", "m");
+    sim.seed_member("a");
+    let t = Some(token.as_str());
+    let hundred_and_one: Vec<String> = (0..101).map(|i| format!("u{i}")).collect();
+    for body in [
+        json!({"open_kfid": open_kfid}),
+        json!({"open_kfid": open_kfid, "userid_list": [], "department_id_list": []}),
+        json!({"open_kfid": open_kfid, "userid_list": hundred_and_one}),
+        json!({"open_kfid": open_kfid, "userid_list": "a"}),
+        json!({"open_kfid": open_kfid, "department_id_list": ["2"]}),
+        json!({"userid_list": ["a"]}),
+    ] {
+        assert_eq!(
+            code(&raw.post("kf/servicer/add", t, body.clone()).await),
+            40058,
+            "{body}"
+        );
+    }
+    let unknown = json!({"open_kfid": "wkunknown", "userid_list": ["a"]});
+    assert_eq!(code(&raw.post("kf/servicer/del", t, unknown).await), 95004);
+    // list is a GET: a POST is refused, a GET without a known open_kfid too.
+    let posted = json!({"open_kfid": open_kfid});
+    assert_eq!(code(&raw.post("kf/servicer/list", t, posted).await), 40058);
+    let url = format!("{}/cgi-bin/kf/servicer/list", sim.base_url());
+    let get = |query: Vec<(&'static str, String)>| {
+        let url = url.clone();
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .query(&query)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let none = get(vec![("access_token", token.clone())]).await;
+    assert_eq!(code(&none), 95000);
+    let listed = get(vec![
+        ("access_token", token.clone()),
+        ("open_kfid", open_kfid.clone()),
+    ])
+    .await;
+    assert_eq!(code(&listed), 0);
+    assert_eq!(listed["servicer_list"], json!([]));
+
+    for scene in ["", "has space", "场景", &"s".repeat(33)] {
+        let body = json!({"open_kfid": open_kfid, "scene": scene});
+        assert_eq!(
+            code(&raw.post("kf/add_contact_way", t, body).await),
+            40058,
+            "{scene:?}"
+        );
+    }
+    let no_account = json!({"open_kfid": "wkunknown"});
+    assert_eq!(
+        code(&raw.post("kf/add_contact_way", t, no_account).await),
+        95004
+    );
+    let way = raw
+        .post(
+            "kf/add_contact_way",
+            t,
+            json!({"open_kfid": open_kfid, "scene": "a-1_B"}),
+        )
+        .await;
+    assert_eq!(code(&way), 0);
+    assert!(way["url"].as_str().unwrap().contains("?enc_scene="));
+    let counters = sim.counters();
+    assert_eq!(counters.effects("kf/servicer/add"), 0);
+    assert_eq!(counters.effects("kf/add_contact_way"), 1);
+}
+
 // ---- time ----------------------------------------------------------------------------------
 
 #[tokio::test]

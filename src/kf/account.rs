@@ -1,4 +1,5 @@
-//! Customer-service accounts (客服账号): `kf/account/add`, `del`, `update`, `list`.
+//! Customer-service accounts (客服账号): `kf/account/add`, `del`, `update`, `list`, and the
+//! contact link `kf/add_contact_way`.
 //!
 //! ```no_run
 //! use wecom_kf::kf::account::{AddAccount, DeleteAccount, ListAccounts, UpdateAccount};
@@ -29,11 +30,16 @@ pub const MEDIA_ID_MAX_BYTES: usize = 128;
 pub const OPEN_KFID_MAX_BYTES: usize = 64;
 /// Page size limit of `kf/account/list`.
 pub const LIST_LIMIT_MAX: u32 = 100;
+/// A contact link's `scene`: up to 32 bytes of `0-9 a-z A-Z _ -`.
+pub const SCENE_MAX_BYTES: usize = 32;
+/// A contact link's `scene_param`: up to 128 bytes, URL-encoded.
+pub const SCENE_PARAM_MAX_BYTES: usize = 128;
 
 const ADD: &str = "/cgi-bin/kf/account/add";
 const DEL: &str = "/cgi-bin/kf/account/del";
 const UPDATE: &str = "/cgi-bin/kf/account/update";
 const LIST: &str = "/cgi-bin/kf/account/list";
+const ADD_CONTACT_WAY: &str = "/cgi-bin/kf/add_contact_way";
 
 /// The account API. Obtained with `client.kf().account()`.
 #[derive(Debug, Clone, Copy)]
@@ -99,6 +105,25 @@ impl<'a> AccountApi<'a> {
         request.validate()?;
         self.client
             .send_json(Method::POST, LIST, Some(&request), Idempotency::Idempotent)
+            .await
+    }
+
+    /// The link a customer opens to talk to an account
+    /// ([doc](https://developer.work.weixin.qq.com/document/path/94665)), optionally tagged
+    /// with a `scene` that comes back in the customer's `enter_session` event.
+    ///
+    /// **Not idempotent** (each call makes a link; an extra one would be harmless, but the SDK
+    /// does not replay what may have reached WeCom): a lost answer is
+    /// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown).
+    pub async fn add_contact_way(self, request: AddContactWay) -> Result<ContactWay> {
+        request.validate()?;
+        self.client
+            .send_json(
+                Method::POST,
+                ADD_CONTACT_WAY,
+                Some(&request),
+                Idempotency::NotIdempotent,
+            )
             .await
     }
 
@@ -233,6 +258,75 @@ impl UpdateAccount {
             validate::bytes("media_id", media_id, 1, MEDIA_ID_MAX_BYTES)?;
         }
         Ok(())
+    }
+}
+
+/// `kf/add_contact_way` request.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddContactWay {
+    open_kfid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scene: Option<String>,
+}
+
+impl AddContactWay {
+    /// A link to the account `open_kfid`.
+    pub fn new(open_kfid: impl Into<String>) -> Self {
+        Self {
+            open_kfid: open_kfid.into(),
+            scene: None,
+        }
+    }
+
+    /// Tags the link with `scene` (1–32 bytes of `0-9 a-z A-Z _ -`), reported back when a
+    /// customer enters through it.
+    pub fn scene(mut self, scene: impl Into<String>) -> Self {
+        self.scene = Some(scene.into());
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
+        if let Some(scene) = &self.scene {
+            validate::bytes("scene", scene, 1, SCENE_MAX_BYTES)?;
+            if !scene
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Err(crate::Error::invalid(
+                    "scene",
+                    "may hold only 0-9, a-z, A-Z, '_' and '-'",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `kf/add_contact_way` response.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct ContactWay {
+    /// The link.
+    pub url: String,
+}
+
+impl ContactWay {
+    /// The link with `&scene_param=` added (for a link made with a `scene`): `param` comes
+    /// back in the `enter_session` event. It may be at most 128 bytes once URL-encoded.
+    ///
+    /// ```
+    /// # let way: wecom_kf::kf::account::ContactWay = serde_json::from_str(
+    /// #     r#"{"url":"https://work.weixin.qq.com/kf/kfc123?enc_scene=ENC1"}"#).unwrap();
+    /// let link = way.with_scene_param("campaign=春节")?;
+    /// assert!(link.ends_with("&scene_param=campaign%3D%E6%98%A5%E8%8A%82"));
+    /// # Ok::<(), wecom_kf::Error>(())
+    /// ```
+    pub fn with_scene_param(&self, param: &str) -> Result<String> {
+        let encoded: String = url::form_urlencoded::byte_serialize(param.as_bytes()).collect();
+        validate::bytes("scene_param", &encoded, 1, SCENE_PARAM_MAX_BYTES)?;
+        let separator = if self.url.contains('?') { '&' } else { '?' };
+        Ok(format!("{}{separator}scene_param={encoded}", self.url))
     }
 }
 

@@ -4,6 +4,7 @@
 //! one response type per endpoint.
 
 pub mod account;
+pub mod servicer;
 
 use crate::Client;
 
@@ -18,8 +19,13 @@ impl<'a> Kf<'a> {
         Self { client }
     }
 
-    /// Customer-service accounts (客服账号): add, delete, update, list.
+    /// Customer-service accounts (客服账号): add, delete, update, list, and contact links.
     pub fn account(&self) -> account::AccountApi<'a> {
         account::AccountApi::new(self.client)
+    }
+
+    /// Servicers (接待人员): the members and departments that receive an account's customers.
+    pub fn servicer(&self) -> servicer::ServicerApi<'a> {
+        servicer::ServicerApi::new(self.client)
     }
 }

@@ -7,7 +7,9 @@ use serde_json::{Map, Value};
 
 use super::wire::{JsonBody, Refusal};
 use crate::errcode;
-use crate::kf::account::{LIST_LIMIT_MAX, MEDIA_ID_MAX_BYTES, NAME_MAX_CHARS, OPEN_KFID_MAX_BYTES};
+use crate::kf::account::{
+    LIST_LIMIT_MAX, MEDIA_ID_MAX_BYTES, NAME_MAX_CHARS, OPEN_KFID_MAX_BYTES, SCENE_MAX_BYTES,
+};
 
 /// WeCom's limit on accounts per corp.
 pub const MAX_ACCOUNTS: usize = 5000;
@@ -31,6 +33,7 @@ pub(crate) enum AccountOp {
     Delete,
     Update,
     List,
+    AddContactWay,
 }
 
 #[derive(Debug)]
@@ -78,7 +81,36 @@ impl Accounts {
             AccountOp::Delete => self.delete(body),
             AccountOp::Update => self.update(body),
             AccountOp::List => self.list(body),
+            AccountOp::AddContactWay => self.add_contact_way(body),
         }
+    }
+
+    /// The account must exist: 95000 for a malformed id, 95004 for an unknown one.
+    pub(crate) fn check_exists(&self, open_kfid: &str) -> Result<(), Refusal> {
+        self.find(open_kfid).map(drop)
+    }
+
+    fn add_contact_way(&self, body: &JsonBody) -> Result<Map<String, Value>, Refusal> {
+        let open_kfid = body.required_str("open_kfid")?;
+        self.find(open_kfid)?;
+        let scene = body.optional_str("scene")?;
+        let mut url = format!("https://work.weixin.qq.com/kf/kfc{open_kfid}");
+        if let Some(scene) = scene {
+            let valid = !scene.is_empty()
+                && scene.len() <= SCENE_MAX_BYTES
+                && scene
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            if !valid {
+                return Err(Refusal::new(
+                    errcode::INVALID_PARAMETER,
+                    "invalid parameter: scene",
+                ));
+            }
+            url.push_str("?enc_scene=ENC");
+            url.extend(scene.bytes().map(|b| format!("{b:02X}")));
+        }
+        Ok(fields([("url", Value::from(url))]))
     }
 
     fn add(&mut self, body: &JsonBody) -> Result<Map<String, Value>, Refusal> {

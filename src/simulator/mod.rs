@@ -41,6 +41,9 @@
 //! | `POST kf/account/del` | `open_kfid` 1–64 bytes (95000) and known (95004) |
 //! | `POST kf/account/update` | as `del`, plus the `add` rules for the `name`/`media_id` given |
 //! | `POST kf/account/list` | `offset` (default 0), `limit` 1–100 (default 100; 40058 otherwise), in creation order |
+//! | `POST kf/add_contact_way` | a known `open_kfid` (95000/95004); `scene` 1–32 bytes of `0-9 a-z A-Z _ -` (40058); answers a `url` (`…?enc_scene=…` with a scene) |
+//! | `POST kf/servicer/add`, `del` | a known `open_kfid`; `userid_list` and/or `department_id_list`, at most 100 each (40058); per item: 60111 a userid not in the directory ([`Simulator::seed_member`]), 60123 an unknown department ([`Simulator::seed_department`]), errmsg "ignored" when nothing changes |
+//! | `GET kf/servicer/list` | a known `open_kfid`; members (status 0) then departments, in the order added |
 //!
 //! Errors come as WeCom sends them: HTTP 200, `application/json; charset=UTF-8`, and an
 //! `errmsg` with WeCom's suffix (`…, hint: [...], from ip: ..., more info at …?e=<code>`).
@@ -60,6 +63,7 @@
 mod accounts;
 mod fault;
 mod server;
+mod servicers;
 mod state;
 mod tokens;
 mod wire;
@@ -231,6 +235,17 @@ impl Simulator {
     /// data, e.g. enough accounts to need several pages). Returns its `open_kfid`.
     pub fn seed_account(&self, name: &str, media_id: &str) -> String {
         self.shared.world().accounts.insert(name, media_id)
+    }
+
+    /// Adds a member to the corp's directory, so that it can become a servicer
+    /// (`kf/servicer/add` refuses unknown userids per item with 60111).
+    pub fn seed_member(&self, userid: &str) {
+        self.shared.world().servicers.add_member(userid);
+    }
+
+    /// Adds a department to the corp's directory (unknown ones are refused per item, 60123).
+    pub fn seed_department(&self, department_id: u64) {
+        self.shared.world().servicers.add_department(department_id);
     }
 }
 

@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 
 use super::accounts::{AccountOp, Accounts};
 use super::fault::{Fault, FaultPlan};
+use super::servicers::{ServicerOp, Servicers};
 use super::tokens::Tokens;
 use super::wire::{JsonBody, Refusal, Reply};
 use crate::clock::Clock;
@@ -75,6 +76,7 @@ pub(crate) fn path_key(path: &str) -> &str {
 enum Endpoint {
     GetToken,
     Account(AccountOp),
+    Servicer(ServicerOp),
 }
 
 impl Endpoint {
@@ -85,13 +87,17 @@ impl Endpoint {
             "kf/account/del" => Self::Account(AccountOp::Delete),
             "kf/account/update" => Self::Account(AccountOp::Update),
             "kf/account/list" => Self::Account(AccountOp::List),
+            "kf/add_contact_way" => Self::Account(AccountOp::AddContactWay),
+            "kf/servicer/add" => Self::Servicer(ServicerOp::Add),
+            "kf/servicer/del" => Self::Servicer(ServicerOp::Delete),
+            "kf/servicer/list" => Self::Servicer(ServicerOp::List),
             _ => return None,
         })
     }
 
     fn method(self) -> Method {
         match self {
-            Self::GetToken => Method::GET,
+            Self::GetToken | Self::Servicer(ServicerOp::List) => Method::GET,
             _ => Method::POST,
         }
     }
@@ -115,6 +121,7 @@ pub(crate) struct World {
     pub(crate) corp_secret: String,
     pub(crate) tokens: Tokens,
     pub(crate) accounts: Accounts,
+    pub(crate) servicers: Servicers,
     pub(crate) faults: FaultPlan,
     pub(crate) counters: Counters,
     hints: u64,
@@ -132,6 +139,7 @@ impl World {
             corp_secret,
             tokens,
             accounts,
+            servicers: Servicers::default(),
             faults: FaultPlan::default(),
             counters: Counters::default(),
             hints: 0,
@@ -181,6 +189,19 @@ impl World {
                 self.tokens
                     .check(call.query.get("access_token").map(String::as_str), now)?;
                 self.accounts.apply(op, &JsonBody::parse(&call.body)?)
+            }
+            Endpoint::Servicer(op) => {
+                self.tokens
+                    .check(call.query.get("access_token").map(String::as_str), now)?;
+                if op == ServicerOp::List {
+                    let open_kfid = call.query.get("open_kfid").map_or("", String::as_str);
+                    self.accounts.check_exists(open_kfid)?;
+                    return Ok(self.servicers.list(open_kfid));
+                }
+                let body = JsonBody::parse(&call.body)?;
+                let open_kfid = body.required_str("open_kfid")?;
+                self.accounts.check_exists(open_kfid)?;
+                self.servicers.change(op, open_kfid, &body)
             }
         }
     }

@@ -50,6 +50,8 @@ pub(crate) fn wecom_message(code: i64) -> &'static str {
         errcode::KF_OPEN_KFID_NOT_FOUND => "open_kfid not exist",
         errcode::KF_ACCOUNT_LIMIT => "kf account count exceed limit",
         errcode::KF_INVALID_ACCOUNT_NAME => "invalid kf account name",
+        errcode::USERID_NOT_FOUND => "userid not found",
+        errcode::INVALID_DEPARTMENT => "invalid party id",
         _ => "error",
     }
 }
@@ -137,6 +139,36 @@ impl JsonBody {
         }
     }
 
+    /// An optional array of strings (missing or null: empty).
+    pub(crate) fn str_list(&self, field: &str) -> Result<Vec<&str>, Refusal> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .ok_or_else(|| wrong_type(field, "an array of strings"))
+                })
+                .collect(),
+            Some(_) => Err(wrong_type(field, "an array of strings")),
+        }
+    }
+
+    /// An optional array of unsigned integers (missing or null: empty).
+    pub(crate) fn u64_list(&self, field: &str) -> Result<Vec<u64>, Refusal> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| {
+                    v.as_u64()
+                        .ok_or_else(|| wrong_type(field, "an array of uint"))
+                })
+                .collect(),
+            Some(_) => Err(wrong_type(field, "an array of uint")),
+        }
+    }
+
     pub(crate) fn optional_u32(&self, field: &str) -> Result<Option<u32>, Refusal> {
         match self.0.get(field) {
             None | Some(Value::Null) => Ok(None),
@@ -171,6 +203,13 @@ mod tests {
         assert_eq!(body.optional_u32("limit").unwrap_err().code, 40058);
         assert_eq!(body.optional_u32("offset").unwrap(), Some(7));
         assert_eq!(body.optional_str("s").unwrap(), Some("x"));
+        let lists = JsonBody::parse(br#"{"a":["x","y"],"n":[1,2],"bad":[1,"x"]}"#).unwrap();
+        assert_eq!(lists.str_list("a").unwrap(), ["x", "y"]);
+        assert_eq!(lists.u64_list("n").unwrap(), [1, 2]);
+        assert!(lists.str_list("missing").unwrap().is_empty());
+        assert_eq!(lists.str_list("bad").unwrap_err().code, 40058);
+        assert_eq!(lists.u64_list("bad").unwrap_err().code, 40058);
+        assert_eq!(lists.u64_list("a").unwrap_err().code, 40058);
     }
 
     #[test]
