@@ -610,6 +610,34 @@ async fn servicer_and_contact_link_bodies_are_checked_like_wecom() {
     assert_eq!(counters.effects("kf/add_contact_way"), 1);
 }
 
+#[tokio::test]
+async fn service_state_bodies_are_checked_like_wecom() {
+    let (sim, raw, token) = started().await;
+    let open_kfid = sim.seed_account("n", "m");
+    sim.seed_session(&open_kfid, "wm1");
+    let t = Some(token.as_str());
+    for body in [
+        json!({"open_kfid": open_kfid, "external_userid": "wm1"}),
+        json!({"open_kfid": open_kfid, "external_userid": "wm1", "service_state": "1"}),
+        json!({"open_kfid": open_kfid, "external_userid": "wm1", "service_state": 0}),
+        json!({"open_kfid": open_kfid, "external_userid": "wm1", "service_state": 5}),
+        json!({"open_kfid": open_kfid, "external_userid": "wm1", "service_state": 3}),
+        json!({"open_kfid": open_kfid, "service_state": 1}),
+    ] {
+        let v = raw.post("kf/service_state/trans", t, body.clone()).await;
+        assert_eq!(code(&v), 40058, "{body}");
+    }
+    let get = raw
+        .post(
+            "kf/service_state/get",
+            t,
+            json!({"open_kfid": open_kfid, "external_userid": "wm1"}),
+        )
+        .await;
+    assert_eq!((code(&get), get["service_state"].as_i64()), (0, Some(0)));
+    assert_eq!(sim.counters().effects("kf/service_state/trans"), 0);
+}
+
 // ---- time ----------------------------------------------------------------------------------
 
 #[tokio::test]

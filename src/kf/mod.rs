@@ -4,6 +4,7 @@
 //! one response type per endpoint.
 
 pub mod account;
+pub mod service_state;
 pub mod servicer;
 
 use crate::Client;
@@ -27,5 +28,10 @@ impl<'a> Kf<'a> {
     /// Servicers (接待人员): the members and departments that receive an account's customers.
     pub fn servicer(&self) -> servicer::ServicerApi<'a> {
         servicer::ServicerApi::new(self.client)
+    }
+
+    /// Session state (会话状态): where a customer's conversation stands, and moving it on.
+    pub fn service_state(&self) -> service_state::ServiceStateApi<'a> {
+        service_state::ServiceStateApi::new(self.client)
     }
 }

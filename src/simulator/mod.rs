@@ -44,6 +44,8 @@
 //! | `POST kf/add_contact_way` | a known `open_kfid` (95000/95004); `scene` 1–32 bytes of `0-9 a-z A-Z _ -` (40058); answers a `url` (`…?enc_scene=…` with a scene) |
 //! | `POST kf/servicer/add`, `del` | a known `open_kfid`; `userid_list` and/or `department_id_list`, at most 100 each (40058); per item: 60111 a userid not in the directory ([`Simulator::seed_member`]), 60123 an unknown department ([`Simulator::seed_department`]), errmsg "ignored" when nothing changes |
 //! | `GET kf/servicer/list` | a known `open_kfid`; members (status 0) then departments, in the order added |
+//! | `POST kf/service_state/get` | a known `open_kfid`; the session's state (4 for one never seeded with [`Simulator::seed_session`]), `servicer_userid` in state 3 |
+//! | `POST kf/service_state/trans` | moves 0 → 1/2/3, 1 → 2/3, 2 → 3, 3 → 3/4, else 95016; to 3 needs a `servicer_userid` (40058) who is a servicer of the account (95014); a `msg_code` on the first move to 2 or 3 and on a move to 4 |
 //!
 //! Errors come as WeCom sends them: HTTP 200, `application/json; charset=UTF-8`, and an
 //! `errmsg` with WeCom's suffix (`…, hint: [...], from ip: ..., more info at …?e=<code>`).
@@ -64,6 +66,7 @@ mod accounts;
 mod fault;
 mod server;
 mod servicers;
+mod sessions;
 mod state;
 mod tokens;
 mod wire;
@@ -246,6 +249,15 @@ impl Simulator {
     /// Adds a department to the corp's directory (unknown ones are refused per item, 60123).
     pub fn seed_department(&self, department_id: u64) {
         self.shared.world().servicers.add_department(department_id);
+    }
+
+    /// A customer writes to an account: their session is (again) in state 0, untreated, as
+    /// after a real message. Sessions never seeded are in state 4 (ended or not started).
+    pub fn seed_session(&self, open_kfid: &str, external_userid: &str) {
+        self.shared
+            .world()
+            .sessions
+            .customer_writes(open_kfid, external_userid);
     }
 }
 

@@ -97,6 +97,13 @@ impl Servicers {
         Ok(fields)
     }
 
+    /// Whether `userid` is one of `open_kfid`'s member servicers.
+    pub(crate) fn is_servicer(&self, open_kfid: &str, userid: &str) -> bool {
+        self.by_account
+            .get(open_kfid)
+            .is_some_and(|a| a.userids.iter().any(|u| u == userid))
+    }
+
     pub(crate) fn list(&self, open_kfid: &str) -> Map<String, Value> {
         let mut servicers = Vec::new();
         if let Some(account) = self.by_account.get(open_kfid) {

@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 use super::accounts::{AccountOp, Accounts};
 use super::fault::{Fault, FaultPlan};
 use super::servicers::{ServicerOp, Servicers};
+use super::sessions::Sessions;
 use super::tokens::Tokens;
 use super::wire::{JsonBody, Refusal, Reply};
 use crate::clock::Clock;
@@ -77,6 +78,8 @@ enum Endpoint {
     GetToken,
     Account(AccountOp),
     Servicer(ServicerOp),
+    ServiceStateGet,
+    ServiceStateTrans,
 }
 
 impl Endpoint {
@@ -91,6 +94,8 @@ impl Endpoint {
             "kf/servicer/add" => Self::Servicer(ServicerOp::Add),
             "kf/servicer/del" => Self::Servicer(ServicerOp::Delete),
             "kf/servicer/list" => Self::Servicer(ServicerOp::List),
+            "kf/service_state/get" => Self::ServiceStateGet,
+            "kf/service_state/trans" => Self::ServiceStateTrans,
             _ => return None,
         })
     }
@@ -122,6 +127,7 @@ pub(crate) struct World {
     pub(crate) tokens: Tokens,
     pub(crate) accounts: Accounts,
     pub(crate) servicers: Servicers,
+    pub(crate) sessions: Sessions,
     pub(crate) faults: FaultPlan,
     pub(crate) counters: Counters,
     hints: u64,
@@ -140,6 +146,7 @@ impl World {
             tokens,
             accounts,
             servicers: Servicers::default(),
+            sessions: Sessions::default(),
             faults: FaultPlan::default(),
             counters: Counters::default(),
             hints: 0,
@@ -202,6 +209,19 @@ impl World {
                 let open_kfid = body.required_str("open_kfid")?;
                 self.accounts.check_exists(open_kfid)?;
                 self.servicers.change(op, open_kfid, &body)
+            }
+            Endpoint::ServiceStateGet | Endpoint::ServiceStateTrans => {
+                self.tokens
+                    .check(call.query.get("access_token").map(String::as_str), now)?;
+                let body = JsonBody::parse(&call.body)?;
+                let open_kfid = body.required_str("open_kfid")?;
+                self.accounts.check_exists(open_kfid)?;
+                if endpoint == Endpoint::ServiceStateGet {
+                    return self.sessions.get(open_kfid, &body);
+                }
+                let servicers = &self.servicers;
+                self.sessions
+                    .trans(open_kfid, &body, |u| servicers.is_servicer(open_kfid, u))
             }
         }
     }

@@ -169,6 +169,16 @@ impl JsonBody {
         }
     }
 
+    pub(crate) fn required_i64(&self, field: &str) -> Result<i64, Refusal> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Err(Refusal::new(
+                errcode::INVALID_PARAMETER,
+                format!("invalid parameter: {field} missing"),
+            )),
+            Some(v) => v.as_i64().ok_or_else(|| wrong_type(field, "an integer")),
+        }
+    }
+
     pub(crate) fn optional_u32(&self, field: &str) -> Result<Option<u32>, Refusal> {
         match self.0.get(field) {
             None | Some(Value::Null) => Ok(None),

@@ -1,0 +1,262 @@
+//! Session state (会话状态): where a customer's conversation with an account stands, and moving
+//! it on. `kf/service_state/get`, `kf/service_state/trans`.
+//!
+//! ```no_run
+//! use wecom_kf::kf::service_state::{GetServiceState, ServiceState, TransServiceState};
+//!
+//! # async fn demo(client: wecom_kf::Client, open_kfid: String, customer: String)
+//! # -> Result<(), wecom_kf::Error> {
+//! let sessions = client.kf().service_state();
+//! let now = sessions.get(GetServiceState::new(&open_kfid, &customer)).await?;
+//! if now.service_state == ServiceState::Untreated {
+//!     let moved = sessions
+//!         .trans(TransServiceState::new(&open_kfid, &customer, ServiceState::Servicer)
+//!             .servicer_userid("zhangsan"))
+//!         .await?;
+//!     // A code for send_msg_on_event, when WeCom issues one.
+//!     let _ = moved.msg_code;
+//! }
+//! # Ok(()) }
+//! ```
+
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+
+use crate::call::Idempotency;
+use crate::error::{Error, Result};
+use crate::kf::account::OPEN_KFID_MAX_BYTES;
+use crate::kf::servicer::USERID_MAX_BYTES;
+use crate::{Client, validate};
+
+/// A bound on `external_userid` (the docs give none; real ids are far shorter). It only
+/// catches a value that cannot be an id.
+pub const EXTERNAL_USERID_MAX_BYTES: usize = 256;
+
+const GET: &str = "/cgi-bin/kf/service_state/get";
+const TRANS: &str = "/cgi-bin/kf/service_state/trans";
+
+/// The session-state API. Obtained with `client.kf().service_state()`.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceStateApi<'a> {
+    client: &'a Client,
+}
+
+impl<'a> ServiceStateApi<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// Where a customer's session stands
+    /// ([doc](https://developer.work.weixin.qq.com/document/path/94669)).
+    ///
+    /// **Read**: retried after transient failures.
+    pub async fn get(self, request: GetServiceState) -> Result<ServiceStateInfo> {
+        request.validate()?;
+        self.client
+            .send_json(Method::POST, GET, Some(&request), Idempotency::Idempotent)
+            .await
+    }
+
+    /// Moves a customer's session to another state
+    /// ([doc](https://developer.work.weixin.qq.com/document/path/94669)): to the bot, the
+    /// queue, a servicer, or the end. A move the state machine does not allow is errcode
+    /// 95016; a servicer who is not receiving is 95014.
+    ///
+    /// **Not idempotent**: WeCom hands out a one-time `msg_code` on some moves, and a replay
+    /// could be refused or re-assign; a lost answer is
+    /// [`Error::OutcomeUnknown`] (read the state with
+    /// [`get`](Self::get) to learn where it stands).
+    pub async fn trans(self, request: TransServiceState) -> Result<Transferred> {
+        request.validate()?;
+        self.client
+            .send_json(
+                Method::POST,
+                TRANS,
+                Some(&request),
+                Idempotency::NotIdempotent,
+            )
+            .await
+    }
+}
+
+/// The states of a session. Values WeCom adds later are kept, not refused.
+///
+/// The moves the API may make (doc 94669): 0 → 1, 2, 3; 1 → 2, 3; 2 → 3; 3 → 3 (another
+/// servicer), 4. A customer's message moves 4 back to 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(from = "i64", into = "i64")]
+#[non_exhaustive]
+pub enum ServiceState {
+    /// 0: 未处理, the customer wrote and nobody has taken the session yet.
+    Untreated,
+    /// 1: 由智能助手接待, handled by the bot (your code).
+    Bot,
+    /// 2: 待接入池排队中, queued for a servicer.
+    Queued,
+    /// 3: 由人工接待, handled by a servicer.
+    Servicer,
+    /// 4: 已结束/未开始, ended (or never started).
+    Ended,
+    /// A value this SDK does not know.
+    Other(i64),
+}
+
+impl From<i64> for ServiceState {
+    fn from(value: i64) -> Self {
+        match value {
+            0 => Self::Untreated,
+            1 => Self::Bot,
+            2 => Self::Queued,
+            3 => Self::Servicer,
+            4 => Self::Ended,
+            other => Self::Other(other),
+        }
+    }
+}
+
+impl From<ServiceState> for i64 {
+    fn from(state: ServiceState) -> Self {
+        match state {
+            ServiceState::Untreated => 0,
+            ServiceState::Bot => 1,
+            ServiceState::Queued => 2,
+            ServiceState::Servicer => 3,
+            ServiceState::Ended => 4,
+            ServiceState::Other(value) => value,
+        }
+    }
+}
+
+/// `kf/service_state/get` request.
+#[derive(Debug, Clone, Serialize)]
+pub struct GetServiceState {
+    open_kfid: String,
+    external_userid: String,
+}
+
+impl GetServiceState {
+    /// The session of customer `external_userid` with account `open_kfid`.
+    pub fn new(open_kfid: impl Into<String>, external_userid: impl Into<String>) -> Self {
+        Self {
+            open_kfid: open_kfid.into(),
+            external_userid: external_userid.into(),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
+        validate::bytes(
+            "external_userid",
+            &self.external_userid,
+            1,
+            EXTERNAL_USERID_MAX_BYTES,
+        )
+    }
+}
+
+/// `kf/service_state/get` response.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct ServiceStateInfo {
+    /// The state.
+    pub service_state: ServiceState,
+    /// The servicer handling the session (only in state 3).
+    #[serde(default)]
+    pub servicer_userid: Option<String>,
+}
+
+/// `kf/service_state/trans` request.
+#[derive(Debug, Clone, Serialize)]
+pub struct TransServiceState {
+    open_kfid: String,
+    external_userid: String,
+    service_state: ServiceState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    servicer_userid: Option<String>,
+}
+
+impl TransServiceState {
+    /// Moves the session of `external_userid` with `open_kfid` to `to` (bot, queue, servicer
+    /// or end; a move to a servicer needs [`servicer_userid`](Self::servicer_userid)).
+    pub fn new(
+        open_kfid: impl Into<String>,
+        external_userid: impl Into<String>,
+        to: ServiceState,
+    ) -> Self {
+        Self {
+            open_kfid: open_kfid.into(),
+            external_userid: external_userid.into(),
+            service_state: to,
+            servicer_userid: None,
+        }
+    }
+
+    /// The servicer to hand the session to (for [`ServiceState::Servicer`] only); they must be
+    /// receiving and activated in WeCom, else errcode 95014.
+    pub fn servicer_userid(mut self, userid: impl Into<String>) -> Self {
+        self.servicer_userid = Some(userid.into());
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
+        validate::bytes(
+            "external_userid",
+            &self.external_userid,
+            1,
+            EXTERNAL_USERID_MAX_BYTES,
+        )?;
+        match (self.service_state, &self.servicer_userid) {
+            (ServiceState::Servicer, Some(userid)) => {
+                validate::bytes("servicer_userid", userid, 1, USERID_MAX_BYTES)
+            }
+            (ServiceState::Servicer, None) => Err(Error::invalid(
+                "servicer_userid",
+                "is required to hand a session to a servicer",
+            )),
+            (ServiceState::Bot | ServiceState::Queued | ServiceState::Ended, None) => Ok(()),
+            (ServiceState::Bot | ServiceState::Queued | ServiceState::Ended, Some(_)) => {
+                Err(Error::invalid(
+                    "servicer_userid",
+                    "is only for a move to a servicer (state 3)",
+                ))
+            }
+            (ServiceState::Untreated | ServiceState::Other(_), _) => Err(Error::invalid(
+                "service_state",
+                "the API may move a session only to 1 (bot), 2 (queue), 3 (servicer) or 4 (end)",
+            )),
+        }
+    }
+}
+
+/// `kf/service_state/trans` response.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct Transferred {
+    /// A one-time code for `kf/send_msg_on_event` (a greeting or closing message), when WeCom
+    /// issues one: the first move to 2 or 3, and a move to 4.
+    #[serde(default)]
+    pub msg_code: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_travel_as_numbers_and_keep_unknown_ones() {
+        let info: ServiceStateInfo =
+            serde_json::from_str(r#"{"service_state":3,"servicer_userid":"zhangsan"}"#).unwrap();
+        assert_eq!(info.service_state, ServiceState::Servicer);
+        let odd: ServiceStateInfo = serde_json::from_str(r#"{"service_state":9}"#).unwrap();
+        assert_eq!(odd.service_state, ServiceState::Other(9));
+        let t = TransServiceState::new("wk", "wm", ServiceState::Servicer).servicer_userid("z");
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            r#"{"open_kfid":"wk","external_userid":"wm","service_state":3,"servicer_userid":"z"}"#
+        );
+        for n in 0..6 {
+            assert_eq!(i64::from(ServiceState::from(n)), n);
+        }
+    }
+}
