@@ -638,6 +638,50 @@ async fn service_state_bodies_are_checked_like_wecom() {
     assert_eq!(sim.counters().effects("kf/service_state/trans"), 0);
 }
 
+#[tokio::test]
+async fn customer_bodies_are_checked_like_wecom() {
+    let (sim, raw, token) = started().await;
+    let open_kfid = sim.seed_account("n", "m");
+    sim.configure_upgrade_service(["zhangsan"], ["wr1"]);
+    let t = Some(token.as_str());
+    let hundred_and_one: Vec<String> = (0..101).map(|i| format!("wm{i}")).collect();
+    for body in [
+        json!({}),
+        json!({"external_userid_list": []}),
+        json!({"external_userid_list": hundred_and_one}),
+        json!({"external_userid_list": "wm1"}),
+    ] {
+        let v = raw.post("kf/customer/batchget", t, body.clone()).await;
+        assert_eq!(code(&v), 40058, "{body}");
+    }
+    for body in [
+        json!({"open_kfid": open_kfid, "external_userid": "wm1"}),
+        json!({"open_kfid": open_kfid, "external_userid": "wm1", "type": 3}),
+        json!({"open_kfid": open_kfid, "external_userid": "wm1", "type": 1}),
+        json!({"open_kfid": open_kfid, "external_userid": "wm1", "type": 1, "member": "zhangsan"}),
+        json!({"open_kfid": open_kfid, "external_userid": "wm1", "type": 2, "groupchat": {}}),
+        json!({"open_kfid": open_kfid, "type": 1, "member": {"userid": "zhangsan"}}),
+    ] {
+        let v = raw
+            .post("kf/customer/upgrade_service", t, body.clone())
+            .await;
+        assert_eq!(code(&v), 40058, "{body}");
+    }
+    let ok = json!({"open_kfid": open_kfid, "external_userid": "wm1", "type": 1, "member": {"userid": "zhangsan"}});
+    assert_eq!(
+        code(&raw.post("kf/customer/upgrade_service", t, ok).await),
+        0
+    );
+    // The GET endpoints refuse a POST.
+    for path in [
+        "kf/customer/get_upgrade_service_config",
+        "kf/get_corp_qualification",
+    ] {
+        assert_eq!(code(&raw.post(path, t, json!({})).await), 40058, "{path}");
+    }
+    assert_eq!(sim.counters().effects("kf/customer/upgrade_service"), 1);
+}
+
 // ---- time ----------------------------------------------------------------------------------
 
 #[tokio::test]

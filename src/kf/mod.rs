@@ -4,6 +4,7 @@
 //! one response type per endpoint.
 
 pub mod account;
+pub mod customer;
 pub mod service_state;
 pub mod servicer;
 
@@ -33,5 +34,10 @@ impl<'a> Kf<'a> {
     /// Session state (会话状态): where a customer's conversation stands, and moving it on.
     pub fn service_state(&self) -> service_state::ServiceStateApi<'a> {
         service_state::ServiceStateApi::new(self.client)
+    }
+
+    /// Customers (客户): profiles, the upgrade service, and the corp's qualification.
+    pub fn customer(&self) -> customer::CustomerApi<'a> {
+        customer::CustomerApi::new(self.client)
     }
 }

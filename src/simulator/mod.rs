@@ -45,6 +45,11 @@
 //! | `POST kf/servicer/add`, `del` | a known `open_kfid`; `userid_list` and/or `department_id_list`, at most 100 each (40058); per item: 60111 a userid not in the directory ([`Simulator::seed_member`]), 60123 an unknown department ([`Simulator::seed_department`]), errmsg "ignored" when nothing changes |
 //! | `GET kf/servicer/list` | a known `open_kfid`; members (status 0) then departments, in the order added |
 //! | `POST kf/service_state/get` | a known `open_kfid`; the session's state (4 for one never seeded with [`Simulator::seed_session`]), `servicer_userid` in state 3 |
+//! | `POST kf/customer/batchget` | 1–100 `external_userid_list` (40058); customers seeded with [`Simulator::seed_customer`] are found, the others listed in `invalid_external_userid`; `enter_session_context` when asked |
+//! | `GET kf/customer/get_upgrade_service_config` | the members and chats set with [`Simulator::configure_upgrade_service`] |
+//! | `POST kf/customer/upgrade_service` | a known `open_kfid`; `type` 1 with `member.userid` or 2 with `groupchat.chat_id` (40058), which must be configured (95021) |
+//! | `POST kf/customer/cancel_upgrade_service` | a known `open_kfid`; withdraws any recommendation (succeeds when there is none) |
+//! | `GET kf/get_corp_qualification` | `wechat_channels_binding: false` |
 //! | `POST kf/service_state/trans` | moves 0 → 1/2/3, 1 → 2/3, 2 → 3, 3 → 3/4, else 95016; to 3 needs a `servicer_userid` (40058) who is a servicer of the account (95014); a `msg_code` on the first move to 2 or 3 and on a move to 4 |
 //!
 //! Errors come as WeCom sends them: HTTP 200, `application/json; charset=UTF-8`, and an
@@ -63,6 +68,7 @@
 //! other languages.
 
 mod accounts;
+mod customers;
 mod fault;
 mod server;
 mod servicers;
@@ -249,6 +255,34 @@ impl Simulator {
     /// Adds a department to the corp's directory (unknown ones are refused per item, 60123).
     pub fn seed_department(&self, department_id: u64) {
         self.shared.world().servicers.add_department(department_id);
+    }
+
+    /// A customer the corp has talked to in the last 48 hours: `kf/customer/batchget` finds
+    /// them (others come back as invalid ids).
+    pub fn seed_customer(&self, external_userid: &str, nickname: &str) {
+        self.shared.world().customers.add(external_userid, nickname);
+    }
+
+    /// The members and group chats the upgrade service may recommend (others are 95021).
+    pub fn configure_upgrade_service<M, C>(&self, member_userids: M, chat_ids: C)
+    where
+        M: IntoIterator,
+        M::Item: Into<String>,
+        C: IntoIterator,
+        C::Item: Into<String>,
+    {
+        self.shared.world().customers.configure_upgrade(
+            member_userids.into_iter().map(Into::into).collect(),
+            chat_ids.into_iter().map(Into::into).collect(),
+        );
+    }
+
+    /// The member or chat currently recommended to a customer by an account, if any.
+    pub fn upgrade_recommendation(&self, open_kfid: &str, external_userid: &str) -> Option<String> {
+        self.shared
+            .world()
+            .customers
+            .upgrade_of(open_kfid, external_userid)
     }
 
     /// A customer writes to an account: their session is (again) in state 0, untreated, as

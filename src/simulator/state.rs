@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use tokio::sync::Notify;
 
 use super::accounts::{AccountOp, Accounts};
+use super::customers::Customers;
 use super::fault::{Fault, FaultPlan};
 use super::servicers::{ServicerOp, Servicers};
 use super::sessions::Sessions;
@@ -80,6 +81,11 @@ enum Endpoint {
     Servicer(ServicerOp),
     ServiceStateGet,
     ServiceStateTrans,
+    CustomerBatchGet,
+    UpgradeConfig,
+    Upgrade,
+    CancelUpgrade,
+    CorpQualification,
 }
 
 impl Endpoint {
@@ -96,13 +102,21 @@ impl Endpoint {
             "kf/servicer/list" => Self::Servicer(ServicerOp::List),
             "kf/service_state/get" => Self::ServiceStateGet,
             "kf/service_state/trans" => Self::ServiceStateTrans,
+            "kf/customer/batchget" => Self::CustomerBatchGet,
+            "kf/customer/get_upgrade_service_config" => Self::UpgradeConfig,
+            "kf/customer/upgrade_service" => Self::Upgrade,
+            "kf/customer/cancel_upgrade_service" => Self::CancelUpgrade,
+            "kf/get_corp_qualification" => Self::CorpQualification,
             _ => return None,
         })
     }
 
     fn method(self) -> Method {
         match self {
-            Self::GetToken | Self::Servicer(ServicerOp::List) => Method::GET,
+            Self::GetToken
+            | Self::Servicer(ServicerOp::List)
+            | Self::UpgradeConfig
+            | Self::CorpQualification => Method::GET,
             _ => Method::POST,
         }
     }
@@ -128,6 +142,7 @@ pub(crate) struct World {
     pub(crate) accounts: Accounts,
     pub(crate) servicers: Servicers,
     pub(crate) sessions: Sessions,
+    pub(crate) customers: Customers,
     pub(crate) faults: FaultPlan,
     pub(crate) counters: Counters,
     hints: u64,
@@ -147,6 +162,7 @@ impl World {
             accounts,
             servicers: Servicers::default(),
             sessions: Sessions::default(),
+            customers: Customers::default(),
             faults: FaultPlan::default(),
             counters: Counters::default(),
             hints: 0,
@@ -223,6 +239,42 @@ impl World {
                 self.sessions
                     .trans(open_kfid, &body, |u| servicers.is_servicer(open_kfid, u))
             }
+            Endpoint::CustomerBatchGet
+            | Endpoint::UpgradeConfig
+            | Endpoint::Upgrade
+            | Endpoint::CancelUpgrade
+            | Endpoint::CorpQualification => {
+                self.tokens
+                    .check(call.query.get("access_token").map(String::as_str), now)?;
+                self.customer_call(endpoint, call)
+            }
+        }
+    }
+
+    fn customer_call(
+        &mut self,
+        endpoint: Endpoint,
+        call: &Call,
+    ) -> Result<Map<String, Value>, Refusal> {
+        match endpoint {
+            Endpoint::UpgradeConfig => return Ok(self.customers.upgrade_config()),
+            Endpoint::CorpQualification => {
+                let mut fields = Map::new();
+                fields.insert("wechat_channels_binding".into(), Value::from(false));
+                return Ok(fields);
+            }
+            _ => {}
+        }
+        let body = JsonBody::parse(&call.body)?;
+        if endpoint == Endpoint::CustomerBatchGet {
+            return self.customers.batchget(&body);
+        }
+        let open_kfid = body.required_str("open_kfid")?;
+        self.accounts.check_exists(open_kfid)?;
+        if endpoint == Endpoint::Upgrade {
+            self.customers.upgrade(open_kfid, &body)
+        } else {
+            self.customers.cancel_upgrade(open_kfid, &body)
         }
     }
 

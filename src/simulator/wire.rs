@@ -52,6 +52,9 @@ pub(crate) fn wecom_message(code: i64) -> &'static str {
         errcode::KF_INVALID_ACCOUNT_NAME => "invalid kf account name",
         errcode::USERID_NOT_FOUND => "userid not found",
         errcode::INVALID_DEPARTMENT => "invalid party id",
+        errcode::KF_STATE_TRANSITION_NOT_ALLOWED => "service state transition not allowed",
+        errcode::KF_NOT_A_SERVICER => "user is not servicer",
+        errcode::KF_UPGRADE_TARGET_NOT_CONFIGURED => "upgrade service target not configured",
         _ => "error",
     }
 }
@@ -166,6 +169,25 @@ impl JsonBody {
                 })
                 .collect(),
             Some(_) => Err(wrong_type(field, "an array of uint")),
+        }
+    }
+
+    /// `object.field`, a required string inside a required object.
+    pub(crate) fn object_str(&self, object: &str, field: &str) -> Result<&str, Refusal> {
+        let missing = || {
+            Refusal::new(
+                errcode::INVALID_PARAMETER,
+                format!("invalid parameter: {object}.{field} missing"),
+            )
+        };
+        match self.0.get(object) {
+            Some(Value::Object(inner)) => match inner.get(field) {
+                Some(Value::String(s)) => Ok(s),
+                None | Some(Value::Null) => Err(missing()),
+                Some(_) => Err(wrong_type(&format!("{object}.{field}"), "a string")),
+            },
+            None | Some(Value::Null) => Err(missing()),
+            Some(_) => Err(wrong_type(object, "an object")),
         }
     }
 

@@ -1,0 +1,459 @@
+//! Customers (客户): who they are (`kf/customer/batchget`), handing them on to a member or a
+//! group chat (升级服务: `get_upgrade_service_config`, `upgrade_service`,
+//! `cancel_upgrade_service`), and what the corp may do (`kf/get_corp_qualification`).
+//!
+//! ```no_run
+//! use wecom_kf::kf::customer::{BatchGetCustomers, UpgradeService};
+//!
+//! # async fn demo(client: wecom_kf::Client, open_kfid: String, customer: String)
+//! # -> Result<(), wecom_kf::Error> {
+//! let customers = client.kf().customer();
+//! let found = customers
+//!     .batchget(BatchGetCustomers::new([customer.as_str()]).with_enter_session_context())
+//!     .await?;
+//! for c in &found.customer_list {
+//!     println!("{} came through scene {:?}", c.nickname, c.enter_session_context);
+//! }
+//! customers
+//!     .upgrade_service(UpgradeService::to_member(&open_kfid, &customer, "zhangsan")
+//!         .wording("Our account manager will help you"))
+//!     .await?;
+//! # Ok(()) }
+//! ```
+
+use reqwest::Method;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
+
+use crate::call::Idempotency;
+use crate::error::{Error, Result};
+use crate::kf::account::OPEN_KFID_MAX_BYTES;
+use crate::kf::service_state::EXTERNAL_USERID_MAX_BYTES;
+use crate::kf::servicer::USERID_MAX_BYTES;
+use crate::{Client, validate};
+
+/// At most this many customers in one `batchget`.
+pub const BATCHGET_MAX_IDS: usize = 100;
+
+const BATCHGET: &str = "/cgi-bin/kf/customer/batchget";
+const UPGRADE_CONFIG: &str = "/cgi-bin/kf/customer/get_upgrade_service_config";
+const UPGRADE: &str = "/cgi-bin/kf/customer/upgrade_service";
+const CANCEL_UPGRADE: &str = "/cgi-bin/kf/customer/cancel_upgrade_service";
+const QUALIFICATION: &str = "/cgi-bin/kf/get_corp_qualification";
+
+/// The customer API. Obtained with `client.kf().customer()`.
+#[derive(Debug, Clone, Copy)]
+pub struct CustomerApi<'a> {
+    client: &'a Client,
+}
+
+impl<'a> CustomerApi<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// Customers' profiles ([doc](https://developer.work.weixin.qq.com/document/path/95159)).
+    /// Only customers who wrote in the last 48 hours are found; the others come back in
+    /// [`CustomerBatch::invalid_external_userid`] (data, not an error).
+    ///
+    /// **Read**: retried after transient failures.
+    pub async fn batchget(self, request: BatchGetCustomers) -> Result<CustomerBatch> {
+        request.validate()?;
+        self.client
+            .send_json(
+                Method::POST,
+                BATCHGET,
+                Some(&request),
+                Idempotency::Idempotent,
+            )
+            .await
+    }
+
+    /// The members and group chats configured to take customers on
+    /// ([doc](https://developer.work.weixin.qq.com/document/path/94674)).
+    ///
+    /// **Read** (a GET): retried after transient failures.
+    pub async fn upgrade_service_config(self) -> Result<UpgradeServiceConfig> {
+        self.client.get_json(UPGRADE_CONFIG, &[]).await
+    }
+
+    /// Recommends a member or a group chat to a customer
+    /// ([doc](https://developer.work.weixin.qq.com/document/path/94674)). The member or chat
+    /// must be in the upgrade-service configuration, else errcode 95021.
+    ///
+    /// **Not idempotent** (the customer is shown the recommendation): a lost answer is
+    /// [`Error::OutcomeUnknown`].
+    pub async fn upgrade_service(self, request: UpgradeService) -> Result<()> {
+        request.validate()?;
+        self.client
+            .send_json::<_, IgnoredAny>(
+                Method::POST,
+                UPGRADE,
+                Some(&request),
+                Idempotency::NotIdempotent,
+            )
+            .await
+            .map(drop)
+    }
+
+    /// Withdraws a recommendation
+    /// ([doc](https://developer.work.weixin.qq.com/document/path/94674)).
+    ///
+    /// **Idempotent**: retried after transient failures.
+    pub async fn cancel_upgrade_service(self, request: CancelUpgradeService) -> Result<()> {
+        request.validate()?;
+        self.client
+            .send_json::<_, IgnoredAny>(
+                Method::POST,
+                CANCEL_UPGRADE,
+                Some(&request),
+                Idempotency::Idempotent,
+            )
+            .await
+            .map(drop)
+    }
+
+    /// Whether the corp has a WeChat Channels (视频号) account bound, which with verification
+    /// lifts the limit on customers served.
+    ///
+    /// **Read** (a GET): retried after transient failures.
+    pub async fn corp_qualification(self) -> Result<CorpQualification> {
+        self.client.get_json(QUALIFICATION, &[]).await
+    }
+}
+
+/// `kf/customer/batchget` request: 1 to 100 customers.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchGetCustomers {
+    external_userid_list: Vec<String>,
+    #[serde(skip_serializing_if = "is_zero")]
+    need_enter_session_context: u8,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
+}
+
+impl BatchGetCustomers {
+    /// The customers `external_userids` (1 to 100).
+    pub fn new<I, S>(external_userids: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            external_userid_list: external_userids.into_iter().map(Into::into).collect(),
+            need_enter_session_context: 0,
+        }
+    }
+
+    /// Also return how each customer entered their latest session (scene, scene_param).
+    pub fn with_enter_session_context(mut self) -> Self {
+        self.need_enter_session_context = 1;
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        let n = self.external_userid_list.len();
+        if n == 0 || n > BATCHGET_MAX_IDS {
+            return Err(Error::invalid(
+                "external_userid_list",
+                format!("must hold 1 to {BATCHGET_MAX_IDS} ids, got {n}"),
+            ));
+        }
+        for id in &self.external_userid_list {
+            validate::bytes("external_userid_list", id, 1, EXTERNAL_USERID_MAX_BYTES)?;
+        }
+        Ok(())
+    }
+}
+
+/// `kf/customer/batchget` response.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct CustomerBatch {
+    /// The customers found.
+    #[serde(default)]
+    pub customer_list: Vec<Customer>,
+    /// The ids not found (unknown, or no message in the last 48 hours).
+    #[serde(default)]
+    pub invalid_external_userid: Vec<String>,
+}
+
+/// A customer's profile. Third-party apps get no avatar, gender or unionid.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct Customer {
+    /// The customer's id (`wm…`).
+    pub external_userid: String,
+    /// WeChat nickname.
+    #[serde(default)]
+    pub nickname: String,
+    /// Avatar URL.
+    #[serde(default)]
+    pub avatar: String,
+    /// Gender.
+    #[serde(default)]
+    pub gender: Gender,
+    /// The WeChat unionid, when the corp has one bound.
+    #[serde(default)]
+    pub unionid: Option<String>,
+    /// How the customer entered the latest session (with
+    /// [`BatchGetCustomers::with_enter_session_context`]).
+    #[serde(default)]
+    pub enter_session_context: Option<EnterSessionContext>,
+}
+
+/// A customer's gender. Values WeCom adds later are kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(from = "i64")]
+#[non_exhaustive]
+pub enum Gender {
+    /// 0, or not told.
+    #[default]
+    Unknown,
+    /// 1.
+    Male,
+    /// 2.
+    Female,
+    /// A value this SDK does not know.
+    Other(i64),
+}
+
+impl From<i64> for Gender {
+    fn from(value: i64) -> Self {
+        match value {
+            0 => Self::Unknown,
+            1 => Self::Male,
+            2 => Self::Female,
+            other => Self::Other(other),
+        }
+    }
+}
+
+/// How a customer entered a session.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct EnterSessionContext {
+    /// The contact link's `scene`.
+    #[serde(default)]
+    pub scene: String,
+    /// The link's `scene_param`, as given.
+    #[serde(default)]
+    pub scene_param: String,
+    /// When the customer came from WeChat Channels (视频号).
+    #[serde(default)]
+    pub wechat_channels: Option<WechatChannels>,
+}
+
+/// The WeChat Channels (视频号) a customer came from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct WechatChannels {
+    /// The channel's nickname.
+    #[serde(default)]
+    pub nickname: String,
+    /// Where in the channel the customer started.
+    #[serde(default)]
+    pub scene: i64,
+}
+
+/// `kf/customer/get_upgrade_service_config` response.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[non_exhaustive]
+pub struct UpgradeServiceConfig {
+    /// The members customers may be handed to.
+    #[serde(default)]
+    pub member_range: MemberRange,
+    /// The group chats customers may be invited to.
+    #[serde(default)]
+    pub groupchat_range: GroupChatRange,
+}
+
+/// Members configured for the upgrade service.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[non_exhaustive]
+pub struct MemberRange {
+    /// By userid.
+    #[serde(default)]
+    pub userid_list: Vec<String>,
+    /// By department.
+    #[serde(default)]
+    pub department_id_list: Vec<u64>,
+}
+
+/// Group chats configured for the upgrade service.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[non_exhaustive]
+pub struct GroupChatRange {
+    /// The chats' ids.
+    #[serde(default)]
+    pub chat_id_list: Vec<String>,
+}
+
+/// `kf/customer/upgrade_service` request: recommend a member (type 1) or a group chat (type 2).
+#[derive(Debug, Clone, Serialize)]
+pub struct UpgradeService {
+    open_kfid: String,
+    external_userid: String,
+    #[serde(rename = "type")]
+    kind: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member: Option<UpgradeTarget>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groupchat: Option<UpgradeTarget>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct UpgradeTarget {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    userid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chat_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wording: Option<String>,
+}
+
+impl UpgradeService {
+    /// Recommend the member `userid` to the customer.
+    pub fn to_member(
+        open_kfid: impl Into<String>,
+        external_userid: impl Into<String>,
+        userid: impl Into<String>,
+    ) -> Self {
+        Self {
+            open_kfid: open_kfid.into(),
+            external_userid: external_userid.into(),
+            kind: 1,
+            member: Some(UpgradeTarget {
+                userid: Some(userid.into()),
+                chat_id: None,
+                wording: None,
+            }),
+            groupchat: None,
+        }
+    }
+
+    /// Invite the customer to the group chat `chat_id`.
+    pub fn to_group_chat(
+        open_kfid: impl Into<String>,
+        external_userid: impl Into<String>,
+        chat_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            open_kfid: open_kfid.into(),
+            external_userid: external_userid.into(),
+            kind: 2,
+            member: None,
+            groupchat: Some(UpgradeTarget {
+                userid: None,
+                chat_id: Some(chat_id.into()),
+                wording: None,
+            }),
+        }
+    }
+
+    /// The recommendation's text, shown to the customer.
+    pub fn wording(mut self, wording: impl Into<String>) -> Self {
+        if let Some(target) = self.member.as_mut().or(self.groupchat.as_mut()) {
+            target.wording = Some(wording.into());
+        }
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
+        validate::bytes(
+            "external_userid",
+            &self.external_userid,
+            1,
+            EXTERNAL_USERID_MAX_BYTES,
+        )?;
+        if let Some(userid) = self.member.as_ref().and_then(|m| m.userid.as_ref()) {
+            validate::bytes("member.userid", userid, 1, USERID_MAX_BYTES)?;
+        }
+        if let Some(chat_id) = self.groupchat.as_ref().and_then(|g| g.chat_id.as_ref()) {
+            validate::bytes("groupchat.chat_id", chat_id, 1, EXTERNAL_USERID_MAX_BYTES)?;
+        }
+        Ok(())
+    }
+}
+
+/// `kf/customer/cancel_upgrade_service` request.
+#[derive(Debug, Clone, Serialize)]
+pub struct CancelUpgradeService {
+    open_kfid: String,
+    external_userid: String,
+}
+
+impl CancelUpgradeService {
+    /// Withdraw the recommendation made to `external_userid` by `open_kfid`.
+    pub fn new(open_kfid: impl Into<String>, external_userid: impl Into<String>) -> Self {
+        Self {
+            open_kfid: open_kfid.into(),
+            external_userid: external_userid.into(),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
+        validate::bytes(
+            "external_userid",
+            &self.external_userid,
+            1,
+            EXTERNAL_USERID_MAX_BYTES,
+        )
+    }
+}
+
+/// `kf/get_corp_qualification` response.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct CorpQualification {
+    /// A WeChat Channels (视频号) account is bound to the corp.
+    #[serde(default)]
+    pub wechat_channels_binding: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upgrade_requests_serialise_as_on_the_wire() {
+        let m = UpgradeService::to_member("wk", "wm", "zhangsan").wording("hi");
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"open_kfid":"wk","external_userid":"wm","type":1,"member":{"userid":"zhangsan","wording":"hi"}}"#
+        );
+        let g = UpgradeService::to_group_chat("wk", "wm", "wr1");
+        assert_eq!(
+            serde_json::to_string(&g).unwrap(),
+            r#"{"open_kfid":"wk","external_userid":"wm","type":2,"groupchat":{"chat_id":"wr1"}}"#
+        );
+        let b = BatchGetCustomers::new(["wm1"]);
+        assert_eq!(
+            serde_json::to_string(&b).unwrap(),
+            r#"{"external_userid_list":["wm1"]}"#
+        );
+    }
+
+    #[test]
+    fn customers_decode_with_unknown_and_missing_fields() {
+        let batch: CustomerBatch = serde_json::from_str(
+            r#"{"customer_list":[{"external_userid":"wm1","nickname":"n","gender":2,"new":1,
+                "enter_session_context":{"scene":"s","scene_param":"p","wechat_channels":{"nickname":"c","scene":1}}},
+                {"external_userid":"wm2","gender":9}],"invalid_external_userid":["wm3"]}"#,
+        )
+        .unwrap();
+        assert_eq!(batch.customer_list[0].gender, Gender::Female);
+        assert_eq!(batch.customer_list[1].gender, Gender::Other(9));
+        assert_eq!(batch.customer_list[1].unionid, None);
+        assert_eq!(batch.invalid_external_userid, ["wm3"]);
+        let ctx = batch.customer_list[0]
+            .enter_session_context
+            .clone()
+            .unwrap();
+        assert_eq!(ctx.wechat_channels.unwrap().nickname, "c");
+    }
+}
