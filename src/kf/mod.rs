@@ -7,6 +7,7 @@ pub mod account;
 pub mod customer;
 pub mod service_state;
 pub mod servicer;
+pub mod statistic;
 
 use crate::Client;
 
@@ -39,5 +40,10 @@ impl<'a> Kf<'a> {
     /// Customers (客户): profiles, the upgrade service, and the corp's qualification.
     pub fn customer(&self) -> customer::CustomerApi<'a> {
         customer::CustomerApi::new(self.client)
+    }
+
+    /// Statistics (统计): an account's and its servicers' figures, day by day.
+    pub fn statistic(&self) -> statistic::StatisticApi<'a> {
+        statistic::StatisticApi::new(self.client)
     }
 }

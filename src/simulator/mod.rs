@@ -50,6 +50,7 @@
 //! | `POST kf/customer/upgrade_service` | a known `open_kfid`; `type` 1 with `member.userid` or 2 with `groupchat.chat_id` (40058), which must be configured (95021) |
 //! | `POST kf/customer/cancel_upgrade_service` | a known `open_kfid`; withdraws any recommendation (succeeds when there is none) |
 //! | `GET kf/get_corp_qualification` | `wechat_channels_binding: false` |
+//! | `POST kf/get_corp_statistic`, `kf/get_servicer_statistic` | a known `open_kfid`; `[start_time, end_time]` at most 31 days, within the last 180 days, before today in China time (40058); one entry of zero figures per day |
 //! | `POST kf/service_state/trans` | moves 0 → 1/2/3, 1 → 2/3, 2 → 3, 3 → 3/4, else 95016; to 3 needs a `servicer_userid` (40058) who is a servicer of the account (95014); a `msg_code` on the first move to 2 or 3 and on a move to 4 |
 //!
 //! Errors come as WeCom sends them: HTTP 200, `application/json; charset=UTF-8`, and an

@@ -86,6 +86,7 @@ enum Endpoint {
     Upgrade,
     CancelUpgrade,
     CorpQualification,
+    Statistic,
 }
 
 impl Endpoint {
@@ -107,6 +108,7 @@ impl Endpoint {
             "kf/customer/upgrade_service" => Self::Upgrade,
             "kf/customer/cancel_upgrade_service" => Self::CancelUpgrade,
             "kf/get_corp_qualification" => Self::CorpQualification,
+            "kf/get_corp_statistic" | "kf/get_servicer_statistic" => Self::Statistic,
             _ => return None,
         })
     }
@@ -248,6 +250,14 @@ impl World {
                     .check(call.query.get("access_token").map(String::as_str), now)?;
                 self.customer_call(endpoint, call)
             }
+            Endpoint::Statistic => {
+                self.tokens
+                    .check(call.query.get("access_token").map(String::as_str), now)?;
+                let body = JsonBody::parse(&call.body)?;
+                self.accounts
+                    .check_exists(body.required_str("open_kfid")?)?;
+                statistic(&body, now)
+            }
         }
     }
 
@@ -348,4 +358,34 @@ impl Shared {
         let hint = self.world().hint(now);
         Reply::refusal(&Refusal::code(code), &hint, &call.peer.to_string())
     }
+}
+
+/// `kf/get_corp_statistic` and `kf/get_servicer_statistic`: the documented range rules (the
+/// SDK's own, 40058 here), then one day of zero figures per day of the range.
+fn statistic(body: &JsonBody, now: SystemTime) -> Result<Map<String, Value>, Refusal> {
+    let start = body.required_i64("start_time")?;
+    let end = body.required_i64("end_time")?;
+    let at = |secs: i64| UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0).unsigned_abs());
+    crate::kf::statistic::check_range(at(start), at(end), now).map_err(|e| {
+        Refusal::new(
+            errcode::INVALID_PARAMETER,
+            format!("invalid parameter: {e}"),
+        )
+    })?;
+    const DAY: i64 = 86_400;
+    const CST: i64 = 8 * 3_600;
+    let first = (start + CST).div_euclid(DAY) * DAY - CST;
+    let days: Vec<Value> = (0..)
+        .map(|i| first + i * DAY)
+        .take_while(|day| *day <= end)
+        .map(|day| {
+            serde_json::json!({
+                "stat_time": day,
+                "statistic": {"session_cnt": 0, "customer_cnt": 0, "customer_msg_cnt": 0},
+            })
+        })
+        .collect();
+    let mut fields = Map::new();
+    fields.insert("statistic_list".into(), Value::from(days));
+    Ok(fields)
 }

@@ -166,6 +166,12 @@ impl TokenProvider {
         self.inner.cache.entry_count()
     }
 
+    /// The time by this provider's clock (validation of time ranges follows it too, so that
+    /// a test's manual clock moves both).
+    pub(crate) fn now(&self) -> SystemTime {
+        self.inner.clock.now()
+    }
+
     /// The coalesced load: concurrent callers share one fetch and its result (or error).
     async fn load(
         &self,

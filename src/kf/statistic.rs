@@ -1,0 +1,284 @@
+//! Statistics (统计): `kf/get_corp_statistic` (an account's day-by-day figures) and
+//! `kf/get_servicer_statistic` (a servicer's, or the account's servicers together).
+//!
+//! The range is checked before sending, as the docs state it: `[start, end]`, at most 31 days
+//! long, within the last 180 days and before today (China time: a day's figures are ready the
+//! next morning). Times are floored to the day by WeCom.
+//!
+//! ```no_run
+//! use std::time::{Duration, SystemTime};
+//! use wecom_kf::kf::statistic::StatisticRange;
+//!
+//! # async fn demo(client: wecom_kf::Client, open_kfid: String) -> Result<(), wecom_kf::Error> {
+//! let day = Duration::from_secs(86_400);
+//! let end = SystemTime::now() - day;
+//! let week = StatisticRange::new(&open_kfid, end - 6 * day, end);
+//! for daily in client.kf().statistic().corp(week).await?.statistic_list {
+//!     println!("{}: {:?} sessions", daily.stat_time, daily.statistic.and_then(|s| s.session_cnt));
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+
+use crate::call::Idempotency;
+use crate::error::{Error, Result};
+use crate::kf::account::OPEN_KFID_MAX_BYTES;
+use crate::kf::servicer::USERID_MAX_BYTES;
+use crate::{Client, validate};
+
+/// The longest range one call may ask for.
+pub const MAX_RANGE_DAYS: u64 = 31;
+/// How far back figures are kept.
+pub const MAX_AGE_DAYS: u64 = 180;
+
+const DAY: u64 = 86_400;
+/// China Standard Time, UTC+8: WeCom's days start at 00:00 there.
+const CST_OFFSET: u64 = 8 * 3_600;
+
+const CORP: &str = "/cgi-bin/kf/get_corp_statistic";
+const SERVICER: &str = "/cgi-bin/kf/get_servicer_statistic";
+
+/// The statistics API. Obtained with `client.kf().statistic()`.
+#[derive(Debug, Clone, Copy)]
+pub struct StatisticApi<'a> {
+    client: &'a Client,
+}
+
+impl<'a> StatisticApi<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// An account's figures, day by day
+    /// ([doc](https://developer.work.weixin.qq.com/document/path/95489)).
+    ///
+    /// **Read**: retried after transient failures.
+    pub async fn corp(self, range: StatisticRange) -> Result<Statistics> {
+        range.validate(self.client.token_provider().now())?;
+        self.client
+            .send_json(Method::POST, CORP, Some(&range), Idempotency::Idempotent)
+            .await
+    }
+
+    /// A servicer's figures day by day, or all of the account's servicers' together without
+    /// [`StatisticRange::servicer_userid`]
+    /// ([doc](https://developer.work.weixin.qq.com/document/path/95490)).
+    ///
+    /// **Read**: retried after transient failures.
+    pub async fn servicer(self, range: StatisticRange) -> Result<Statistics> {
+        range.validate(self.client.token_provider().now())?;
+        self.client
+            .send_json(
+                Method::POST,
+                SERVICER,
+                Some(&range),
+                Idempotency::Idempotent,
+            )
+            .await
+    }
+}
+
+/// The request of both statistics calls: an account, a range of days, and (for
+/// [`StatisticApi::servicer`]) optionally one servicer.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatisticRange {
+    open_kfid: String,
+    #[serde(skip)]
+    start: SystemTime,
+    #[serde(skip)]
+    end: SystemTime,
+    start_time: u64,
+    end_time: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    servicer_userid: Option<String>,
+}
+
+impl StatisticRange {
+    /// The days from `start` to `end`, both included, of account `open_kfid`.
+    pub fn new(open_kfid: impl Into<String>, start: SystemTime, end: SystemTime) -> Self {
+        Self {
+            open_kfid: open_kfid.into(),
+            start,
+            end,
+            start_time: unix(start),
+            end_time: unix(end),
+            servicer_userid: None,
+        }
+    }
+
+    /// One servicer's figures (for [`StatisticApi::servicer`]).
+    pub fn servicer_userid(mut self, userid: impl Into<String>) -> Self {
+        self.servicer_userid = Some(userid.into());
+        self
+    }
+
+    fn validate(&self, now: SystemTime) -> Result<()> {
+        validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
+        if let Some(userid) = &self.servicer_userid {
+            validate::bytes("servicer_userid", userid, 1, USERID_MAX_BYTES)?;
+        }
+        check_range(self.start, self.end, now)
+    }
+}
+
+/// The documented rules on a statistics range; `now` decides "today".
+pub(crate) fn check_range(start: SystemTime, end: SystemTime, now: SystemTime) -> Result<()> {
+    let (start, end, now) = (unix(start), unix(end), unix(now));
+    if end < start {
+        return Err(Error::invalid("end_time", "must not be before start_time"));
+    }
+    if end - start > MAX_RANGE_DAYS * DAY {
+        return Err(Error::invalid(
+            "end_time",
+            format!("must be at most {MAX_RANGE_DAYS} days after start_time"),
+        ));
+    }
+    let today = (now + CST_OFFSET) / DAY * DAY - CST_OFFSET;
+    if end >= today {
+        return Err(Error::invalid(
+            "end_time",
+            "must be before today (China time): a day's figures are ready the next morning",
+        ));
+    }
+    if start < today.saturating_sub(MAX_AGE_DAYS * DAY) {
+        return Err(Error::invalid(
+            "start_time",
+            format!("must be within the last {MAX_AGE_DAYS} days"),
+        ));
+    }
+    Ok(())
+}
+
+fn unix(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs()
+}
+
+/// The response of both statistics calls.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct Statistics {
+    /// One entry per day.
+    #[serde(default)]
+    pub statistic_list: Vec<DailyStatistic>,
+}
+
+/// One day's figures.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct DailyStatistic {
+    /// The day (unix seconds at 00:00 China time).
+    pub stat_time: u64,
+    /// The figures; absent for a day with nothing to report.
+    #[serde(default)]
+    pub statistic: Option<StatisticValues>,
+}
+
+/// A day's figures. The account statistic has the first eight; the servicer statistic all of
+/// them. Any may be absent (rates on a day without their base, for one).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct StatisticValues {
+    /// Sessions handled.
+    pub session_cnt: Option<u64>,
+    /// Customers served.
+    pub customer_cnt: Option<u64>,
+    /// Messages from customers.
+    pub customer_msg_cnt: Option<u64>,
+    /// Customers offered the upgrade service.
+    pub upgrade_service_customer_cnt: Option<u64>,
+    /// Sessions the bot (智能助手) replied in.
+    pub ai_session_reply_cnt: Option<u64>,
+    /// Share of bot sessions handed to a servicer.
+    pub ai_transfer_rate: Option<f64>,
+    /// Share of bot replies that hit the knowledge base.
+    pub ai_knowledge_hit_rate: Option<f64>,
+    /// Customers whose messages were refused.
+    pub msg_rejected_customer_cnt: Option<u64>,
+    /// Share of sessions replied to (servicer statistic).
+    pub reply_rate: Option<f64>,
+    /// Mean seconds to the first reply (servicer statistic).
+    pub first_reply_average_sec: Option<f64>,
+    /// Satisfaction surveys sent (servicer statistic).
+    pub satisfaction_investgate_cnt: Option<u64>,
+    /// Share of surveys answered (servicer statistic).
+    pub satisfaction_participation_rate: Option<f64>,
+    /// Share "satisfied" (servicer statistic).
+    pub satisfied_rate: Option<f64>,
+    /// Share "middling" (servicer statistic).
+    pub middling_rate: Option<f64>,
+    /// Share "dissatisfied" (servicer statistic).
+    pub dissatisfied_rate: Option<f64>,
+    /// Member recommendations sent (servicer statistic).
+    pub upgrade_service_member_invite_cnt: Option<u64>,
+    /// Customers who added the member (servicer statistic).
+    pub upgrade_service_member_customer_cnt: Option<u64>,
+    /// Group-chat invitations sent (servicer statistic).
+    pub upgrade_service_groupchat_invite_cnt: Option<u64>,
+    /// Customers who joined the chat (servicer statistic).
+    pub upgrade_service_groupchat_customer_cnt: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2026-01-10 12:00 China time.
+    fn noon() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_768_017_600)
+    }
+
+    fn days(n: u64) -> Duration {
+        Duration::from_secs(n * DAY)
+    }
+
+    #[test]
+    fn ranges_follow_the_documented_rules() {
+        let now = noon();
+        // Today starts at 00:00 China time: 12 hours ago.
+        let today = now - Duration::from_secs(12 * 3_600);
+        let yesterday_end = today - Duration::from_secs(1);
+        assert!(check_range(today - days(1), yesterday_end, now).is_ok());
+        assert!(check_range(yesterday_end - days(31), yesterday_end, now).is_ok());
+        assert!(check_range(today - days(180), today - days(170), now).is_ok());
+        let field = |r: Result<()>| match r {
+            Err(Error::InvalidInput { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(check_range(today - days(1), today, now)), "end_time");
+        assert_eq!(
+            field(check_range(today - days(1), today - days(2), now)),
+            "end_time"
+        );
+        assert_eq!(
+            field(check_range(
+                yesterday_end - days(31) - Duration::from_secs(1),
+                yesterday_end,
+                now
+            )),
+            "end_time"
+        );
+        assert_eq!(
+            field(check_range(today - days(181), today - days(175), now)),
+            "start_time"
+        );
+    }
+
+    #[test]
+    fn figures_decode_with_absent_and_unknown_fields() {
+        let s: Statistics = serde_json::from_str(
+            r#"{"statistic_list":[{"stat_time":1645545600,"statistic":{"session_cnt":2,"ai_transfer_rate":0.5,"new_field":1}},{"stat_time":1645632000}]}"#,
+        )
+        .unwrap();
+        let first = s.statistic_list[0].statistic.clone().unwrap();
+        assert_eq!(first.session_cnt, Some(2));
+        assert_eq!(first.ai_transfer_rate, Some(0.5));
+        assert_eq!(first.reply_rate, None);
+        assert!(s.statistic_list[1].statistic.is_none());
+    }
+}

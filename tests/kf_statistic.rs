@@ -1,0 +1,118 @@
+//! Statistics (`kf/get_corp_statistic`, `kf/get_servicer_statistic`) on the simulator: the
+//! day-by-day answer, each documented range rule checked before sending (by the provider's
+//! clock), the errcodes, and a read replayed after a dropped answer.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use wecom_kf::clock::ManualClock;
+use wecom_kf::kf::statistic::StatisticRange;
+use wecom_kf::simulator::{Fault, Simulator};
+use wecom_kf::{Client, Error, TokenProvider, errcode};
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// 2026-01-10 12:00 China time, on a clock shared by the client and the simulator; today
+/// began 12 hours earlier.
+async fn started() -> (Simulator, Client, String, SystemTime) {
+    let noon = UNIX_EPOCH + Duration::from_secs(1_768_017_600);
+    let clock = ManualClock::at(noon);
+    let sim = Simulator::builder()
+        .clock(clock.clone())
+        .start()
+        .await
+        .unwrap();
+    let provider = TokenProvider::builder().clock(clock).build().unwrap();
+    let client = sim
+        .client_builder()
+        .token_provider(provider)
+        .build()
+        .unwrap();
+    let open_kfid = sim.seed_account("售后客服", "media-1");
+    let today = noon - Duration::from_secs(12 * 3_600);
+    (sim, client, open_kfid, today)
+}
+
+#[tokio::test]
+async fn figures_come_day_by_day() {
+    let (_sim, client, open_kfid, today) = started().await;
+    let stats = client.kf().statistic();
+    let week = StatisticRange::new(&open_kfid, today - 7 * DAY, today - Duration::from_secs(1));
+    let corp = stats.corp(week.clone()).await.unwrap().statistic_list;
+    assert_eq!(corp.len(), 7);
+    let first = (today - 7 * DAY)
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert_eq!(corp[0].stat_time, first);
+    assert_eq!(corp[6].stat_time, first + 6 * 86_400);
+    assert_eq!(
+        corp[0].statistic.as_ref().and_then(|s| s.session_cnt),
+        Some(0)
+    );
+    let servicer = stats
+        .servicer(week.servicer_userid("zhangsan"))
+        .await
+        .unwrap();
+    assert_eq!(servicer.statistic_list.len(), 7);
+}
+
+#[tokio::test]
+async fn each_range_rule_is_checked_before_sending() {
+    let (sim, client, open_kfid, today) = started().await;
+    let stats = client.kf().statistic();
+    let yesterday = today - DAY;
+    let cases = [
+        (StatisticRange::new("", yesterday, yesterday), "open_kfid"),
+        (
+            StatisticRange::new(&open_kfid, yesterday, today),
+            "end_time",
+        ),
+        (
+            StatisticRange::new(&open_kfid, yesterday, yesterday - DAY),
+            "end_time",
+        ),
+        (
+            StatisticRange::new(&open_kfid, yesterday - 32 * DAY, yesterday),
+            "end_time",
+        ),
+        (
+            StatisticRange::new(&open_kfid, today - 181 * DAY, today - 175 * DAY),
+            "start_time",
+        ),
+        (
+            StatisticRange::new(&open_kfid, yesterday, yesterday).servicer_userid(""),
+            "servicer_userid",
+        ),
+    ];
+    for (range, field) in cases {
+        for result in [stats.corp(range.clone()).await, stats.servicer(range).await] {
+            match result {
+                Err(Error::InvalidInput { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+    }
+    // The longest and oldest ranges allowed go through.
+    let longest = StatisticRange::new(&open_kfid, yesterday - 31 * DAY, yesterday);
+    assert_eq!(stats.corp(longest).await.unwrap().statistic_list.len(), 32);
+    let oldest = StatisticRange::new(&open_kfid, today - 180 * DAY, today - 150 * DAY);
+    stats.corp(oldest).await.unwrap();
+    assert_eq!(sim.counters().calls("kf/get_corp_statistic"), 2);
+    assert_eq!(sim.counters().calls("kf/get_servicer_statistic"), 0);
+}
+
+#[tokio::test]
+async fn an_unknown_account_is_an_error_and_a_dropped_read_is_replayed() {
+    let (sim, client, open_kfid, today) = started().await;
+    let stats = client.kf().statistic();
+    let day = StatisticRange::new("wkunknown", today - DAY, today - DAY);
+    let err = stats.corp(day).await.unwrap_err();
+    assert_eq!(
+        err.api().map(|a| a.code()),
+        Some(errcode::KF_OPEN_KFID_NOT_FOUND)
+    );
+    sim.inject("kf/get_servicer_statistic", Fault::DropBeforeAnswer, 1);
+    let day = StatisticRange::new(&open_kfid, today - DAY, today - DAY);
+    assert_eq!(stats.servicer(day).await.unwrap().statistic_list.len(), 1);
+    assert_eq!(sim.counters().calls("kf/get_servicer_statistic"), 2);
+}
