@@ -682,6 +682,39 @@ async fn customer_bodies_are_checked_like_wecom() {
     assert_eq!(sim.counters().effects("kf/customer/upgrade_service"), 1);
 }
 
+#[tokio::test]
+async fn knowledge_bodies_are_checked_like_wecom() {
+    let (sim, raw, token) = started().await;
+    let t = Some(token.as_str());
+    let group = raw
+        .post("kf/knowledge/add_group", t, json!({"name": "g"}))
+        .await;
+    let group_id = group["group_id"].as_str().unwrap().to_owned();
+    let answer = json!({"text": {"content": "a"}});
+    for body in [
+        json!({"group_id": group_id, "answers": [answer]}),
+        json!({"group_id": group_id, "question": {"text": {"content": "q"}}}),
+        json!({"group_id": group_id, "question": {"text": {"content": "q"}}, "answers": []}),
+        json!({"group_id": group_id, "question": {"text": {"content": "q"}}, "answers": [answer, answer]}),
+        json!({"group_id": group_id, "question": {"text": {"content": 1}}, "answers": [answer]}),
+        json!({"question": {"text": {"content": "q"}}, "answers": [answer]}),
+    ] {
+        let v = raw.post("kf/knowledge/add_intent", t, body.clone()).await;
+        assert_eq!(code(&v), 40058, "{body}");
+    }
+    for body in [json!({}), json!({"name": ""}), json!({"name": 7})] {
+        let v = raw.post("kf/knowledge/add_group", t, body.clone()).await;
+        assert_eq!(code(&v), 40058, "{body}");
+    }
+    let bad_cursor = json!({"cursor": "not-a-number"});
+    assert_eq!(
+        code(&raw.post("kf/knowledge/list_group", t, bad_cursor).await),
+        40058
+    );
+    assert_eq!(sim.counters().effects("kf/knowledge/add_intent"), 0);
+    assert_eq!(sim.counters().effects("kf/knowledge/add_group"), 1);
+}
+
 // ---- time ----------------------------------------------------------------------------------
 
 #[tokio::test]

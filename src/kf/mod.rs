@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod customer;
+pub mod knowledge;
 pub mod service_state;
 pub mod servicer;
 pub mod statistic;
@@ -45,5 +46,10 @@ impl<'a> Kf<'a> {
     /// Statistics (统计): an account's and its servicers' figures, day by day.
     pub fn statistic(&self) -> statistic::StatisticApi<'a> {
         statistic::StatisticApi::new(self.client)
+    }
+
+    /// The knowledge base (知识库) the WeCom bot answers from: groups and intents.
+    pub fn knowledge(&self) -> knowledge::KnowledgeApi<'a> {
+        knowledge::KnowledgeApi::new(self.client)
     }
 }

@@ -51,6 +51,7 @@
 //! | `POST kf/customer/cancel_upgrade_service` | a known `open_kfid`; withdraws any recommendation (succeeds when there is none) |
 //! | `GET kf/get_corp_qualification` | `wechat_channels_binding: false` |
 //! | `POST kf/get_corp_statistic`, `kf/get_servicer_statistic` | a known `open_kfid`; `[start_time, end_time]` at most 31 days, within the last 180 days, before today in China time (40058); one entry of zero figures per day |
+//! | `POST kf/knowledge/*_group`, `*_intent` | a default group ("默认分组", not renamable or deletable); group names 1–12 characters, unique, at most 100 groups; questions 1–200 characters, unique across groups; at most 100 similar questions; exactly one answer (1–500 characters, at most 4 attachments); at most 200 intents a group; lists page by `cursor`/`limit` (1–1000, default 500) and name media attachments instead of giving their media_id. WeCom documents no errcode for these rules: 40058 with the rule in the errmsg |
 //! | `POST kf/service_state/trans` | moves 0 → 1/2/3, 1 → 2/3, 2 → 3, 3 → 3/4, else 95016; to 3 needs a `servicer_userid` (40058) who is a servicer of the account (95014); a `msg_code` on the first move to 2 or 3 and on a move to 4 |
 //!
 //! Errors come as WeCom sends them: HTTP 200, `application/json; charset=UTF-8`, and an
@@ -71,6 +72,7 @@
 mod accounts;
 mod customers;
 mod fault;
+mod knowledge;
 mod server;
 mod servicers;
 mod sessions;

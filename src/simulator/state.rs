@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 use super::accounts::{AccountOp, Accounts};
 use super::customers::Customers;
 use super::fault::{Fault, FaultPlan};
+use super::knowledge::{Knowledge, KnowledgeOp};
 use super::servicers::{ServicerOp, Servicers};
 use super::sessions::Sessions;
 use super::tokens::Tokens;
@@ -87,6 +88,7 @@ enum Endpoint {
     CancelUpgrade,
     CorpQualification,
     Statistic,
+    Knowledge(KnowledgeOp),
 }
 
 impl Endpoint {
@@ -109,6 +111,14 @@ impl Endpoint {
             "kf/customer/cancel_upgrade_service" => Self::CancelUpgrade,
             "kf/get_corp_qualification" => Self::CorpQualification,
             "kf/get_corp_statistic" | "kf/get_servicer_statistic" => Self::Statistic,
+            "kf/knowledge/add_group" => Self::Knowledge(KnowledgeOp::AddGroup),
+            "kf/knowledge/del_group" => Self::Knowledge(KnowledgeOp::DelGroup),
+            "kf/knowledge/mod_group" => Self::Knowledge(KnowledgeOp::ModGroup),
+            "kf/knowledge/list_group" => Self::Knowledge(KnowledgeOp::ListGroup),
+            "kf/knowledge/add_intent" => Self::Knowledge(KnowledgeOp::AddIntent),
+            "kf/knowledge/del_intent" => Self::Knowledge(KnowledgeOp::DelIntent),
+            "kf/knowledge/mod_intent" => Self::Knowledge(KnowledgeOp::ModIntent),
+            "kf/knowledge/list_intent" => Self::Knowledge(KnowledgeOp::ListIntent),
             _ => return None,
         })
     }
@@ -145,6 +155,7 @@ pub(crate) struct World {
     pub(crate) servicers: Servicers,
     pub(crate) sessions: Sessions,
     pub(crate) customers: Customers,
+    pub(crate) knowledge: Knowledge,
     pub(crate) faults: FaultPlan,
     pub(crate) counters: Counters,
     hints: u64,
@@ -165,6 +176,7 @@ impl World {
             servicers: Servicers::default(),
             sessions: Sessions::default(),
             customers: Customers::default(),
+            knowledge: Knowledge::default(),
             faults: FaultPlan::default(),
             counters: Counters::default(),
             hints: 0,
@@ -257,6 +269,11 @@ impl World {
                 self.accounts
                     .check_exists(body.required_str("open_kfid")?)?;
                 statistic(&body, now)
+            }
+            Endpoint::Knowledge(op) => {
+                self.tokens
+                    .check(call.query.get("access_token").map(String::as_str), now)?;
+                self.knowledge.apply(op, &JsonBody::parse(&call.body)?)
             }
         }
     }

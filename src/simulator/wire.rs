@@ -172,6 +172,11 @@ impl JsonBody {
         }
     }
 
+    /// A field as sent, if present and not null.
+    pub(crate) fn get(&self, field: &str) -> Option<&Value> {
+        self.0.get(field).filter(|v| !v.is_null())
+    }
+
     /// `object.field`, a required string inside a required object.
     pub(crate) fn object_str(&self, object: &str, field: &str) -> Result<&str, Refusal> {
         let missing = || {
