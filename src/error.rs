@@ -120,6 +120,14 @@ impl Error {
         self.api().is_some_and(ApiError::is_rate_limited)
     }
 
+    /// `kf/sync_msg` refused its callback token (errcode 95007): it is invalid or older than
+    /// its 10 minutes. Pull again without the token (strictly rate-limited), or wait for the
+    /// next callback's token; the cursor is unaffected.
+    pub fn is_sync_token_expired(&self) -> bool {
+        self.api()
+            .is_some_and(|e| e.code() == errcode::KF_INVALID_MSG_TOKEN)
+    }
+
     /// A credential or setup problem (bad corp id or secret, untrusted IP, bad builder input)
     /// that no retry can fix.
     pub fn is_configuration(&self) -> bool {

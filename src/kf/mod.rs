@@ -6,6 +6,7 @@
 pub mod account;
 pub mod customer;
 pub mod knowledge;
+pub mod message;
 pub mod service_state;
 pub mod servicer;
 pub mod statistic;
@@ -51,5 +52,10 @@ impl<'a> Kf<'a> {
     /// The knowledge base (知识库) the WeCom bot answers from: groups and intents.
     pub fn knowledge(&self) -> knowledge::KnowledgeApi<'a> {
         knowledge::KnowledgeApi::new(self.client)
+    }
+
+    /// Messages (消息): pulling what customers sent.
+    pub fn message(&self) -> message::MessageApi<'a> {
+        message::MessageApi::new(self.client)
     }
 }

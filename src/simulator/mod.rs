@@ -52,6 +52,7 @@
 //! | `GET kf/get_corp_qualification` | `wechat_channels_binding: false` |
 //! | `POST kf/get_corp_statistic`, `kf/get_servicer_statistic` | a known `open_kfid`; `[start_time, end_time]` at most 31 days, within the last 180 days, before today in China time (40058); one entry of zero figures per day |
 //! | `POST kf/knowledge/*_group`, `*_intent` | a default group ("默认分组", not renamable or deletable); group names 1–12 characters, unique, at most 100 groups; questions 1–200 characters, unique across groups; at most 100 similar questions; exactly one answer (1–500 characters, at most 4 attachments); at most 200 intents a group; lists page by `cursor`/`limit` (1–1000, default 500) and name media attachments instead of giving their media_id. WeCom documents no errcode for these rules: 40058 with the rule in the errmsg |
+//! | `POST kf/sync_msg` | a known `open_kfid`; the messages of [`Simulator::customer_says`] and the events of [`Simulator::customer_enters`], oldest first, the last 3 days; `cursor` from the previous `next_cursor` (40058 for one it did not issue); `limit` 1–1000 (default 1000; 40058 otherwise); `token` from [`Simulator::sync_token`], 95007 when unknown, for another account, or older than 10 minutes |
 //! | `POST kf/service_state/trans` | moves 0 → 1/2/3, 1 → 2/3, 2 → 3, 3 → 3/4, else 95016; to 3 needs a `servicer_userid` (40058) who is a servicer of the account (95014); a `msg_code` on the first move to 2 or 3 and on a move to 4 |
 //!
 //! Errors come as WeCom sends them: HTTP 200, `application/json; charset=UTF-8`, and an
@@ -73,6 +74,7 @@ mod accounts;
 mod customers;
 mod fault;
 mod knowledge;
+mod messages;
 mod server;
 mod servicers;
 mod sessions;
@@ -286,6 +288,34 @@ impl Simulator {
             .world()
             .customers
             .upgrade_of(open_kfid, external_userid)
+    }
+
+    /// A customer sends a text message to an account: it joins the log `kf/sync_msg` pages
+    /// through, and the customer's session is (again) in state 0. Returns its `msgid`.
+    pub fn customer_says(&self, open_kfid: &str, external_userid: &str, text: &str) -> String {
+        let now = self.shared.clock.now();
+        let mut world = self.shared.world();
+        world.sessions.customer_writes(open_kfid, external_userid);
+        world
+            .messages
+            .customer_text(open_kfid, external_userid, text, now)
+    }
+
+    /// A customer enters a session through a contact link with `scene`: an `enter_session`
+    /// event (with a welcome code) joins the log. Returns its `msgid`.
+    pub fn customer_enters(&self, open_kfid: &str, external_userid: &str, scene: &str) -> String {
+        let now = self.shared.clock.now();
+        self.shared
+            .world()
+            .messages
+            .customer_enters(open_kfid, external_userid, scene, now)
+    }
+
+    /// The `Token` a `kf_msg_or_event` callback for `open_kfid` would carry now: `sync_msg`
+    /// accepts it for 10 minutes (by the simulator's clock), then answers 95007.
+    pub fn sync_token(&self, open_kfid: &str) -> String {
+        let now = self.shared.clock.now();
+        self.shared.world().messages.issue_token(open_kfid, now)
     }
 
     /// A customer writes to an account: their session is (again) in state 0, untreated, as

@@ -16,6 +16,7 @@ use super::accounts::{AccountOp, Accounts};
 use super::customers::Customers;
 use super::fault::{Fault, FaultPlan};
 use super::knowledge::{Knowledge, KnowledgeOp};
+use super::messages::Messages;
 use super::servicers::{ServicerOp, Servicers};
 use super::sessions::Sessions;
 use super::tokens::Tokens;
@@ -89,6 +90,7 @@ enum Endpoint {
     CorpQualification,
     Statistic,
     Knowledge(KnowledgeOp),
+    SyncMsg,
 }
 
 impl Endpoint {
@@ -119,6 +121,7 @@ impl Endpoint {
             "kf/knowledge/del_intent" => Self::Knowledge(KnowledgeOp::DelIntent),
             "kf/knowledge/mod_intent" => Self::Knowledge(KnowledgeOp::ModIntent),
             "kf/knowledge/list_intent" => Self::Knowledge(KnowledgeOp::ListIntent),
+            "kf/sync_msg" => Self::SyncMsg,
             _ => return None,
         })
     }
@@ -156,6 +159,7 @@ pub(crate) struct World {
     pub(crate) sessions: Sessions,
     pub(crate) customers: Customers,
     pub(crate) knowledge: Knowledge,
+    pub(crate) messages: Messages,
     pub(crate) faults: FaultPlan,
     pub(crate) counters: Counters,
     hints: u64,
@@ -177,6 +181,7 @@ impl World {
             sessions: Sessions::default(),
             customers: Customers::default(),
             knowledge: Knowledge::default(),
+            messages: Messages::default(),
             faults: FaultPlan::default(),
             counters: Counters::default(),
             hints: 0,
@@ -274,6 +279,14 @@ impl World {
                 self.tokens
                     .check(call.query.get("access_token").map(String::as_str), now)?;
                 self.knowledge.apply(op, &JsonBody::parse(&call.body)?)
+            }
+            Endpoint::SyncMsg => {
+                self.tokens
+                    .check(call.query.get("access_token").map(String::as_str), now)?;
+                let body = JsonBody::parse(&call.body)?;
+                let open_kfid = body.required_str("open_kfid")?;
+                self.accounts.check_exists(open_kfid)?;
+                self.messages.sync(open_kfid, &body, now)
             }
         }
     }
