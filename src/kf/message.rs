@@ -62,6 +62,10 @@ impl<'a> MessageApi<'a> {
         Self { client }
     }
 
+    pub(crate) fn client(self) -> &'a Client {
+        self.client
+    }
+
     /// One page of messages and events after a cursor
     /// ([doc](https://developer.work.weixin.qq.com/document/path/94670)): the last 3 days at
     /// most, never the messages sent through `send_msg`.

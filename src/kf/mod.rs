@@ -7,6 +7,7 @@ pub mod account;
 pub mod customer;
 pub mod knowledge;
 pub mod message;
+pub mod send;
 pub mod service_state;
 pub mod servicer;
 pub mod statistic;
@@ -54,7 +55,7 @@ impl<'a> Kf<'a> {
         knowledge::KnowledgeApi::new(self.client)
     }
 
-    /// Messages (消息): pulling what customers sent.
+    /// Messages (消息): pulling what customers sent, and sending to them.
     pub fn message(&self) -> message::MessageApi<'a> {
         message::MessageApi::new(self.client)
     }

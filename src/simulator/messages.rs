@@ -25,13 +25,57 @@ struct SimMessage {
     sent: SystemTime,
 }
 
+/// A message an account sent with `kf/send_msg`, as
+/// [`Simulator::sent_messages`](super::Simulator::sent_messages) shows it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SimSentMessage {
+    /// Its msgid (the caller's, or one the simulator made).
+    pub msgid: String,
+    /// The customer.
+    pub touser: String,
+    /// Its `msgtype`.
+    pub msgtype: String,
+    /// The payload object named after the type, as sent.
+    pub payload: Value,
+}
+
+/// Where a customer's conversation with an account stands for sending.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    /// The customer's last message.
+    last_customer: SystemTime,
+    /// Messages sent since then.
+    sent_since: u32,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Messages {
     log: Vec<SimMessage>,
     /// Token → (account, issued at).
     tokens: HashMap<String, (String, SystemTime)>,
     next: u64,
+    sent: Vec<(String, SimSentMessage)>,
+    windows: HashMap<(String, String), Window>,
 }
+
+/// At most this many messages after a customer's last one (95001 beyond).
+const SEND_QUOTA: u32 = 5;
+/// Within this long after a customer's last message (95002 after).
+const SEND_WINDOW: Duration = Duration::from_secs(48 * 3_600);
+const SEND_TYPES: [&str; 11] = [
+    "text",
+    "image",
+    "voice",
+    "video",
+    "file",
+    "link",
+    "miniprogram",
+    "msgmenu",
+    "location",
+    "business_card",
+    "ca_link",
+];
 
 fn unix(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
@@ -63,6 +107,13 @@ impl Messages {
         content: &str,
         now: SystemTime,
     ) -> String {
+        self.windows.insert(
+            (open_kfid.to_owned(), external_userid.to_owned()),
+            Window {
+                last_customer: now,
+                sent_since: 0,
+            },
+        );
         self.append(open_kfid, now, |msgid| {
             json!({
                 "msgid": msgid, "open_kfid": open_kfid, "external_userid": external_userid,
@@ -70,6 +121,99 @@ impl Messages {
                 "text": {"content": content},
             })
         })
+    }
+
+    /// What `open_kfid` sent, oldest first.
+    pub(crate) fn sent_by(&self, open_kfid: &str) -> Vec<SimSentMessage> {
+        self.sent
+            .iter()
+            .filter(|(account, _)| account == open_kfid)
+            .map(|(_, m)| m.clone())
+            .collect()
+    }
+
+    /// `kf/send_msg`. `state` is the session's state (0 and 1 allow sending).
+    pub(crate) fn send(
+        &mut self,
+        open_kfid: &str,
+        body: &JsonBody,
+        state: impl Fn(&str) -> i64,
+        now: SystemTime,
+    ) -> Result<Map<String, Value>, Refusal> {
+        let bad = |what: &str| {
+            Refusal::new(
+                errcode::INVALID_PARAMETER,
+                format!("invalid parameter: {what}"),
+            )
+        };
+        let touser = body.required_str("touser")?;
+        let msgid = match body.optional_str("msgid")? {
+            Some(id) => {
+                let valid = !id.is_empty()
+                    && id.len() <= 32
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                if !valid {
+                    return Err(bad("msgid"));
+                }
+                // The docs say a repeated msgid is an error without giving its code.
+                if self
+                    .sent
+                    .iter()
+                    .any(|(a, m)| a == open_kfid && m.msgid == id)
+                {
+                    return Err(bad("msgid duplicated"));
+                }
+                id.to_owned()
+            }
+            None => {
+                self.next += 1;
+                format!("simsent{:010}", self.next)
+            }
+        };
+        let msgtype = body.required_str("msgtype")?;
+        if !SEND_TYPES.contains(&msgtype) {
+            return Err(bad("msgtype"));
+        }
+        let Some(payload) = body.get(msgtype).filter(|p| p.is_object()) else {
+            return Err(bad(msgtype));
+        };
+        if msgtype == "text" {
+            let content = payload["content"].as_str().unwrap_or_default();
+            if content.is_empty() || content.len() > 2048 {
+                return Err(bad("text.content"));
+            }
+        }
+        if msgtype == "msgmenu" && payload["list"].as_array().map_or(0, Vec::len) > 10 {
+            return Err(Refusal::code(errcode::KF_MENU_ITEM_LIMIT));
+        }
+        if !matches!(state(touser), 0 | 1) {
+            return Err(Refusal::code(errcode::KF_STATE_FORBIDS_SENDING));
+        }
+        let key = (open_kfid.to_owned(), touser.to_owned());
+        let Some(window) = self.windows.get_mut(&key) else {
+            return Err(Refusal::code(errcode::KF_SEND_WINDOW_CLOSED));
+        };
+        if now.duration_since(window.last_customer).unwrap_or_default() > SEND_WINDOW {
+            return Err(Refusal::code(errcode::KF_SEND_WINDOW_CLOSED));
+        }
+        if window.sent_since >= SEND_QUOTA {
+            return Err(Refusal::code(errcode::KF_SEND_QUOTA_USED_UP));
+        }
+        window.sent_since += 1;
+        self.sent.push((
+            open_kfid.to_owned(),
+            SimSentMessage {
+                msgid: msgid.clone(),
+                touser: touser.to_owned(),
+                msgtype: msgtype.to_owned(),
+                payload: payload.clone(),
+            },
+        ));
+        let mut fields = Map::new();
+        fields.insert("msgid".into(), Value::from(msgid));
+        Ok(fields)
     }
 
     /// A customer entering a session through a link with `scene` (an `enter_session` event).

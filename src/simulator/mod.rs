@@ -53,6 +53,7 @@
 //! | `POST kf/get_corp_statistic`, `kf/get_servicer_statistic` | a known `open_kfid`; `[start_time, end_time]` at most 31 days, within the last 180 days, before today in China time (40058); one entry of zero figures per day |
 //! | `POST kf/knowledge/*_group`, `*_intent` | a default group ("默认分组", not renamable or deletable); group names 1–12 characters, unique, at most 100 groups; questions 1–200 characters, unique across groups; at most 100 similar questions; exactly one answer (1–500 characters, at most 4 attachments); at most 200 intents a group; lists page by `cursor`/`limit` (1–1000, default 500) and name media attachments instead of giving their media_id. WeCom documents no errcode for these rules: 40058 with the rule in the errmsg |
 //! | `POST kf/sync_msg` | a known `open_kfid`; the messages of [`Simulator::customer_says`] and the events of [`Simulator::customer_enters`], oldest first, the last 3 days; `cursor` from the previous `next_cursor` (40058 for one it did not issue); `limit` 1–1000 (default 1000; 40058 otherwise); `token` from [`Simulator::sync_token`], 95007 when unknown, for another account, or older than 10 minutes |
+//! | `POST kf/send_msg` | a known `open_kfid`; `touser`; `msgid` 1–32 bytes of `0-9 a-z A-Z _ -`, unique in the account (40058: the docs give no code); a documented `msgtype` with its payload object (40058), text 1–2048 bytes (40058), a menu of at most 10 items (95008); the session in state 0 or 1 (95018); within 48 hours of the customer's last message (95002); at most 5 messages since it (95001). Sent messages: [`Simulator::sent_messages`] |
 //! | `POST kf/service_state/trans` | moves 0 → 1/2/3, 1 → 2/3, 2 → 3, 3 → 3/4, else 95016; to 3 needs a `servicer_userid` (40058) who is a servicer of the account (95014); a `msg_code` on the first move to 2 or 3 and on a move to 4 |
 //!
 //! Errors come as WeCom sends them: HTTP 200, `application/json; charset=UTF-8`, and an
@@ -91,6 +92,7 @@ use tokio::task::JoinHandle;
 
 pub use accounts::{MAX_ACCOUNTS, SimAccount};
 pub use fault::Fault;
+pub use messages::SimSentMessage;
 pub use state::Counters;
 pub use tokens::TokenIssue;
 
@@ -309,6 +311,12 @@ impl Simulator {
             .world()
             .messages
             .customer_enters(open_kfid, external_userid, scene, now)
+    }
+
+    /// What `open_kfid` sent with `kf/send_msg`, oldest first (`sync_msg` does not return
+    /// these, as in WeCom).
+    pub fn sent_messages(&self, open_kfid: &str) -> Vec<SimSentMessage> {
+        self.shared.world().messages.sent_by(open_kfid)
     }
 
     /// The `Token` a `kf_msg_or_event` callback for `open_kfid` would carry now: `sync_msg`

@@ -44,6 +44,13 @@ impl Sessions {
         );
     }
 
+    /// The state of a customer's session (4 for one never seen).
+    pub(crate) fn state_of(&self, open_kfid: &str, external_userid: &str) -> i64 {
+        self.by_customer
+            .get(&(open_kfid.to_owned(), external_userid.to_owned()))
+            .map_or(ENDED, |s| s.state)
+    }
+
     pub(crate) fn get(
         &self,
         open_kfid: &str,

@@ -91,6 +91,7 @@ enum Endpoint {
     Statistic,
     Knowledge(KnowledgeOp),
     SyncMsg,
+    SendMsg,
 }
 
 impl Endpoint {
@@ -122,6 +123,7 @@ impl Endpoint {
             "kf/knowledge/mod_intent" => Self::Knowledge(KnowledgeOp::ModIntent),
             "kf/knowledge/list_intent" => Self::Knowledge(KnowledgeOp::ListIntent),
             "kf/sync_msg" => Self::SyncMsg,
+            "kf/send_msg" => Self::SendMsg,
             _ => return None,
         })
     }
@@ -287,6 +289,16 @@ impl World {
                 let open_kfid = body.required_str("open_kfid")?;
                 self.accounts.check_exists(open_kfid)?;
                 self.messages.sync(open_kfid, &body, now)
+            }
+            Endpoint::SendMsg => {
+                self.tokens
+                    .check(call.query.get("access_token").map(String::as_str), now)?;
+                let body = JsonBody::parse(&call.body)?;
+                let open_kfid = body.required_str("open_kfid")?;
+                self.accounts.check_exists(open_kfid)?;
+                let sessions = &self.sessions;
+                self.messages
+                    .send(open_kfid, &body, |u| sessions.state_of(open_kfid, u), now)
             }
         }
     }

@@ -1,0 +1,528 @@
+//! Sending messages to customers: `kf/send_msg`, with every message type the docs list.
+//!
+//! WeCom lets an account send at most 5 messages after a customer's last message, within 48
+//! hours of it (95001 / 95002), and only while the session is untreated or with the bot
+//! (states 0 and 1, else 95018).
+//!
+//! ```no_run
+//! use wecom_kf::kf::send::{MenuItem, Outgoing, SendMsg};
+//!
+//! # async fn demo(client: wecom_kf::Client, open_kfid: String, customer: String)
+//! # -> Result<(), wecom_kf::Error> {
+//! let reply = SendMsg::new(&open_kfid, &customer, Outgoing::text("您好，请问有什么可以帮您？"));
+//! let msgid = reply.msgid().to_owned(); // known before sending: reconcile a lost answer with it
+//! client.kf().message().send(reply).await?;
+//! let menu = Outgoing::menu([MenuItem::click("101", "查订单"), MenuItem::click("102", "转人工")])
+//!     .head_content("请选择：");
+//! client.kf().message().send(SendMsg::new(&open_kfid, &customer, menu)).await?;
+//! # let _ = msgid; Ok(()) }
+//! ```
+
+use reqwest::Method;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::json;
+
+use crate::call::Idempotency;
+use crate::error::{Error, Result};
+use crate::kf::account::OPEN_KFID_MAX_BYTES;
+use crate::kf::message::MessageApi;
+use crate::kf::service_state::EXTERNAL_USERID_MAX_BYTES;
+use crate::validate;
+
+/// A message id you choose: up to 32 bytes of `0-9 a-z A-Z _ -`, unique within the account.
+pub const MSGID_MAX_BYTES: usize = 32;
+/// A text message: up to 2048 bytes.
+pub const TEXT_MAX_BYTES: usize = 2048;
+/// A menu holds at most 10 items (95008 beyond).
+pub const MENU_ITEMS_MAX: usize = 10;
+
+const SEND: &str = "/cgi-bin/kf/send_msg";
+
+impl MessageApi<'_> {
+    /// Sends a message to a customer
+    /// ([doc](https://developer.work.weixin.qq.com/document/path/94677)). Success means WeCom
+    /// accepted it; a delivery failure comes later as a `msg_send_fail` event.
+    ///
+    /// **Not replayed** once it may have reached WeCom: a lost answer is
+    /// [`Error::OutcomeUnknown`]. The docs say a repeated `msgid` is refused with an error but
+    /// do not give its code, so a replay's refusal could not be told from a real failure. Every
+    /// call carries a `msgid` (generated when you set none; read it with [`SendMsg::msgid`]
+    /// before sending) so that a lost answer can be reconciled by that id.
+    pub async fn send(self, request: SendMsg) -> Result<Sent> {
+        request.validate()?;
+        self.client()
+            .send_json(
+                Method::POST,
+                SEND,
+                Some(&request),
+                Idempotency::NotIdempotent,
+            )
+            .await
+    }
+}
+
+/// `kf/send_msg` request.
+#[derive(Debug, Clone, Serialize)]
+pub struct SendMsg {
+    touser: String,
+    open_kfid: String,
+    msgid: String,
+    #[serde(flatten)]
+    content: Outgoing,
+}
+
+impl SendMsg {
+    /// Sends `content` from account `open_kfid` to the customer `external_userid`, with a
+    /// fresh msgid.
+    pub fn new(
+        open_kfid: impl Into<String>,
+        external_userid: impl Into<String>,
+        content: impl Into<Outgoing>,
+    ) -> Self {
+        Self {
+            touser: external_userid.into(),
+            open_kfid: open_kfid.into(),
+            msgid: uuid::Uuid::new_v4().simple().to_string(),
+            content: content.into(),
+        }
+    }
+
+    /// Use this msgid instead (up to 32 bytes of `0-9 a-z A-Z _ -`, unique in the account).
+    pub fn with_msgid(mut self, msgid: impl Into<String>) -> Self {
+        self.msgid = msgid.into();
+        self
+    }
+
+    /// The msgid this message will carry.
+    pub fn msgid(&self) -> &str {
+        &self.msgid
+    }
+
+    fn validate(&self) -> Result<()> {
+        validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
+        validate::bytes("touser", &self.touser, 1, EXTERNAL_USERID_MAX_BYTES)?;
+        validate::bytes("msgid", &self.msgid, 1, MSGID_MAX_BYTES)?;
+        if !self
+            .msgid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(Error::invalid(
+                "msgid",
+                "may hold only 0-9, a-z, A-Z, '_' and '-'",
+            ));
+        }
+        self.content.validate()
+    }
+}
+
+/// `kf/send_msg` response.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct Sent {
+    /// The message's id (the one sent).
+    #[serde(default)]
+    pub msgid: String,
+}
+
+/// What to send, by type.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Outgoing {
+    /// Text, up to 2048 bytes.
+    Text {
+        /// The words.
+        content: String,
+    },
+    /// An image, by media id (`media/upload`).
+    Image {
+        /// The media id.
+        media_id: String,
+    },
+    /// A voice message.
+    Voice {
+        /// The media id.
+        media_id: String,
+    },
+    /// A video.
+    Video {
+        /// The media id.
+        media_id: String,
+    },
+    /// A file.
+    File {
+        /// The media id.
+        media_id: String,
+    },
+    /// A link card.
+    Link {
+        /// Title, up to 128 bytes.
+        title: String,
+        /// Description, up to 512 bytes.
+        desc: String,
+        /// http(s) URL, up to 2048 bytes.
+        url: String,
+        /// Cover image, by media id.
+        thumb_media_id: String,
+    },
+    /// A mini program card (the mini program must be linked to the corp).
+    MiniProgram {
+        /// The mini program's appid.
+        appid: String,
+        /// Title, up to 64 bytes.
+        title: String,
+        /// Cover image, by media id.
+        thumb_media_id: String,
+        /// The page to open.
+        pagepath: String,
+    },
+    /// A menu of up to 10 items.
+    Menu(Menu),
+    /// A location.
+    Location {
+        /// −90 to 90.
+        latitude: f64,
+        /// −180 to 180.
+        longitude: f64,
+        /// Place name.
+        name: String,
+        /// Address.
+        address: String,
+    },
+    /// A member's business card.
+    BusinessCard {
+        /// The member.
+        userid: String,
+    },
+    /// A customer-acquisition link (获客链接).
+    CaLink {
+        /// The link.
+        link_url: String,
+    },
+}
+
+impl Outgoing {
+    /// A text message.
+    pub fn text(content: impl Into<String>) -> Self {
+        Self::Text {
+            content: content.into(),
+        }
+    }
+
+    /// An image message.
+    pub fn image(media_id: impl Into<String>) -> Self {
+        Self::Image {
+            media_id: media_id.into(),
+        }
+    }
+
+    /// A menu message of `items` (1 to 10).
+    pub fn menu(items: impl IntoIterator<Item = MenuItem>) -> Menu {
+        Menu {
+            head_content: None,
+            list: items.into_iter().collect(),
+            tail_content: None,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        let nonempty =
+            |field: &'static str, value: &str| validate::bytes(field, value, 1, usize::MAX);
+        match self {
+            Self::Text { content } => validate::bytes("text.content", content, 1, TEXT_MAX_BYTES),
+            Self::Image { media_id }
+            | Self::Voice { media_id }
+            | Self::Video { media_id }
+            | Self::File { media_id } => nonempty("media_id", media_id),
+            Self::Link {
+                title,
+                desc,
+                url,
+                thumb_media_id,
+            } => {
+                validate::bytes("link.title", title, 1, 128)?;
+                validate::bytes("link.desc", desc, 0, 512)?;
+                validate::bytes("link.url", url, 1, 2048)?;
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(Error::invalid(
+                        "link.url",
+                        "must start with http:// or https://",
+                    ));
+                }
+                nonempty("link.thumb_media_id", thumb_media_id)
+            }
+            Self::MiniProgram {
+                appid,
+                title,
+                thumb_media_id,
+                pagepath,
+            } => {
+                nonempty("miniprogram.appid", appid)?;
+                validate::bytes("miniprogram.title", title, 0, 64)?;
+                nonempty("miniprogram.thumb_media_id", thumb_media_id)?;
+                nonempty("miniprogram.pagepath", pagepath)
+            }
+            Self::Menu(menu) => menu.validate(),
+            Self::Location {
+                latitude,
+                longitude,
+                ..
+            } => {
+                if !(-90.0..=90.0).contains(latitude) {
+                    return Err(Error::invalid("location.latitude", "must be -90 to 90"));
+                }
+                if !(-180.0..=180.0).contains(longitude) {
+                    return Err(Error::invalid("location.longitude", "must be -180 to 180"));
+                }
+                Ok(())
+            }
+            Self::BusinessCard { userid } => nonempty("business_card.userid", userid),
+            Self::CaLink { link_url } => nonempty("ca_link.link_url", link_url),
+        }
+    }
+
+    fn wire(&self) -> (&'static str, serde_json::Value) {
+        match self {
+            Self::Text { content } => ("text", json!({ "content": content })),
+            Self::Image { media_id } => ("image", json!({ "media_id": media_id })),
+            Self::Voice { media_id } => ("voice", json!({ "media_id": media_id })),
+            Self::Video { media_id } => ("video", json!({ "media_id": media_id })),
+            Self::File { media_id } => ("file", json!({ "media_id": media_id })),
+            Self::Link {
+                title,
+                desc,
+                url,
+                thumb_media_id,
+            } => (
+                "link",
+                json!({"title": title, "desc": desc, "url": url, "thumb_media_id": thumb_media_id}),
+            ),
+            Self::MiniProgram {
+                appid,
+                title,
+                thumb_media_id,
+                pagepath,
+            } => (
+                "miniprogram",
+                json!({"appid": appid, "title": title, "thumb_media_id": thumb_media_id,
+                    "pagepath": pagepath}),
+            ),
+            Self::Menu(menu) => ("msgmenu", menu.wire()),
+            Self::Location {
+                latitude,
+                longitude,
+                name,
+                address,
+            } => (
+                "location",
+                json!({"latitude": latitude, "longitude": longitude, "name": name,
+                    "address": address}),
+            ),
+            Self::BusinessCard { userid } => ("business_card", json!({ "userid": userid })),
+            Self::CaLink { link_url } => ("ca_link", json!({ "link_url": link_url })),
+        }
+    }
+}
+
+/// On the wire: `"msgtype": "text", "text": {…}` (flattened into the request).
+impl Serialize for Outgoing {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let (msgtype, payload) = self.wire();
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("msgtype", msgtype)?;
+        map.serialize_entry(msgtype, &payload)?;
+        map.end()
+    }
+}
+
+/// A menu message: an optional head, 1 to 10 items, an optional tail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Menu {
+    head_content: Option<String>,
+    list: Vec<MenuItem>,
+    tail_content: Option<String>,
+}
+
+impl Menu {
+    /// Text above the items (up to 1024 bytes).
+    pub fn head_content(mut self, text: impl Into<String>) -> Self {
+        self.head_content = Some(text.into());
+        self
+    }
+
+    /// Text below the items (up to 1024 bytes).
+    pub fn tail_content(mut self, text: impl Into<String>) -> Self {
+        self.tail_content = Some(text.into());
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        if let Some(head) = &self.head_content {
+            validate::bytes("msgmenu.head_content", head, 0, 1024)?;
+        }
+        if let Some(tail) = &self.tail_content {
+            validate::bytes("msgmenu.tail_content", tail, 0, 1024)?;
+        }
+        if self.list.is_empty() || self.list.len() > MENU_ITEMS_MAX {
+            return Err(Error::invalid(
+                "msgmenu.list",
+                format!(
+                    "must hold 1 to {MENU_ITEMS_MAX} items, got {}",
+                    self.list.len()
+                ),
+            ));
+        }
+        self.list.iter().try_for_each(MenuItem::validate)
+    }
+
+    fn wire(&self) -> serde_json::Value {
+        let mut menu = json!({
+            "list": self.list.iter().map(MenuItem::wire).collect::<Vec<_>>(),
+        });
+        if let Some(head) = &self.head_content {
+            menu["head_content"] = json!(head);
+        }
+        if let Some(tail) = &self.tail_content {
+            menu["tail_content"] = json!(tail);
+        }
+        menu
+    }
+}
+
+impl From<Menu> for Outgoing {
+    fn from(menu: Menu) -> Self {
+        Self::Menu(menu)
+    }
+}
+
+/// One item of a menu.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MenuItem {
+    /// A reply option: clicking it sends `content` back as a text message with `menu_id` = `id`.
+    Click {
+        /// 1–64 bytes.
+        id: String,
+        /// 1–128 bytes.
+        content: String,
+    },
+    /// A link.
+    View {
+        /// 1–2048 bytes.
+        url: String,
+        /// 1–1024 bytes.
+        content: String,
+    },
+    /// A mini program page.
+    MiniProgram {
+        /// 1–32 bytes.
+        appid: String,
+        /// 1–1024 bytes.
+        pagepath: String,
+        /// 1–1024 bytes.
+        content: String,
+    },
+    /// Plain text between items.
+    Text {
+        /// 1–1024 bytes.
+        content: String,
+        /// Do not break the line after it.
+        no_newline: bool,
+    },
+}
+
+impl MenuItem {
+    /// A reply option.
+    pub fn click(id: impl Into<String>, content: impl Into<String>) -> Self {
+        Self::Click {
+            id: id.into(),
+            content: content.into(),
+        }
+    }
+
+    /// A link option.
+    pub fn view(url: impl Into<String>, content: impl Into<String>) -> Self {
+        Self::View {
+            url: url.into(),
+            content: content.into(),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        match self {
+            Self::Click { id, content } => {
+                validate::bytes("msgmenu.click.id", id, 1, 64)?;
+                validate::bytes("msgmenu.click.content", content, 1, 128)
+            }
+            Self::View { url, content } => {
+                validate::bytes("msgmenu.view.url", url, 1, 2048)?;
+                validate::bytes("msgmenu.view.content", content, 1, 1024)
+            }
+            Self::MiniProgram {
+                appid,
+                pagepath,
+                content,
+            } => {
+                validate::bytes("msgmenu.miniprogram.appid", appid, 1, 32)?;
+                validate::bytes("msgmenu.miniprogram.pagepath", pagepath, 1, 1024)?;
+                validate::bytes("msgmenu.miniprogram.content", content, 1, 1024)
+            }
+            Self::Text { content, .. } => validate::bytes("msgmenu.text.content", content, 1, 1024),
+        }
+    }
+
+    fn wire(&self) -> serde_json::Value {
+        match self {
+            Self::Click { id, content } => {
+                json!({"type": "click", "click": {"id": id, "content": content}})
+            }
+            Self::View { url, content } => {
+                json!({"type": "view", "view": {"url": url, "content": content}})
+            }
+            Self::MiniProgram {
+                appid,
+                pagepath,
+                content,
+            } => json!({"type": "miniprogram",
+                "miniprogram": {"appid": appid, "pagepath": pagepath, "content": content}}),
+            Self::Text {
+                content,
+                no_newline,
+            } => json!({"type": "text",
+                "text": {"content": content, "no_newline": u8::from(*no_newline)}}),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_serialise_as_on_the_wire() {
+        let text = SendMsg::new("wk", "wm", Outgoing::text("hi")).with_msgid("m1");
+        assert_eq!(
+            serde_json::to_value(&text).unwrap(),
+            json!({"touser": "wm", "open_kfid": "wk", "msgid": "m1", "msgtype": "text",
+                "text": {"content": "hi"}})
+        );
+        let menu = Outgoing::from(
+            Outgoing::menu([MenuItem::click("1", "a"), MenuItem::view("https://x", "b")])
+                .head_content("h"),
+        );
+        let wire = serde_json::to_value(SendMsg::new("wk", "wm", menu)).unwrap();
+        assert_eq!(wire["msgtype"], "msgmenu");
+        assert_eq!(wire["msgmenu"]["head_content"], "h");
+        assert_eq!(wire["msgmenu"]["list"][1]["view"]["url"], "https://x");
+    }
+
+    #[test]
+    fn a_generated_msgid_fits_the_rules() {
+        let a = SendMsg::new("wk", "wm", Outgoing::text("x"));
+        let b = SendMsg::new("wk", "wm", Outgoing::text("x"));
+        assert_ne!(a.msgid(), b.msgid());
+        assert!(a.validate().is_ok());
+        assert_eq!(a.msgid().len(), 32);
+    }
+}
