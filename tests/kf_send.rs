@@ -277,3 +277,183 @@ async fn a_lost_answer_is_outcome_unknown_and_not_sent_twice() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].msgid, msgid);
 }
+
+fn welcome_code(page: &wecom_kf::kf::message::MessagePage) -> String {
+    use wecom_kf::kf::message::{Event, MessageContent};
+    page.msg_list
+        .iter()
+        .find_map(|m| match &m.content {
+            MessageContent::Event(Event::EnterSession { welcome_code, .. }) => welcome_code.clone(),
+            _ => None,
+        })
+        .expect("a welcome code")
+}
+
+#[tokio::test]
+async fn an_event_code_sends_one_message_while_it_is_valid() {
+    use wecom_kf::kf::message::SyncMsg;
+    use wecom_kf::kf::send::SendOnEvent;
+    let (sim, client, open_kfid, clock) = started().await;
+    let messages = client.kf().message();
+    sim.customer_enters(&open_kfid, "wmBOB", "spring");
+    let page = messages.sync(SyncMsg::new(&open_kfid)).await.unwrap();
+    let code = welcome_code(&page);
+
+    let sent = messages
+        .send_on_event(SendOnEvent::new(&code, Outgoing::text("欢迎")))
+        .await
+        .unwrap();
+    let recorded = sim.sent_messages(&open_kfid);
+    let welcome = recorded.iter().find(|m| m.msgid == sent.msgid).unwrap();
+    assert!(welcome.on_event);
+    assert_eq!(welcome.touser, "wmBOB");
+    let reused = messages
+        .send_on_event(SendOnEvent::new(&code, Outgoing::text("again")))
+        .await
+        .unwrap_err();
+    assert!(reused.api().is_some(), "single use: {reused:?}");
+
+    // A closing code lasts 20 seconds.
+    let trans = client.kf().service_state();
+    trans
+        .trans(TransServiceState::new(&open_kfid, ALICE, ServiceState::Bot))
+        .await
+        .unwrap();
+    let queued = trans
+        .trans(TransServiceState::new(
+            &open_kfid,
+            ALICE,
+            ServiceState::Queued,
+        ))
+        .await
+        .unwrap();
+    let reply_code = queued.msg_code.expect("a code on the move to the queue");
+    sim.seed_member("zhangsan");
+    client
+        .kf()
+        .servicer()
+        .add(wecom_kf::kf::servicer::ChangeServicers::new(&open_kfid).userids(["zhangsan"]))
+        .await
+        .unwrap();
+    trans
+        .trans(
+            TransServiceState::new(&open_kfid, ALICE, ServiceState::Servicer)
+                .servicer_userid("zhangsan"),
+        )
+        .await
+        .unwrap();
+    let stale = messages
+        .send_on_event(SendOnEvent::new(&reply_code, Outgoing::text("排队中")))
+        .await
+        .unwrap_err();
+    assert!(
+        stale.api().is_some(),
+        "the session left the state that made the code"
+    );
+    let ended = trans
+        .trans(TransServiceState::new(
+            &open_kfid,
+            ALICE,
+            ServiceState::Ended,
+        ))
+        .await
+        .unwrap();
+    let closing = ended.msg_code.expect("a closing code");
+    clock.advance(Duration::from_secs(21));
+    let late = messages
+        .send_on_event(SendOnEvent::new(&closing, Outgoing::text("再见")))
+        .await
+        .unwrap_err();
+    assert!(late.api().is_some(), "expired after 20 s");
+}
+
+#[tokio::test]
+async fn on_event_rules_and_a_lost_answer() {
+    use wecom_kf::kf::send::SendOnEvent;
+    let (sim, client, open_kfid, _clock) = started().await;
+    let messages = client.kf().message();
+    for (request, field) in [
+        (SendOnEvent::new("", Outgoing::text("x")), "code"),
+        (SendOnEvent::new("c", Outgoing::image("m")), "msgtype"),
+        (SendOnEvent::new("c", Outgoing::text("")), "text.content"),
+        (
+            SendOnEvent::new("c", Outgoing::text("x")).with_msgid("bad id"),
+            "msgid",
+        ),
+    ] {
+        match messages.send_on_event(request).await {
+            Err(Error::InvalidInput { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    assert_eq!(sim.counters().calls("kf/send_msg_on_event"), 0);
+    let queued = client
+        .kf()
+        .service_state()
+        .trans(TransServiceState::new(
+            &open_kfid,
+            ALICE,
+            ServiceState::Queued,
+        ))
+        .await
+        .unwrap();
+    sim.inject("kf/send_msg_on_event", Fault::DropAfterEffect, 1);
+    let err = messages
+        .send_on_event(SendOnEvent::new(
+            queued.msg_code.unwrap(),
+            Outgoing::text("稍等"),
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+    assert_eq!(sim.counters().calls("kf/send_msg_on_event"), 1);
+    assert_eq!(sim.sent_messages(&open_kfid).len(), 1);
+}
+
+#[tokio::test]
+async fn a_message_can_be_recalled_within_two_minutes_once() {
+    let (sim, client, open_kfid, clock) = started().await;
+    let messages = client.kf().message();
+    let first = messages
+        .send(SendMsg::new(&open_kfid, ALICE, Outgoing::text("oops")))
+        .await
+        .unwrap();
+    messages.recall(&open_kfid, &first.msgid).await.unwrap();
+    assert!(sim.sent_messages(&open_kfid)[0].recalled);
+    assert!(
+        messages
+            .recall(&open_kfid, &first.msgid)
+            .await
+            .unwrap_err()
+            .api()
+            .is_some()
+    );
+    let second = messages
+        .send(SendMsg::new(&open_kfid, ALICE, Outgoing::text("late")))
+        .await
+        .unwrap();
+    clock.advance(Duration::from_secs(121));
+    assert!(
+        messages
+            .recall(&open_kfid, &second.msgid)
+            .await
+            .unwrap_err()
+            .api()
+            .is_some()
+    );
+    for (kfid, msgid, field) in [("", "m", "open_kfid"), (open_kfid.as_str(), "", "msgid")] {
+        match messages.recall(kfid, msgid).await {
+            Err(Error::InvalidInput { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    let third = messages
+        .send(SendMsg::new(&open_kfid, ALICE, Outgoing::text("third")))
+        .await
+        .unwrap();
+    sim.inject("kf/recall_msg", Fault::DropAfterEffect, 1);
+    let err = messages.recall(&open_kfid, &third.msgid).await.unwrap_err();
+    assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+    assert_eq!(sim.counters().calls("kf/recall_msg"), 4);
+    assert!(sim.sent_messages(&open_kfid)[2].recalled);
+}

@@ -1,4 +1,5 @@
-//! Sending messages to customers: `kf/send_msg`, with every message type the docs list.
+//! Sending messages to customers: `kf/send_msg` with every message type the docs list,
+//! `kf/send_msg_on_event` (the one message an event allows), and `kf/recall_msg`.
 //!
 //! WeCom lets an account send at most 5 messages after a customer's last message, within 48
 //! hours of it (95001 / 95002), and only while the session is untreated or with the bot
@@ -102,19 +103,23 @@ impl SendMsg {
     fn validate(&self) -> Result<()> {
         validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
         validate::bytes("touser", &self.touser, 1, EXTERNAL_USERID_MAX_BYTES)?;
-        validate::bytes("msgid", &self.msgid, 1, MSGID_MAX_BYTES)?;
-        if !self
-            .msgid
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            return Err(Error::invalid(
-                "msgid",
-                "may hold only 0-9, a-z, A-Z, '_' and '-'",
-            ));
-        }
+        check_msgid(&self.msgid)?;
         self.content.validate()
     }
+}
+
+fn check_msgid(msgid: &str) -> Result<()> {
+    validate::bytes("msgid", msgid, 1, MSGID_MAX_BYTES)?;
+    if !msgid
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(Error::invalid(
+            "msgid",
+            "may hold only 0-9, a-z, A-Z, '_' and '-'",
+        ));
+    }
+    Ok(())
 }
 
 /// `kf/send_msg` response.
@@ -524,5 +529,93 @@ mod tests {
         assert_ne!(a.msgid(), b.msgid());
         assert!(a.validate().is_ok());
         assert_eq!(a.msgid().len(), 32);
+    }
+}
+
+const SEND_ON_EVENT: &str = "/cgi-bin/kf/send_msg_on_event";
+const RECALL: &str = "/cgi-bin/kf/recall_msg";
+
+impl MessageApi<'_> {
+    /// Sends the one message an event allows
+    /// ([doc](https://developer.work.weixin.qq.com/document/path/95122)): a welcome on
+    /// `enter_session` (its `welcome_code`, valid 20 s), or a message when a session is queued,
+    /// taken or ended (the `msg_code` of `service_state/trans` or of the
+    /// `session_status_change` event). Each code works once; text or a menu only.
+    ///
+    /// **Not replayed** (the code is single-use): a lost answer is [`Error::OutcomeUnknown`].
+    pub async fn send_on_event(self, request: SendOnEvent) -> Result<Sent> {
+        request.validate()?;
+        self.client()
+            .send_json(
+                Method::POST,
+                SEND_ON_EVENT,
+                Some(&request),
+                Idempotency::NotIdempotent,
+            )
+            .await
+    }
+
+    /// Recalls a message sent with [`send`](Self::send) within the last 2 minutes. A recalled
+    /// message still counts toward the 5-message quota.
+    ///
+    /// **Not replayed**: recalling again is an error whose code the docs do not give, so a
+    /// replay could turn a recall that happened into an error; a lost answer is
+    /// [`Error::OutcomeUnknown`].
+    pub async fn recall(self, open_kfid: &str, msgid: &str) -> Result<()> {
+        validate::bytes("open_kfid", open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
+        validate::bytes("msgid", msgid, 1, 128)?;
+        let body = json!({ "open_kfid": open_kfid, "msgid": msgid });
+        self.client()
+            .send_json::<_, serde::de::IgnoredAny>(
+                Method::POST,
+                RECALL,
+                Some(&body),
+                Idempotency::NotIdempotent,
+            )
+            .await
+            .map(drop)
+    }
+}
+
+/// `kf/send_msg_on_event` request: a code from an event and a text or menu message.
+#[derive(Debug, Clone, Serialize)]
+pub struct SendOnEvent {
+    code: String,
+    msgid: String,
+    #[serde(flatten)]
+    content: Outgoing,
+}
+
+impl SendOnEvent {
+    /// Sends `content` (text or a menu) with the event's `code`, with a fresh msgid.
+    pub fn new(code: impl Into<String>, content: impl Into<Outgoing>) -> Self {
+        Self {
+            code: code.into(),
+            msgid: uuid::Uuid::new_v4().simple().to_string(),
+            content: content.into(),
+        }
+    }
+
+    /// Use this msgid instead (same rules as [`SendMsg::with_msgid`]).
+    pub fn with_msgid(mut self, msgid: impl Into<String>) -> Self {
+        self.msgid = msgid.into();
+        self
+    }
+
+    /// The msgid this message will carry.
+    pub fn msgid(&self) -> &str {
+        &self.msgid
+    }
+
+    fn validate(&self) -> Result<()> {
+        validate::bytes("code", &self.code, 1, 512)?;
+        check_msgid(&self.msgid)?;
+        if !matches!(self.content, Outgoing::Text { .. } | Outgoing::Menu(_)) {
+            return Err(Error::invalid(
+                "msgtype",
+                "must be text or msgmenu for a message on an event",
+            ));
+        }
+        self.content.validate()
     }
 }

@@ -38,7 +38,37 @@ pub struct SimSentMessage {
     pub msgtype: String,
     /// The payload object named after the type, as sent.
     pub payload: Value,
+    /// Sent with `send_msg_on_event` (with an event's code) rather than `send_msg`.
+    pub on_event: bool,
+    /// Recalled with `kf/recall_msg`.
+    pub recalled: bool,
 }
+
+/// A message sent, with what only the simulator needs.
+#[derive(Debug)]
+struct SentRecord {
+    open_kfid: String,
+    message: SimSentMessage,
+    at: SystemTime,
+}
+
+/// A code for `send_msg_on_event`.
+#[derive(Debug)]
+struct EventCode {
+    open_kfid: String,
+    external_userid: String,
+    expires: SystemTime,
+    /// The session state the code belongs to (none for a welcome code).
+    state: Option<i64>,
+    used: bool,
+}
+
+/// How long a welcome code (and a closing code) lasts.
+const SHORT_CODE: Duration = Duration::from_secs(20);
+/// How long a code from a move to the queue or to a servicer lasts.
+const LONG_CODE: Duration = Duration::from_secs(48 * 3_600);
+/// How long after sending a message can be recalled.
+const RECALL_WINDOW: Duration = Duration::from_secs(120);
 
 /// Where a customer's conversation with an account stands for sending.
 #[derive(Debug, Clone, Copy)]
@@ -55,8 +85,9 @@ pub(crate) struct Messages {
     /// Token → (account, issued at).
     tokens: HashMap<String, (String, SystemTime)>,
     next: u64,
-    sent: Vec<(String, SimSentMessage)>,
+    sent: Vec<SentRecord>,
     windows: HashMap<(String, String), Window>,
+    codes: HashMap<String, EventCode>,
 }
 
 /// At most this many messages after a customer's last one (95001 beyond).
@@ -127,8 +158,8 @@ impl Messages {
     pub(crate) fn sent_by(&self, open_kfid: &str) -> Vec<SimSentMessage> {
         self.sent
             .iter()
-            .filter(|(account, _)| account == open_kfid)
-            .map(|(_, m)| m.clone())
+            .filter(|r| r.open_kfid == open_kfid)
+            .map(|r| r.message.clone())
             .collect()
     }
 
@@ -161,7 +192,7 @@ impl Messages {
                 if self
                     .sent
                     .iter()
-                    .any(|(a, m)| a == open_kfid && m.msgid == id)
+                    .any(|r| r.open_kfid == open_kfid && r.message.msgid == id)
                 {
                     return Err(bad("msgid duplicated"));
                 }
@@ -202,15 +233,18 @@ impl Messages {
             return Err(Refusal::code(errcode::KF_SEND_QUOTA_USED_UP));
         }
         window.sent_since += 1;
-        self.sent.push((
-            open_kfid.to_owned(),
-            SimSentMessage {
+        self.sent.push(SentRecord {
+            open_kfid: open_kfid.to_owned(),
+            message: SimSentMessage {
                 msgid: msgid.clone(),
                 touser: touser.to_owned(),
                 msgtype: msgtype.to_owned(),
                 payload: payload.clone(),
+                on_event: false,
+                recalled: false,
             },
-        ));
+            at: now,
+        });
         let mut fields = Map::new();
         fields.insert("msgid".into(), Value::from(msgid));
         Ok(fields)
@@ -225,6 +259,16 @@ impl Messages {
         now: SystemTime,
     ) -> String {
         let welcome_code = format!("WELCOME_SIMULATED_{:06}", self.next + 1);
+        self.codes.insert(
+            welcome_code.clone(),
+            EventCode {
+                open_kfid: open_kfid.to_owned(),
+                external_userid: external_userid.to_owned(),
+                expires: now + SHORT_CODE,
+                state: None,
+                used: false,
+            },
+        );
         self.append(open_kfid, now, |msgid| {
             json!({
                 "msgid": msgid, "send_time": unix(now), "origin": 4, "msgtype": "event",
@@ -244,6 +288,119 @@ impl Messages {
         self.tokens
             .insert(token.clone(), (open_kfid.to_owned(), now));
         token
+    }
+
+    /// A `msg_code` from `service_state/trans` to `state`: usable once, while the session
+    /// stays in that state, for 48 hours (20 seconds for a closing code).
+    pub(crate) fn register_trans_code(
+        &mut self,
+        code: &str,
+        open_kfid: &str,
+        external_userid: &str,
+        state: i64,
+        now: SystemTime,
+    ) {
+        let lasts = if state == 4 { SHORT_CODE } else { LONG_CODE };
+        self.codes.insert(
+            code.to_owned(),
+            EventCode {
+                open_kfid: open_kfid.to_owned(),
+                external_userid: external_userid.to_owned(),
+                expires: now + lasts,
+                state: Some(state),
+                used: false,
+            },
+        );
+    }
+
+    /// `kf/send_msg_on_event`. `state` gives a customer's session state.
+    pub(crate) fn send_on_event(
+        &mut self,
+        body: &JsonBody,
+        state: impl Fn(&str, &str) -> i64,
+        now: SystemTime,
+    ) -> Result<Map<String, Value>, Refusal> {
+        let bad = |what: &str| {
+            Refusal::new(
+                errcode::INVALID_PARAMETER,
+                format!("invalid parameter: {what}"),
+            )
+        };
+        let code = body.required_str("code")?;
+        let msgtype = body.required_str("msgtype")?;
+        if !matches!(msgtype, "text" | "msgmenu") {
+            return Err(bad("msgtype must be text or msgmenu"));
+        }
+        let Some(payload) = body.get(msgtype).filter(|p| p.is_object()) else {
+            return Err(bad(msgtype));
+        };
+        // The docs give no errcode for a used, expired or stale code.
+        let Some(event) = self.codes.get_mut(code) else {
+            return Err(bad("code"));
+        };
+        let stale = event
+            .state
+            .is_some_and(|s| s != state(&event.open_kfid, &event.external_userid));
+        if event.used || now >= event.expires || stale {
+            return Err(bad(
+                "code used, expired, or no longer valid for the session",
+            ));
+        }
+        event.used = true;
+        let (open_kfid, touser) = (event.open_kfid.clone(), event.external_userid.clone());
+        let msgid = match body.optional_str("msgid")? {
+            Some(id) => id.to_owned(),
+            None => {
+                self.next += 1;
+                format!("simsent{:010}", self.next)
+            }
+        };
+        self.sent.push(SentRecord {
+            open_kfid,
+            message: SimSentMessage {
+                msgid: msgid.clone(),
+                touser,
+                msgtype: msgtype.to_owned(),
+                payload: payload.clone(),
+                on_event: true,
+                recalled: false,
+            },
+            at: now,
+        });
+        let mut fields = Map::new();
+        fields.insert("msgid".into(), Value::from(msgid));
+        Ok(fields)
+    }
+
+    /// `kf/recall_msg`: a message this account sent, within 2 minutes, once.
+    pub(crate) fn recall(
+        &mut self,
+        open_kfid: &str,
+        body: &JsonBody,
+        now: SystemTime,
+    ) -> Result<Map<String, Value>, Refusal> {
+        let msgid = body.required_str("msgid")?;
+        let bad = |what: &str| {
+            Refusal::new(
+                errcode::INVALID_PARAMETER,
+                format!("invalid parameter: {what}"),
+            )
+        };
+        let Some(record) = self
+            .sent
+            .iter_mut()
+            .find(|r| r.open_kfid == open_kfid && r.message.msgid == msgid)
+        else {
+            return Err(bad("msgid not found"));
+        };
+        if record.message.recalled {
+            return Err(bad("message already recalled"));
+        }
+        if now.duration_since(record.at).unwrap_or_default() > RECALL_WINDOW {
+            return Err(bad("message sent more than 2 minutes ago"));
+        }
+        record.message.recalled = true;
+        Ok(Map::new())
     }
 
     pub(crate) fn sync(

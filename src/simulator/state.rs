@@ -92,6 +92,8 @@ enum Endpoint {
     Knowledge(KnowledgeOp),
     SyncMsg,
     SendMsg,
+    SendMsgOnEvent,
+    RecallMsg,
 }
 
 impl Endpoint {
@@ -124,6 +126,8 @@ impl Endpoint {
             "kf/knowledge/list_intent" => Self::Knowledge(KnowledgeOp::ListIntent),
             "kf/sync_msg" => Self::SyncMsg,
             "kf/send_msg" => Self::SendMsg,
+            "kf/send_msg_on_event" => Self::SendMsgOnEvent,
+            "kf/recall_msg" => Self::RecallMsg,
             _ => return None,
         })
     }
@@ -257,8 +261,17 @@ impl World {
                     return self.sessions.get(open_kfid, &body);
                 }
                 let servicers = &self.servicers;
-                self.sessions
-                    .trans(open_kfid, &body, |u| servicers.is_servicer(open_kfid, u))
+                let moved = self
+                    .sessions
+                    .trans(open_kfid, &body, |u| servicers.is_servicer(open_kfid, u))?;
+                // A code it hands out is good for one send_msg_on_event.
+                if let Some(code) = moved.get("msg_code").and_then(Value::as_str) {
+                    let external_userid = body.required_str("external_userid")?;
+                    let state = body.required_i64("service_state")?;
+                    self.messages
+                        .register_trans_code(code, open_kfid, external_userid, state, now);
+                }
+                Ok(moved)
             }
             Endpoint::CustomerBatchGet
             | Endpoint::UpgradeConfig
@@ -299,6 +312,22 @@ impl World {
                 let sessions = &self.sessions;
                 self.messages
                     .send(open_kfid, &body, |u| sessions.state_of(open_kfid, u), now)
+            }
+            Endpoint::SendMsgOnEvent => {
+                self.tokens
+                    .check(call.query.get("access_token").map(String::as_str), now)?;
+                let body = JsonBody::parse(&call.body)?;
+                let sessions = &self.sessions;
+                self.messages
+                    .send_on_event(&body, |k, u| sessions.state_of(k, u), now)
+            }
+            Endpoint::RecallMsg => {
+                self.tokens
+                    .check(call.query.get("access_token").map(String::as_str), now)?;
+                let body = JsonBody::parse(&call.body)?;
+                let open_kfid = body.required_str("open_kfid")?;
+                self.accounts.check_exists(open_kfid)?;
+                self.messages.recall(open_kfid, &body, now)
             }
         }
     }
