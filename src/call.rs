@@ -64,13 +64,46 @@ pub(crate) async fn send<T: DeserializeOwned>(
     finish(sent, &info).await
 }
 
+/// Sends `request` through the stack and returns the answer as received (headers and body),
+/// for endpoints that answer something other than JSON on success (`media/get`).
+pub(crate) async fn send_raw(
+    request: reqwest_middleware::RequestBuilder,
+    info: CallInfo,
+) -> Result<RawAnswer> {
+    let sent = request.with_extension(info.clone()).send().await;
+    checked(sent, &info).await
+}
+
+/// A successful answer, before decoding.
+pub(crate) struct RawAnswer {
+    pub(crate) status: u16,
+    pub(crate) headers: http::HeaderMap,
+    pub(crate) body: bytes::Bytes,
+}
+
 /// Turns what the middleware stack returned into a typed value or an [`Error`].
 async fn finish<T: DeserializeOwned>(
     sent: reqwest_middleware::Result<reqwest::Response>,
     info: &CallInfo,
 ) -> Result<T> {
+    let answer = checked(sent, info).await?;
+    serde_json::from_slice(&answer.body).map_err(|e| Error::Decode {
+        endpoint: info.endpoint.to_string(),
+        status: answer.status,
+        reason: e.to_string(),
+        excerpt: excerpt(&answer.body, EXCERPT_CHARS),
+    })
+}
+
+/// The answer, unless it is an error: a failed exchange, an HTTP error status, or a non-zero
+/// errcode.
+async fn checked(
+    sent: reqwest_middleware::Result<reqwest::Response>,
+    info: &CallInfo,
+) -> Result<RawAnswer> {
     let response = sent.map_err(|e| stack_error(&e, info))?;
     let status = response.status();
+    let headers = response.headers().clone();
     let errcode = response
         .extensions()
         .get::<Classified>()
@@ -106,11 +139,10 @@ async fn finish<T: DeserializeOwned>(
             info.endpoint.as_ref(),
         )));
     }
-    serde_json::from_slice(&body).map_err(|e| Error::Decode {
-        endpoint: info.endpoint.to_string(),
+    Ok(RawAnswer {
         status: status.as_u16(),
-        reason: e.to_string(),
-        excerpt: excerpt(&body, EXCERPT_CHARS),
+        headers,
+        body,
     })
 }
 

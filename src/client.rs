@@ -91,6 +91,12 @@ impl Client {
         Kf::new(self)
     }
 
+    /// Temporary media (临时素材): upload an image, voice, video or file for a `media_id`, and
+    /// download one.
+    pub fn media(&self) -> crate::media::MediaApi<'_> {
+        crate::media::MediaApi::new(self)
+    }
+
     /// POSTs `body` as JSON to any endpoint (e.g. `/cgi-bin/kf/account/list`), with the same
     /// token handling and retry rules as the typed calls. The call is treated as not idempotent:
     /// it is never replayed once it may have reached WeCom. Use
@@ -171,6 +177,41 @@ impl Client {
                 .body(bytes);
         }
         call::send(request, info).await
+    }
+
+    /// POSTs an already encoded body (e.g. multipart) with `content_type`. The body is bytes,
+    /// so the retry and token layers can replay it.
+    pub(crate) async fn send_bytes<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        query: &[(&str, &str)],
+        content_type: &str,
+        body: bytes::Bytes,
+        idempotency: Idempotency,
+    ) -> Result<T> {
+        let info = CallInfo::new(endpoint, idempotency);
+        let mut url = self.endpoint_url(endpoint)?;
+        url.query_pairs_mut().extend_pairs(query);
+        let request = self
+            .inner
+            .http
+            .post(url)
+            .header(http::header::CONTENT_TYPE, content_type)
+            .body(body);
+        call::send(request, info).await
+    }
+
+    /// GETs an endpoint whose success is not JSON (`media/get`); a JSON answer with a non-zero
+    /// errcode is still an [`Error::Api`]. GETs are idempotent.
+    pub(crate) async fn get_raw(
+        &self,
+        endpoint: &'static str,
+        query: &[(&str, &str)],
+    ) -> Result<call::RawAnswer> {
+        let info = CallInfo::new(endpoint, Idempotency::Idempotent);
+        let mut url = self.endpoint_url(endpoint)?;
+        url.query_pairs_mut().extend_pairs(query);
+        call::send_raw(self.inner.http.get(url), info).await
     }
 
     fn endpoint_url(&self, path: &str) -> Result<Url> {

@@ -51,6 +51,14 @@ pub const DATA_FORMAT_ERROR: i64 = 47001;
 pub const INVALID_PARAMETER: i64 = 40058;
 /// 不合法的media_id (wrong kind, or expired after 3 days).
 pub const INVALID_MEDIA_ID: i64 = 40007;
+/// 不合法的媒体文件类型: `media/upload`'s `type` is not image, voice, video or file.
+pub const INVALID_MEDIA_TYPE: i64 = 40004;
+/// 不合法的文件大小.
+pub const INVALID_FILE_SIZE: i64 = 40006;
+/// 多媒体文件为空: the uploaded file is empty (or 5 bytes or less).
+pub const EMPTY_MEDIA: i64 = 44001;
+/// 多媒体文件大小超过限制.
+pub const MEDIA_TOO_LARGE: i64 = 45001;
 /// userid不存在: not a member of the corp (per item in servicer results).
 pub const USERID_NOT_FOUND: i64 = 60111;
 /// 部门ID不存在: no such department (per item in servicer results).
@@ -134,6 +142,10 @@ pub fn describe(code: i64) -> Option<&'static str> {
         DATA_FORMAT_ERROR => "data format error: the body is not the expected JSON",
         INVALID_PARAMETER => "invalid parameter",
         INVALID_MEDIA_ID => "invalid or expired media_id",
+        INVALID_MEDIA_TYPE => "invalid media type (image, voice, video or file)",
+        INVALID_FILE_SIZE => "invalid file size",
+        EMPTY_MEDIA => "empty media file",
+        MEDIA_TOO_LARGE => "media file too large",
         USERID_NOT_FOUND => "userid not found: not a member of the corp",
         INVALID_DEPARTMENT => "no such department",
         KF_INVALID_OPEN_KFID => "invalid open_kfid",

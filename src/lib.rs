@@ -41,6 +41,7 @@ mod endpoint;
 pub mod errcode;
 mod error;
 pub mod kf;
+pub mod media;
 mod middleware;
 mod redact;
 #[cfg(feature = "simulator")]

@@ -715,6 +715,50 @@ async fn knowledge_bodies_are_checked_like_wecom() {
     assert_eq!(sim.counters().effects("kf/knowledge/add_group"), 1);
 }
 
+#[tokio::test]
+async fn media_uploads_are_checked_like_wecom() {
+    let (sim, _raw, token) = started().await;
+    let http = reqwest::Client::new();
+    let upload = |kind: &'static str, bytes: Vec<u8>| {
+        let url = format!("{}/cgi-bin/media/upload", sim.base_url());
+        let (http, token) = (http.clone(), token.clone());
+        async move {
+            let part = reqwest::multipart::Part::bytes(bytes).file_name("f.bin");
+            let form = reqwest::multipart::Form::new().part("media", part);
+            http.post(url)
+                .query(&[("access_token", token.as_str()), ("type", kind)])
+                .multipart(form)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(code(&upload("sticker", vec![1; 10]).await), 40004);
+    assert_eq!(code(&upload("file", vec![1; 5]).await), 44001);
+    assert_eq!(
+        code(&upload("voice", vec![1; 2 * 1024 * 1024 + 1]).await),
+        45001
+    );
+    assert_eq!(code(&upload("file", vec![1; 6]).await), 0);
+    // Not multipart at all.
+    let url = format!("{}/cgi-bin/media/upload", sim.base_url());
+    let plain: Value = http
+        .post(url)
+        .query(&[("access_token", token.as_str()), ("type", "file")])
+        .body("just bytes")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(code(&plain), 40058);
+    assert_eq!(sim.counters().effects("media/upload"), 1);
+}
+
 // ---- time ----------------------------------------------------------------------------------
 
 #[tokio::test]

@@ -56,11 +56,13 @@
 //! | `POST kf/send_msg` | a known `open_kfid`; `touser`; `msgid` 1–32 bytes of `0-9 a-z A-Z _ -`, unique in the account (40058: the docs give no code); a documented `msgtype` with its payload object (40058), text 1–2048 bytes (40058), a menu of at most 10 items (95008); the session in state 0 or 1 (95018); within 48 hours of the customer's last message (95002); at most 5 messages since it (95001). Sent messages: [`Simulator::sent_messages`] |
 //! | `POST kf/send_msg_on_event` | a `code` from an `enter_session` event (20 s) or from `service_state/trans` (48 h; 20 s for a closing code), used once, while the session is still in the state that produced it; text or msgmenu. WeCom documents no errcode for a bad code: 40058 |
 //! | `POST kf/recall_msg` | a known `open_kfid`; a `msgid` the account sent, within 2 minutes, once (40058 otherwise: the docs give no code) |
+//! | `POST media/upload?type=` | `type` image/voice/video/file (40004); multipart field `media` with a filename; more than 5 bytes (44001); image ≤ 10 MB, voice ≤ 2 MB, video ≤ 10 MB, file ≤ 20 MB (45001); answers `type`, `media_id`, `created_at` |
+//! | `GET media/get?media_id=` | the file as uploaded (`Content-Disposition` with its name); 40007 for an unknown media_id or one older than 3 days |
 //! | `POST kf/service_state/trans` | moves 0 → 1/2/3, 1 → 2/3, 2 → 3, 3 → 3/4, else 95016; to 3 needs a `servicer_userid` (40058) who is a servicer of the account (95014); a `msg_code` on the first move to 2 or 3 and on a move to 4 |
 //!
 //! Errors come as WeCom sends them: HTTP 200, `application/json; charset=UTF-8`, and an
 //! `errmsg` with WeCom's suffix (`…, hint: [...], from ip: ..., more info at …?e=<code>`).
-//! Unknown paths answer HTTP 404; bodies over 2 MiB, 413.
+//! Unknown paths answer HTTP 404; bodies over 2 MiB (21 MiB for `media/upload`), 413.
 //!
 //! # Faults
 //!
@@ -77,6 +79,7 @@ mod accounts;
 mod customers;
 mod fault;
 mod knowledge;
+mod media;
 mod messages;
 mod server;
 mod servicers;

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use http::header::{CONTENT_TYPE, HeaderValue};
+use http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -17,13 +17,16 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
 use super::fault::Fault;
+use super::media::UploadedPart;
 use super::state::{Call, Shared, path_key};
 use super::wire::Reply;
 
 /// Bodies above this are refused with 413 before they are parsed.
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
-/// An oversized body is still read (and discarded) up to this size before the 413, so that the
-/// caller, still writing, sees the answer rather than a reset connection.
+/// For `media/upload`: the largest file WeCom takes (20 MB) and the multipart framing.
+const MAX_UPLOAD_BYTES: usize = 21 * 1024 * 1024;
+/// An oversized body is still read (and discarded) up to this much beyond the limit before the
+/// 413, so that the caller, still writing, sees the answer rather than a reset connection.
 const DRAIN_BYTES: usize = 16 * 1024 * 1024;
 
 /// Accepts connections until the task is aborted; aborting it also closes every connection
@@ -74,18 +77,35 @@ async fn handle(
     shared: Arc<Shared>,
 ) -> Result<Response<Full<Bytes>>, HangUp> {
     let (parts, body) = request.into_parts();
-    let Some(body) = read_body(body).await? else {
+    let limit = if path_key(parts.uri.path()) == "media/upload" {
+        MAX_UPLOAD_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    let Some(body) = read_body(body, limit).await? else {
         return Ok(response(Reply::http_status(StatusCode::PAYLOAD_TOO_LARGE)));
     };
     let query = url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
         .into_owned()
         .collect();
+    let path = path_key(parts.uri.path()).to_owned();
+    let upload = if path == "media/upload" {
+        let content_type = parts
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        Some(media_part(content_type, body.clone()).await)
+    } else {
+        None
+    };
     let call = Call {
         method: parts.method,
-        path: path_key(parts.uri.path()).to_owned(),
+        path,
         query,
         body,
         peer,
+        upload,
     };
     let reply = match shared.begin(&call) {
         None => shared.execute(&call),
@@ -112,8 +132,8 @@ async fn handle(
     Ok(response(reply))
 }
 
-/// The body, or `None` if it is larger than [`MAX_BODY_BYTES`].
-async fn read_body(mut body: Incoming) -> Result<Option<Bytes>, HangUp> {
+/// The body, or `None` if it is larger than `limit`.
+async fn read_body(mut body: Incoming, limit: usize) -> Result<Option<Bytes>, HangUp> {
     let mut kept = BytesMut::new();
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
@@ -121,21 +141,54 @@ async fn read_body(mut body: Incoming) -> Result<Option<Bytes>, HangUp> {
             continue; // trailers
         };
         seen = seen.saturating_add(data.len());
-        if seen > DRAIN_BYTES {
+        if seen > limit.saturating_add(DRAIN_BYTES) {
             return Err(HangUp);
         }
-        if seen <= MAX_BODY_BYTES {
+        if seen <= limit {
             kept.extend_from_slice(&data);
         }
     }
-    Ok((seen <= MAX_BODY_BYTES).then(|| kept.freeze()))
+    Ok((seen <= limit).then(|| kept.freeze()))
 }
 
 fn response(reply: Reply) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(reply.body));
     *response.status_mut() = reply.status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
+    // From bytes: a file name may be UTF-8, as WeCom sends it.
+    if let Some(value) = reply
+        .disposition
+        .and_then(|d| HeaderValue::from_bytes(d.as_bytes()).ok())
+    {
+        headers.insert(CONTENT_DISPOSITION, value);
+    }
     response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
-    response
+}
+
+/// The `media` part of a multipart upload, or why there is none.
+async fn media_part(content_type: &str, body: Bytes) -> Result<UploadedPart, String> {
+    let boundary = multer::parse_boundary(content_type)
+        .map_err(|_| "the body must be multipart/form-data with a boundary".to_owned())?;
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| format!("malformed multipart body: {e}"))?
+    {
+        if field.name() != Some("media") {
+            continue;
+        }
+        let filename = field
+            .file_name()
+            .map(str::to_owned)
+            .ok_or_else(|| "the media part needs a filename".to_owned())?;
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| format!("malformed multipart body: {e}"))?;
+        return Ok(UploadedPart { filename, bytes });
+    }
+    Err("no part named media".to_owned())
 }

@@ -16,6 +16,7 @@ use super::accounts::{AccountOp, Accounts};
 use super::customers::Customers;
 use super::fault::{Fault, FaultPlan};
 use super::knowledge::{Knowledge, KnowledgeOp};
+use super::media::{Media, UploadedPart};
 use super::messages::Messages;
 use super::servicers::{ServicerOp, Servicers};
 use super::sessions::Sessions;
@@ -94,6 +95,8 @@ enum Endpoint {
     SendMsg,
     SendMsgOnEvent,
     RecallMsg,
+    MediaUpload,
+    MediaGet,
 }
 
 impl Endpoint {
@@ -128,6 +131,8 @@ impl Endpoint {
             "kf/send_msg" => Self::SendMsg,
             "kf/send_msg_on_event" => Self::SendMsgOnEvent,
             "kf/recall_msg" => Self::RecallMsg,
+            "media/upload" => Self::MediaUpload,
+            "media/get" => Self::MediaGet,
             _ => return None,
         })
     }
@@ -137,7 +142,8 @@ impl Endpoint {
             Self::GetToken
             | Self::Servicer(ServicerOp::List)
             | Self::UpgradeConfig
-            | Self::CorpQualification => Method::GET,
+            | Self::CorpQualification
+            | Self::MediaGet => Method::GET,
             _ => Method::POST,
         }
     }
@@ -152,6 +158,8 @@ pub(crate) struct Call {
     pub(crate) query: HashMap<String, String>,
     pub(crate) body: Bytes,
     pub(crate) peer: IpAddr,
+    /// The `media` part of a `media/upload`, decoded by the server (or why it could not be).
+    pub(crate) upload: Option<Result<UploadedPart, String>>,
 }
 
 /// Everything the simulated corp holds.
@@ -166,6 +174,7 @@ pub(crate) struct World {
     pub(crate) customers: Customers,
     pub(crate) knowledge: Knowledge,
     pub(crate) messages: Messages,
+    pub(crate) media: Media,
     pub(crate) faults: FaultPlan,
     pub(crate) counters: Counters,
     hints: u64,
@@ -188,6 +197,7 @@ impl World {
             customers: Customers::default(),
             knowledge: Knowledge::default(),
             messages: Messages::default(),
+            media: Media::default(),
             faults: FaultPlan::default(),
             counters: Counters::default(),
             hints: 0,
@@ -214,6 +224,17 @@ impl World {
             self.answer(endpoint, call, now)
         };
         match answer {
+            Ok(_) if endpoint == Endpoint::MediaGet => {
+                *self.counters.effects.entry(call.path.clone()).or_default() += 1;
+                let media_id = call.query.get("media_id").map(String::as_str);
+                match self.media.get(media_id, now) {
+                    Ok(file) => Reply::file(&file.filename, file.bytes.clone()),
+                    Err(refusal) => {
+                        let hint = self.hint(now);
+                        Reply::refusal(&refusal, &hint, &call.peer.to_string())
+                    }
+                }
+            }
             Ok(fields) => {
                 *self.counters.effects.entry(call.path.clone()).or_default() += 1;
                 Reply::ok(fields)
@@ -320,6 +341,19 @@ impl World {
                 let sessions = &self.sessions;
                 self.messages
                     .send_on_event(&body, |k, u| sessions.state_of(k, u), now)
+            }
+            Endpoint::MediaUpload => {
+                self.tokens
+                    .check(call.query.get("access_token").map(String::as_str), now)?;
+                let kind = call.query.get("type").map(String::as_str);
+                self.media.upload(kind, call.upload.as_ref(), now)
+            }
+            // Answered as a file by `execute`; here only its refusals.
+            Endpoint::MediaGet => {
+                self.tokens
+                    .check(call.query.get("access_token").map(String::as_str), now)?;
+                let media_id = call.query.get("media_id").map(String::as_str);
+                self.media.get(media_id, now).map(|_| Map::new())
             }
             Endpoint::RecallMsg => {
                 self.tokens

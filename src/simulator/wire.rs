@@ -65,9 +65,21 @@ pub(crate) struct Reply {
     pub(crate) status: StatusCode,
     pub(crate) content_type: &'static str,
     pub(crate) body: Bytes,
+    /// `Content-Disposition`, for a file.
+    pub(crate) disposition: Option<String>,
 }
 
 impl Reply {
+    /// A file, as `media/get` answers one.
+    pub(crate) fn file(filename: &str, bytes: Bytes) -> Self {
+        Self {
+            status: StatusCode::OK,
+            content_type: "application/octet-stream",
+            body: bytes,
+            disposition: Some(format!("attachment; filename=\"{filename}\"")),
+        }
+    }
+
     /// `{"errcode":0,"errmsg":"ok", …fields}`.
     pub(crate) fn ok(fields: Map<String, Value>) -> Self {
         let mut body = Map::new();
@@ -98,6 +110,7 @@ impl Reply {
         Self {
             status,
             content_type: "text/html",
+            disposition: None,
             body: Bytes::from(text),
         }
     }
@@ -106,6 +119,7 @@ impl Reply {
         Self {
             status,
             content_type: JSON_CONTENT_TYPE,
+            disposition: None,
             body: Bytes::from(value.to_string()),
         }
     }

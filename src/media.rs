@@ -1,0 +1,302 @@
+//! Temporary media (临时素材): `media/upload` and `media/get`. Every non-text message and an
+//! account's avatar need a `media_id`; it is valid for 3 days and shared by the corp's apps.
+//!
+//! The upload is encoded (reqwest's multipart encoder) into bytes before it is sent, so that
+//! the retry and token layers can send it again; it is in memory anyway, within the limits.
+//!
+//! ```no_run
+//! use wecom_kf::media::Upload;
+//!
+//! # async fn demo(client: wecom_kf::Client, png: Vec<u8>) -> Result<(), wecom_kf::Error> {
+//! let uploaded = client.media().upload(Upload::image("avatar.png", png)).await?;
+//! let file = client.media().download(&uploaded.media_id).await?;
+//! println!("{:?}: {} bytes", file.filename, file.bytes.len());
+//! # Ok(()) }
+//! ```
+
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use serde::Deserialize;
+
+use crate::call::Idempotency;
+use crate::error::{Error, Result};
+use crate::{Client, validate};
+
+/// A file must be more than this many bytes.
+pub const MIN_BYTES: usize = 5;
+/// Images: up to 10 MB, JPG or PNG.
+pub const IMAGE_MAX_BYTES: usize = 10 * 1024 * 1024;
+/// Voice: up to 2 MB, AMR.
+pub const VOICE_MAX_BYTES: usize = 2 * 1024 * 1024;
+/// Video: up to 10 MB, MP4.
+pub const VIDEO_MAX_BYTES: usize = 10 * 1024 * 1024;
+/// Other files: up to 20 MB.
+pub const FILE_MAX_BYTES: usize = 20 * 1024 * 1024;
+
+const UPLOAD: &str = "/cgi-bin/media/upload";
+const GET: &str = "/cgi-bin/media/get";
+
+/// The media API. Obtained with `client.media()`.
+#[derive(Debug, Clone, Copy)]
+pub struct MediaApi<'a> {
+    client: &'a Client,
+}
+
+impl<'a> MediaApi<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Self { client }
+    }
+
+    /// Uploads a temporary media file
+    /// ([doc](https://developer.work.weixin.qq.com/document/path/90253)); the size and type
+    /// limits are checked before anything is sent.
+    ///
+    /// **Not replayed** once it may have reached WeCom (a second upload would make a second
+    /// media_id; harmless, as it expires in 3 days, but the SDK keeps the rule): a lost answer
+    /// is [`Error::OutcomeUnknown`].
+    pub async fn upload(self, upload: Upload) -> Result<Uploaded> {
+        upload.validate()?;
+        let kind = upload.kind.as_str();
+        let mut part = reqwest::multipart::Part::bytes(upload.bytes.to_vec())
+            .file_name(upload.filename.clone());
+        if let Some(content_type) = &upload.content_type {
+            part = part
+                .mime_str(content_type)
+                .map_err(|_| Error::invalid("content_type", "is not a valid MIME type"))?;
+        }
+        let form = reqwest::multipart::Form::new().part("media", part);
+        let content_type = format!("multipart/form-data; boundary={}", form.boundary());
+        let chunks: Vec<Bytes> = form
+            .into_stream()
+            .try_collect()
+            .await
+            .map_err(|e| Error::invalid("media", format!("cannot be encoded: {e}")))?;
+        let body = Bytes::from(chunks.concat());
+        self.client
+            .send_bytes(
+                UPLOAD,
+                &[("type", kind)],
+                &content_type,
+                body,
+                Idempotency::NotIdempotent,
+            )
+            .await
+    }
+
+    /// Downloads a media file ([doc](https://developer.work.weixin.qq.com/document/path/90254)),
+    /// e.g. an image a customer sent. Files over 20 MB need ranged downloads, which this call
+    /// does not make.
+    ///
+    /// **Read** (a GET): retried after transient failures.
+    pub async fn download(self, media_id: &str) -> Result<Downloaded> {
+        validate::bytes("media_id", media_id, 1, 256)?;
+        let answer = self.client.get_raw(GET, &[("media_id", media_id)]).await?;
+        // Lossy: a file name may arrive as raw UTF-8, which `to_str` refuses.
+        let header = |name: http::HeaderName| {
+            answer
+                .headers
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        };
+        let filename = header(http::header::CONTENT_DISPOSITION)
+            .as_deref()
+            .and_then(disposition_filename);
+        Ok(Downloaded {
+            content_type: header(http::header::CONTENT_TYPE),
+            filename,
+            bytes: answer.body,
+        })
+    }
+}
+
+/// The file name in a `Content-Disposition: attachment; filename="…"` header.
+fn disposition_filename(disposition: &str) -> Option<String> {
+    disposition.split(';').find_map(|param| {
+        let value = param.trim().strip_prefix("filename=")?;
+        Some(value.trim_matches('"').to_owned())
+    })
+}
+
+/// The kinds of temporary media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MediaKind {
+    /// JPG or PNG, up to 10 MB.
+    Image,
+    /// AMR, up to 2 MB and 60 seconds.
+    Voice,
+    /// MP4, up to 10 MB.
+    Video,
+    /// Anything, up to 20 MB.
+    File,
+}
+
+impl MediaKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Image => "image",
+            Self::Voice => "voice",
+            Self::Video => "video",
+            Self::File => "file",
+        }
+    }
+
+    fn max_bytes(self) -> usize {
+        match self {
+            Self::Image => IMAGE_MAX_BYTES,
+            Self::Voice => VOICE_MAX_BYTES,
+            Self::Video => VIDEO_MAX_BYTES,
+            Self::File => FILE_MAX_BYTES,
+        }
+    }
+
+    /// The file name extensions WeCom takes for this kind (any, for files).
+    fn extensions(self) -> &'static [&'static str] {
+        match self {
+            Self::Image => &["jpg", "jpeg", "png"],
+            Self::Voice => &["amr"],
+            Self::Video => &["mp4"],
+            Self::File => &[],
+        }
+    }
+}
+
+/// A file to upload: its kind, its name (shown to the recipient of a file message) and its
+/// bytes.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    kind: MediaKind,
+    filename: String,
+    content_type: Option<String>,
+    bytes: Bytes,
+}
+
+impl Upload {
+    /// A file of `kind`.
+    pub fn new(kind: MediaKind, filename: impl Into<String>, bytes: impl Into<Bytes>) -> Self {
+        Self {
+            kind,
+            filename: filename.into(),
+            content_type: None,
+            bytes: bytes.into(),
+        }
+    }
+
+    /// An image (JPG or PNG, up to 10 MB).
+    pub fn image(filename: impl Into<String>, bytes: impl Into<Bytes>) -> Self {
+        Self::new(MediaKind::Image, filename, bytes)
+    }
+
+    /// A voice message (AMR, up to 2 MB).
+    pub fn voice(filename: impl Into<String>, bytes: impl Into<Bytes>) -> Self {
+        Self::new(MediaKind::Voice, filename, bytes)
+    }
+
+    /// A video (MP4, up to 10 MB).
+    pub fn video(filename: impl Into<String>, bytes: impl Into<Bytes>) -> Self {
+        Self::new(MediaKind::Video, filename, bytes)
+    }
+
+    /// Any file (up to 20 MB).
+    pub fn file(filename: impl Into<String>, bytes: impl Into<Bytes>) -> Self {
+        Self::new(MediaKind::File, filename, bytes)
+    }
+
+    /// The part's content type (e.g. `image/png`).
+    pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.content_type = Some(content_type.into());
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        validate::bytes("filename", &self.filename, 1, 256)?;
+        let n = self.bytes.len();
+        let max = self.kind.max_bytes();
+        if n <= MIN_BYTES || n > max {
+            return Err(Error::invalid(
+                "media",
+                format!(
+                    "a {} must be more than {MIN_BYTES} bytes and at most {max} bytes, got {n}",
+                    self.kind.as_str()
+                ),
+            ));
+        }
+        let allowed = self.kind.extensions();
+        let extension = self
+            .filename
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase());
+        if !allowed.is_empty() && !extension.is_some_and(|e| allowed.contains(&e.as_str())) {
+            return Err(Error::invalid(
+                "filename",
+                format!(
+                    "a {} must be named .{}",
+                    self.kind.as_str(),
+                    allowed.join(" or .")
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `media/upload` response.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct Uploaded {
+    /// The media's kind, as WeCom names it.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    /// The id to use in messages (valid 3 days).
+    pub media_id: String,
+    /// When it was uploaded (unix seconds, as WeCom sends them: a string).
+    #[serde(default)]
+    pub created_at: String,
+}
+
+/// `media/get` response: the file.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Downloaded {
+    /// Its content type.
+    pub content_type: Option<String>,
+    /// Its name, from `Content-Disposition`.
+    pub filename: Option<String>,
+    /// The file.
+    pub bytes: Bytes,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_filename_comes_from_the_disposition() {
+        assert_eq!(
+            disposition_filename(r#"attachment; filename="a b.png""#).as_deref(),
+            Some("a b.png")
+        );
+        assert_eq!(disposition_filename("inline"), None);
+    }
+
+    #[test]
+    fn limits_are_checked_per_kind() {
+        let field = |u: Upload| match u.validate() {
+            Err(Error::InvalidInput { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(Upload::image("a.png", vec![0u8; 5])), "media");
+        assert_eq!(field(Upload::image("a.gif", vec![0u8; 6])), "filename");
+        assert_eq!(
+            field(Upload::voice("a.amr", vec![0u8; VOICE_MAX_BYTES + 1])),
+            "media"
+        );
+        assert_eq!(field(Upload::file("", vec![0u8; 6])), "filename");
+        assert!(Upload::image("A.JPG", vec![0u8; 6]).validate().is_ok());
+        assert!(
+            Upload::file("notes", vec![0u8; FILE_MAX_BYTES])
+                .validate()
+                .is_ok()
+        );
+    }
+}
