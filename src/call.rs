@@ -101,9 +101,10 @@ async fn checked(
     sent: reqwest_middleware::Result<reqwest::Response>,
     info: &CallInfo,
 ) -> Result<RawAnswer> {
-    let response = sent.map_err(|e| stack_error(&e, info))?;
+    let mut response = sent.map_err(|e| stack_error(&e, info))?;
     let status = response.status();
-    let headers = response.headers().clone();
+    // Taken, not cloned: the body read below consumes the response anyway.
+    let headers = std::mem::take(response.headers_mut());
     let errcode = response
         .extensions()
         .get::<Classified>()

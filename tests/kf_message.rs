@@ -203,3 +203,26 @@ async fn a_dropped_page_is_pulled_again() {
     assert_eq!(texts(&page), ["hello"]);
     assert_eq!(sim.counters().calls("kf/sync_msg"), 2);
 }
+
+#[test]
+fn the_official_example_decodes_with_its_placeholder_type_kept() {
+    use wecom_kf::kf::message::MessagePage;
+    let page: MessagePage =
+        serde_json::from_str(include_str!("fixtures/kf_sync_msg.json")).unwrap();
+    assert!(page.has_more);
+    assert_eq!(page.next_cursor, "4gw7MepFLfgF2VC5npN");
+    assert_eq!(page.msg_list.len(), 3);
+    let first = &page.msg_list[0];
+    assert_eq!(first.servicer_userid.as_deref(), Some("Zhangsan"));
+    assert!(
+        matches!(&first.content, MessageContent::Other { msgtype, .. } if msgtype == "MSG_TYPE")
+    );
+    assert!(matches!(
+        &page.msg_list[1].content,
+        MessageContent::Event(Event::UserRecallMsg { recall_msgid, .. }) if recall_msgid == "RECALL_MSGID"
+    ));
+    assert!(matches!(
+        &page.msg_list[2].content,
+        MessageContent::Event(Event::ServicerRecallMsg { servicer_userid, .. }) if servicer_userid == "SERVICER_USERID"
+    ));
+}
