@@ -220,3 +220,18 @@ async fn reads_and_cancels_are_replayed_and_a_recommendation_is_not() {
     );
     assert_eq!(sim.upgrade_recommendation(&open_kfid, "wmALICE"), None);
 }
+
+#[test]
+fn the_official_examples_decode() {
+    use wecom_kf::kf::customer::{CustomerBatch, UpgradeServiceConfig};
+    let batch: CustomerBatch =
+        serde_json::from_str(include_str!("fixtures/kf_customer_batchget.json")).unwrap();
+    let c = &batch.customer_list[0];
+    assert_eq!((c.nickname.as_str(), c.gender), ("张三", Gender::Male));
+    assert_eq!(c.unionid.as_deref(), Some("oxasdaosaosdasdasdasd"));
+    assert_eq!(batch.invalid_external_userid, ["zhangsan"]);
+    let config: UpgradeServiceConfig =
+        serde_json::from_str(include_str!("fixtures/kf_upgrade_service_config.json")).unwrap();
+    assert_eq!(config.member_range.department_id_list, [2, 3]);
+    assert_eq!(config.groupchat_range.chat_id_list.len(), 2);
+}

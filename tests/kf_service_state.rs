@@ -209,3 +209,12 @@ async fn a_read_is_replayed_and_a_move_is_not() {
     assert_eq!(sim.counters().calls("kf/service_state/trans"), 1);
     assert_eq!(state(&client, &open_kfid).await.0, ServiceState::Queued);
 }
+
+#[test]
+fn the_official_example_decodes() {
+    use wecom_kf::kf::service_state::ServiceStateInfo;
+    let info: ServiceStateInfo =
+        serde_json::from_str(include_str!("fixtures/kf_service_state_get.json")).unwrap();
+    assert_eq!(info.service_state, ServiceState::Servicer);
+    assert_eq!(info.servicer_userid.as_deref(), Some("zhangsan"));
+}

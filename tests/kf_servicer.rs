@@ -315,6 +315,19 @@ fn the_official_examples_decode() {
         [item("zhangsan", 0, "success"), item("lisi", 0, "ignored")]
     );
     assert_eq!(results.failures().count(), 0);
+    let list: wecom_kf::kf::servicer::ServicerList =
+        serde_json::from_str(include_str!("fixtures/kf_servicer_list.json")).unwrap();
+    let statuses: Vec<_> = list.servicer_list.iter().map(|s| s.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            Some(ReceptionStatus::Receiving),
+            Some(ReceptionStatus::Stopped),
+            None,
+            None
+        ]
+    );
+    assert_eq!(list.servicer_list[3].department_id, Some(3));
     let way: ContactWay =
         serde_json::from_str(include_str!("fixtures/kf_add_contact_way.json")).unwrap();
     assert_eq!(

@@ -116,3 +116,25 @@ async fn an_unknown_account_is_an_error_and_a_dropped_read_is_replayed() {
     assert_eq!(stats.servicer(day).await.unwrap().statistic_list.len(), 1);
     assert_eq!(sim.counters().calls("kf/get_servicer_statistic"), 2);
 }
+
+#[test]
+fn the_official_examples_decode() {
+    use wecom_kf::kf::statistic::Statistics;
+    let corp: Statistics =
+        serde_json::from_str(include_str!("fixtures/kf_corp_statistic.json")).unwrap();
+    assert_eq!(corp.statistic_list.len(), 2);
+    assert_eq!(corp.statistic_list[1].stat_time, 1_645_632_000);
+    let day = corp.statistic_list[0].statistic.clone().unwrap();
+    assert_eq!(
+        (day.session_cnt, day.ai_transfer_rate),
+        (Some(2), Some(1.0))
+    );
+    let servicer: Statistics =
+        serde_json::from_str(include_str!("fixtures/kf_servicer_statistic.json")).unwrap();
+    assert_eq!(
+        servicer.statistic_list[0].stat_time, 1_645_545_600,
+        "read from stat_date"
+    );
+    let day = servicer.statistic_list[0].statistic.clone().unwrap();
+    assert_eq!(day.first_reply_average_sec, Some(17.0));
+}

@@ -172,7 +172,9 @@ pub struct Statistics {
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
 pub struct DailyStatistic {
-    /// The day (unix seconds at 00:00 China time).
+    /// The day (unix seconds at 00:00 China time). The servicer statistic's doc example names
+    /// it `stat_date`; both are read.
+    #[serde(default, alias = "stat_date")]
     pub stat_time: u64,
     /// The figures; absent for a day with nothing to report.
     #[serde(default)]
