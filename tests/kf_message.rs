@@ -2,29 +2,18 @@
 //! (95007, reported distinctly), the 3-day window, each validation rule, the errcodes, typed
 //! events, and the read replayed after a dropped answer.
 
+mod common;
+
 use std::time::Duration;
 
+use common::client_on_manual_clock;
 use wecom_kf::clock::ManualClock;
 use wecom_kf::kf::message::{Event, MessageContent, Origin, SyncMsg};
-use wecom_kf::simulator::{Fault, Simulator};
-use wecom_kf::{Client, Error, TokenProvider};
+use wecom_kf::simulator::{Fault, Simulator, TokenIssue};
+use wecom_kf::{Client, Error};
 
 async fn started() -> (Simulator, Client, String, ManualClock) {
-    let clock = ManualClock::new();
-    let sim = Simulator::builder()
-        .clock(clock.clone())
-        .start()
-        .await
-        .unwrap();
-    let provider = TokenProvider::builder()
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    let client = sim
-        .client_builder()
-        .token_provider(provider)
-        .build()
-        .unwrap();
+    let (sim, clock, client) = client_on_manual_clock(TokenIssue::default()).await;
     let open_kfid = sim.seed_account("售后客服", "media-1");
     (sim, client, open_kfid, clock)
 }

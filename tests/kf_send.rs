@@ -2,33 +2,22 @@
 //! rules (states 0/1, 5 messages, 48 hours), msgids, each validation rule, and a lost answer
 //! reported as OutcomeUnknown without a second send.
 
+mod common;
+
 use std::time::Duration;
 
+use common::client_on_manual_clock;
 use serde_json::json;
 use wecom_kf::clock::ManualClock;
 use wecom_kf::kf::send::{MenuItem, Outgoing, SendMsg};
 use wecom_kf::kf::service_state::{ServiceState, TransServiceState};
-use wecom_kf::simulator::{Fault, Simulator};
-use wecom_kf::{Client, Error, TokenProvider, errcode};
+use wecom_kf::simulator::{Fault, Simulator, TokenIssue};
+use wecom_kf::{Client, Error, errcode};
 
 const ALICE: &str = "wmALICE";
 
 async fn started() -> (Simulator, Client, String, ManualClock) {
-    let clock = ManualClock::new();
-    let sim = Simulator::builder()
-        .clock(clock.clone())
-        .start()
-        .await
-        .unwrap();
-    let provider = TokenProvider::builder()
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    let client = sim
-        .client_builder()
-        .token_provider(provider)
-        .build()
-        .unwrap();
+    let (sim, clock, client) = client_on_manual_clock(TokenIssue::default()).await;
     let open_kfid = sim.seed_account("售后客服", "media-1");
     sim.customer_says(&open_kfid, ALICE, "你好");
     (sim, client, open_kfid, clock)

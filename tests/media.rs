@@ -2,29 +2,18 @@
 //! (a token refused mid-upload is replayed with the same bytes), each limit checked before
 //! sending, the errcodes, and the idempotency class of each under a dropped answer.
 
+mod common;
+
 use std::time::Duration;
 
+use common::client_on_manual_clock;
 use wecom_kf::clock::ManualClock;
 use wecom_kf::media::{IMAGE_MAX_BYTES, MediaKind, Upload, VOICE_MAX_BYTES};
-use wecom_kf::simulator::{Fault, Simulator};
-use wecom_kf::{Client, Error, TokenProvider};
+use wecom_kf::simulator::{Fault, Simulator, TokenIssue};
+use wecom_kf::{Client, Error};
 
 async fn started() -> (Simulator, Client, ManualClock) {
-    let clock = ManualClock::new();
-    let sim = Simulator::builder()
-        .clock(clock.clone())
-        .start()
-        .await
-        .unwrap();
-    let provider = TokenProvider::builder()
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    let client = sim
-        .client_builder()
-        .token_provider(provider)
-        .build()
-        .unwrap();
+    let (sim, clock, client) = client_on_manual_clock(TokenIssue::default()).await;
     (sim, client, clock)
 }
 

@@ -27,7 +27,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::call::Idempotency;
 use crate::error::{Error, Result};
-use crate::kf::account::OPEN_KFID_MAX_BYTES;
 use crate::kf::service_state::EXTERNAL_USERID_MAX_BYTES;
 use crate::kf::servicer::USERID_MAX_BYTES;
 use crate::{Client, validate};
@@ -362,13 +361,7 @@ impl UpgradeService {
     }
 
     fn validate(&self) -> Result<()> {
-        validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
-        validate::bytes(
-            "external_userid",
-            &self.external_userid,
-            1,
-            EXTERNAL_USERID_MAX_BYTES,
-        )?;
+        super::check_customer(&self.open_kfid, &self.external_userid)?;
         if let Some(userid) = self.member.as_ref().and_then(|m| m.userid.as_ref()) {
             validate::bytes("member.userid", userid, 1, USERID_MAX_BYTES)?;
         }
@@ -396,13 +389,7 @@ impl CancelUpgradeService {
     }
 
     fn validate(&self) -> Result<()> {
-        validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
-        validate::bytes(
-            "external_userid",
-            &self.external_userid,
-            1,
-            EXTERNAL_USERID_MAX_BYTES,
-        )
+        super::check_customer(&self.open_kfid, &self.external_userid)
     }
 }
 

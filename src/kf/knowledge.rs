@@ -20,7 +20,7 @@
 use reqwest::Method;
 use serde::de::IgnoredAny;
 use serde::ser::SerializeMap;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::call::Idempotency;
 use crate::error::{Error, Result};
@@ -301,19 +301,6 @@ impl ListIntents {
     }
 }
 
-fn bool_from_int<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
-    Ok(i64::deserialize(d)? != 0)
-}
-
-/// A list that may also come as `null`.
-fn list_or_null<'de, D, T>(d: D) -> std::result::Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
-}
-
 /// `list_group` response.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
@@ -322,10 +309,10 @@ pub struct GroupPage {
     #[serde(default)]
     pub next_cursor: String,
     /// More pages follow.
-    #[serde(default, deserialize_with = "bool_from_int")]
+    #[serde(default, deserialize_with = "super::wire::bool_from_int")]
     pub has_more: bool,
     /// The groups on this page.
-    #[serde(default, deserialize_with = "list_or_null")]
+    #[serde(default, deserialize_with = "super::wire::list_or_null")]
     pub group_list: Vec<Group>,
 }
 
@@ -339,7 +326,7 @@ pub struct Group {
     #[serde(default)]
     pub name: String,
     /// The default group (cannot be renamed or deleted).
-    #[serde(default, deserialize_with = "bool_from_int")]
+    #[serde(default, deserialize_with = "super::wire::bool_from_int")]
     pub is_default: bool,
 }
 
@@ -351,10 +338,10 @@ pub struct IntentPage {
     #[serde(default)]
     pub next_cursor: String,
     /// More pages follow.
-    #[serde(default, deserialize_with = "bool_from_int")]
+    #[serde(default, deserialize_with = "super::wire::bool_from_int")]
     pub has_more: bool,
     /// The intents on this page.
-    #[serde(default, deserialize_with = "list_or_null")]
+    #[serde(default, deserialize_with = "super::wire::list_or_null")]
     pub intent_list: Vec<IntentSummary>,
 }
 
@@ -374,7 +361,7 @@ pub struct IntentSummary {
     #[serde(default)]
     pub similar_questions: SimilarQuestions,
     /// The answers (one).
-    #[serde(default, deserialize_with = "list_or_null")]
+    #[serde(default, deserialize_with = "super::wire::list_or_null")]
     pub answers: Vec<AnswerSummary>,
 }
 
@@ -410,7 +397,7 @@ impl TextPart {
 #[non_exhaustive]
 pub struct SimilarQuestions {
     /// The questions.
-    #[serde(default, deserialize_with = "list_or_null")]
+    #[serde(default, deserialize_with = "super::wire::list_or_null")]
     pub items: Vec<TextPart>,
 }
 
@@ -423,7 +410,7 @@ pub struct AnswerSummary {
     #[serde(default)]
     pub text: Content,
     /// The attachments.
-    #[serde(default, deserialize_with = "list_or_null")]
+    #[serde(default, deserialize_with = "super::wire::list_or_null")]
     pub attachments: Vec<serde_json::Value>,
 }
 

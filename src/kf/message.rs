@@ -169,23 +169,11 @@ pub struct MessagePage {
     #[serde(default)]
     pub next_cursor: String,
     /// More messages follow (possibly after an empty page).
-    #[serde(default, deserialize_with = "bool_from_int")]
+    #[serde(default, deserialize_with = "super::wire::bool_from_int")]
     pub has_more: bool,
     /// The messages and events, oldest first.
-    #[serde(default, deserialize_with = "list_or_null")]
+    #[serde(default, deserialize_with = "super::wire::list_or_null")]
     pub msg_list: Vec<Message>,
-}
-
-fn bool_from_int<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
-    Ok(Option::<i64>::deserialize(d)?.unwrap_or(0) != 0)
-}
-
-fn list_or_null<'de, D, T>(d: D) -> std::result::Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Who a message came from.

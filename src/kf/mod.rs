@@ -11,8 +11,21 @@ pub mod send;
 pub mod service_state;
 pub mod servicer;
 pub mod statistic;
+mod wire;
 
 use crate::Client;
+use crate::error::Result;
+
+/// A customer's conversation with an account: both ids present and of a possible length.
+pub(crate) fn check_customer(open_kfid: &str, external_userid: &str) -> Result<()> {
+    crate::validate::bytes("open_kfid", open_kfid, 1, account::OPEN_KFID_MAX_BYTES)?;
+    crate::validate::bytes(
+        "external_userid",
+        external_userid,
+        1,
+        service_state::EXTERNAL_USERID_MAX_BYTES,
+    )
+}
 
 /// The kf API family. Obtained with [`Client::kf`](crate::Client::kf).
 #[derive(Debug, Clone, Copy)]

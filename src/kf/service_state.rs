@@ -24,7 +24,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::call::Idempotency;
 use crate::error::{Error, Result};
-use crate::kf::account::OPEN_KFID_MAX_BYTES;
 use crate::kf::servicer::USERID_MAX_BYTES;
 use crate::{Client, validate};
 
@@ -144,13 +143,7 @@ impl GetServiceState {
     }
 
     fn validate(&self) -> Result<()> {
-        validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
-        validate::bytes(
-            "external_userid",
-            &self.external_userid,
-            1,
-            EXTERNAL_USERID_MAX_BYTES,
-        )
+        super::check_customer(&self.open_kfid, &self.external_userid)
     }
 }
 
@@ -199,13 +192,7 @@ impl TransServiceState {
     }
 
     fn validate(&self) -> Result<()> {
-        validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
-        validate::bytes(
-            "external_userid",
-            &self.external_userid,
-            1,
-            EXTERNAL_USERID_MAX_BYTES,
-        )?;
+        super::check_customer(&self.open_kfid, &self.external_userid)?;
         match (self.service_state, &self.servicer_userid) {
             (ServiceState::Servicer, Some(userid)) => {
                 validate::bytes("servicer_userid", userid, 1, USERID_MAX_BYTES)

@@ -198,10 +198,7 @@ impl Messages {
                 }
                 id.to_owned()
             }
-            None => {
-                self.next += 1;
-                format!("simsent{:010}", self.next)
-            }
+            None => self.new_msgid(),
         };
         let msgtype = body.required_str("msgtype")?;
         if !SEND_TYPES.contains(&msgtype) {
@@ -233,21 +230,37 @@ impl Messages {
             return Err(Refusal::code(errcode::KF_SEND_QUOTA_USED_UP));
         }
         window.sent_since += 1;
+        let sent = SimSentMessage {
+            msgid,
+            touser: touser.to_owned(),
+            msgtype: msgtype.to_owned(),
+            payload: payload.clone(),
+            on_event: false,
+            recalled: false,
+        };
+        Ok(self.record(open_kfid.to_owned(), sent, now))
+    }
+
+    fn new_msgid(&mut self) -> String {
+        self.next += 1;
+        format!("simsent{:010}", self.next)
+    }
+
+    /// Keeps a sent message; answers its msgid.
+    fn record(
+        &mut self,
+        open_kfid: String,
+        message: SimSentMessage,
+        now: SystemTime,
+    ) -> Map<String, Value> {
+        let mut fields = Map::new();
+        fields.insert("msgid".into(), Value::from(message.msgid.clone()));
         self.sent.push(SentRecord {
-            open_kfid: open_kfid.to_owned(),
-            message: SimSentMessage {
-                msgid: msgid.clone(),
-                touser: touser.to_owned(),
-                msgtype: msgtype.to_owned(),
-                payload: payload.clone(),
-                on_event: false,
-                recalled: false,
-            },
+            open_kfid,
+            message,
             at: now,
         });
-        let mut fields = Map::new();
-        fields.insert("msgid".into(), Value::from(msgid));
-        Ok(fields)
+        fields
     }
 
     /// A customer entering a session through a link with `scene` (an `enter_session` event).
@@ -350,26 +363,17 @@ impl Messages {
         let (open_kfid, touser) = (event.open_kfid.clone(), event.external_userid.clone());
         let msgid = match body.optional_str("msgid")? {
             Some(id) => id.to_owned(),
-            None => {
-                self.next += 1;
-                format!("simsent{:010}", self.next)
-            }
+            None => self.new_msgid(),
         };
-        self.sent.push(SentRecord {
-            open_kfid,
-            message: SimSentMessage {
-                msgid: msgid.clone(),
-                touser,
-                msgtype: msgtype.to_owned(),
-                payload: payload.clone(),
-                on_event: true,
-                recalled: false,
-            },
-            at: now,
-        });
-        let mut fields = Map::new();
-        fields.insert("msgid".into(), Value::from(msgid));
-        Ok(fields)
+        let sent = SimSentMessage {
+            msgid,
+            touser,
+            msgtype: msgtype.to_owned(),
+            payload: payload.clone(),
+            on_event: true,
+            recalled: false,
+        };
+        Ok(self.record(open_kfid, sent, now))
     }
 
     /// `kf/recall_msg`: a message this account sent, within 2 minutes, once.
