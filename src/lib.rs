@@ -35,6 +35,8 @@
 #![forbid(unsafe_code)]
 
 mod call;
+#[cfg(feature = "callback")]
+pub mod callback;
 mod client;
 pub mod clock;
 mod endpoint;
