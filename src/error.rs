@@ -86,6 +86,10 @@ pub enum Error {
     /// The client was configured wrongly (missing corp id, bad base URL, …).
     #[error("configuration error: {0}")]
     Config(String),
+
+    /// Saving or loading local state (a `sync_msg` cursor) failed.
+    #[error("storage error: {0}")]
+    Storage(String),
 }
 
 impl Error {

@@ -11,6 +11,7 @@ pub mod send;
 pub mod service_state;
 pub mod servicer;
 pub mod statistic;
+pub mod sync;
 mod wire;
 
 use crate::Client;
