@@ -89,6 +89,16 @@ pub enum CallbackError {
     WrongReceiver,
 }
 
+/// An encrypted, signed message: what goes in `<Encrypt>` and in `msg_signature`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Sealed {
+    /// The base64 ciphertext.
+    pub encrypt: String,
+    /// Its signature.
+    pub msg_signature: String,
+}
+
 /// Checks, decrypts and encrypts one app's callbacks. Cheap to clone. `Debug` hides the token
 /// and key.
 #[derive(Clone)]
@@ -209,13 +219,31 @@ impl CallbackCrypto {
         timestamp: &str,
         nonce: &str,
     ) -> Result<String, CallbackError> {
+        let Sealed {
+            encrypt,
+            msg_signature,
+        } = self.seal(message, timestamp, nonce)?;
+        Ok(format!(
+            "<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt><MsgSignature><![CDATA[{msg_signature}]]></MsgSignature><TimeStamp>{timestamp}</TimeStamp><Nonce><![CDATA[{nonce}]]></Nonce></xml>"
+        ))
+    }
+
+    /// Encrypts `message` and signs it, as WeCom does before delivering a callback: the
+    /// `Encrypt` text and the `msg_signature` (the simulator uses this to call bots).
+    pub fn seal(
+        &self,
+        message: &str,
+        timestamp: &str,
+        nonce: &str,
+    ) -> Result<Sealed, CallbackError> {
         let mut random = [0u8; RANDOM_PREFIX];
         getrandom::fill(&mut random).map_err(|_| CallbackError::Config("no randomness"))?;
-        let encrypted = self.seal(message, random)?;
-        let signature = self.signature(timestamp, nonce, &encrypted);
-        Ok(format!(
-            "<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt><MsgSignature><![CDATA[{signature}]]></MsgSignature><TimeStamp>{timestamp}</TimeStamp><Nonce><![CDATA[{nonce}]]></Nonce></xml>"
-        ))
+        let encrypt = self.encrypt_framed(message, random)?;
+        let msg_signature = self.signature(timestamp, nonce, &encrypt);
+        Ok(Sealed {
+            encrypt,
+            msg_signature,
+        })
     }
 
     fn signature(&self, timestamp: &str, nonce: &str, encrypted: &str) -> String {
@@ -286,7 +314,11 @@ impl CallbackCrypto {
         String::from_utf8(message.to_vec()).map_err(|_| CallbackError::BadLength)
     }
 
-    fn seal(&self, message: &str, random: [u8; RANDOM_PREFIX]) -> Result<String, CallbackError> {
+    fn encrypt_framed(
+        &self,
+        message: &str,
+        random: [u8; RANDOM_PREFIX],
+    ) -> Result<String, CallbackError> {
         let length = u32::try_from(message.len()).map_err(|_| CallbackError::TooLarge)?;
         let mut plain = Vec::with_capacity(message.len() + 64);
         plain.extend_from_slice(&random);
@@ -460,7 +492,7 @@ mod tests {
     #[test]
     fn a_fixed_random_prefix_seals_what_opens() {
         let crypto = sample();
-        let sealed = crypto.seal("<xml>hi</xml>", [7; 16]).unwrap();
+        let sealed = crypto.encrypt_framed("<xml>hi</xml>", [7; 16]).unwrap();
         assert_eq!(crypto.open(&sealed).unwrap(), "<xml>hi</xml>");
         // Padding fills to whole 32-byte blocks.
         let bytes = LENIENT.decode(&sealed).unwrap();

@@ -324,6 +324,68 @@ impl Simulator {
         self.shared.world().messages.sent_by(open_kfid)
     }
 
+    /// Delivers callbacks to a bot: [`notify`](Self::notify) POSTs them to `url`, encrypted
+    /// and signed with the app's `token` and `encoding_aes_key` (43 characters), for this
+    /// simulator's corp id.
+    pub fn set_callback(
+        &self,
+        url: impl Into<String>,
+        token: &str,
+        encoding_aes_key: &str,
+    ) -> Result<(), crate::callback::CallbackError> {
+        let crypto = crate::callback::CallbackCrypto::new(token, encoding_aes_key, self.corp_id())?;
+        self.shared.world().callback = Some((url.into(), crypto));
+        Ok(())
+    }
+
+    /// Tells the bot that `open_kfid` has news, as WeCom does: POSTs an encrypted
+    /// `kf_msg_or_event` event (with a fresh `sync_msg` token) to the callback URL. Returns the
+    /// bot's HTTP status, or why the delivery failed.
+    pub async fn notify(&self, open_kfid: &str) -> Result<u16, String> {
+        let now = self.shared.clock.now();
+        let secs = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let (url, crypto, token) = {
+            let mut world = self.shared.world();
+            let (url, crypto) = world
+                .callback
+                .clone()
+                .ok_or_else(|| "no callback set: call set_callback first".to_owned())?;
+            let token = world.messages.issue_token(open_kfid, now);
+            (url, crypto, token)
+        };
+        let event = format!(
+            "<xml><ToUserName><![CDATA[{corp}]]></ToUserName><CreateTime>{secs}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]></Event><Token><![CDATA[{token}]]></Token><OpenKfId><![CDATA[{open_kfid}]]></OpenKfId></xml>",
+            corp = self.corp_id(),
+        );
+        let timestamp = secs.to_string();
+        let nonce = format!("{}", secs.wrapping_mul(2_654_435_761) % 1_000_000_007);
+        let sealed = crypto
+            .seal(&event, &timestamp, &nonce)
+            .map_err(|e| e.to_string())?;
+        let body = format!(
+            "<xml><ToUserName><![CDATA[{corp}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt><AgentID><![CDATA[]]></AgentID></xml>",
+            corp = self.corp_id(),
+            encrypt = sealed.encrypt,
+        );
+        let response = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .map_err(|e| e.without_url().to_string())?
+            .post(url)
+            .query(&[
+                ("msg_signature", sealed.msg_signature.as_str()),
+                ("timestamp", timestamp.as_str()),
+                ("nonce", nonce.as_str()),
+            ])
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
+        Ok(response.status().as_u16())
+    }
+
     /// The `Token` a `kf_msg_or_event` callback for `open_kfid` would carry now: `sync_msg`
     /// accepts it for 10 minutes (by the simulator's clock), then answers 95007.
     pub fn sync_token(&self, open_kfid: &str) -> String {

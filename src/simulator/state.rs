@@ -175,6 +175,8 @@ pub(crate) struct World {
     pub(crate) knowledge: Knowledge,
     pub(crate) messages: Messages,
     pub(crate) media: Media,
+    /// Where and how to deliver `kf_msg_or_event` callbacks, once set.
+    pub(crate) callback: Option<(String, crate::callback::CallbackCrypto)>,
     pub(crate) faults: FaultPlan,
     pub(crate) counters: Counters,
     hints: u64,
@@ -198,6 +200,7 @@ impl World {
             knowledge: Knowledge::default(),
             messages: Messages::default(),
             media: Media::default(),
+            callback: None,
             faults: FaultPlan::default(),
             counters: Counters::default(),
             hints: 0,

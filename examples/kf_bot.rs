@@ -1,0 +1,212 @@
+//! A WeChat Customer Service bot that echoes what customers write:
+//! `cargo run --example kf_bot`.
+//!
+//! It is an axum server on the callback URL. `GET` verifies the URL; `POST` checks and
+//! decrypts the `kf_msg_or_event` callback, answers WeCom at once (its deadline is 5 seconds,
+//! and the callback carries no message anyway), then pulls the new messages with `sync_msg`
+//! — resuming from the cursor it saved, so a restart neither loses nor repeats a page — and
+//! answers each customer text with `send_msg`, once per message id.
+//!
+//! Without `WECOM_CORP_ID`/`WECOM_CORP_SECRET` it runs against the embedded simulator: a
+//! customer writes, the simulator calls the bot, the bot answers, and the replies are printed.
+//! With them (and `WECOM_CALLBACK_TOKEN`, `WECOM_CALLBACK_AES_KEY`, optionally
+//! `WECOM_BOT_ADDR`, default `0.0.0.0:8080`, and `WECOM_BOT_CURSORS`, a directory) it serves
+//! the real callback URL `/callback`.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use tokio::sync::watch;
+use wecom_kf::Client;
+use wecom_kf::callback::{CallbackCrypto, CallbackEvent};
+use wecom_kf::kf::message::{MessageContent, Origin};
+use wecom_kf::kf::send::{Outgoing, SendMsg};
+use wecom_kf::kf::sync::CursorStore;
+
+/// The bot: a client, the callback settings, where cursors are kept, and what it has answered.
+pub struct Bot {
+    client: Client,
+    crypto: CallbackCrypto,
+    cursors: Arc<dyn CursorStore>,
+    answered: Mutex<HashSet<String>>,
+    /// How many callbacks have been fully handled (for a demo or a test to wait on).
+    handled: watch::Sender<u64>,
+}
+
+impl Bot {
+    /// A bot answering with `client`, checking callbacks with `crypto`.
+    pub fn new(client: Client, crypto: CallbackCrypto, cursors: Arc<dyn CursorStore>) -> Arc<Self> {
+        Arc::new(Self {
+            client,
+            crypto,
+            cursors,
+            answered: Mutex::new(HashSet::new()),
+            handled: watch::channel(0).0,
+        })
+    }
+
+    /// Notified each time a callback has been fully handled.
+    pub fn handled(&self) -> watch::Receiver<u64> {
+        self.handled.subscribe()
+    }
+
+    /// Pulls what is new for `open_kfid` and answers every customer text once.
+    async fn answer(self: Arc<Self>, open_kfid: String, token: String) {
+        let messages =
+            self.client
+                .kf()
+                .message()
+                .sync_stream(&open_kfid, Some(&token), &*self.cursors);
+        futures_util::pin_mut!(messages);
+        while let Some(message) = messages.next().await {
+            let message = match message {
+                Ok(message) => message,
+                Err(error) => {
+                    eprintln!("sync_msg stopped: {error}");
+                    break;
+                }
+            };
+            let (Origin::Customer, Some(customer), MessageContent::Text { content, .. }) =
+                (message.origin, &message.external_userid, &message.content)
+            else {
+                continue;
+            };
+            let first_time = self
+                .answered
+                .lock()
+                .map(|mut seen| seen.insert(message.msgid.clone()))
+                .unwrap_or(false);
+            if !first_time {
+                continue;
+            }
+            let reply = SendMsg::new(
+                &open_kfid,
+                customer,
+                Outgoing::text(format!("echo: {content}")),
+            );
+            if let Err(error) = self.client.kf().message().send(reply).await {
+                eprintln!("send_msg failed: {error}");
+            }
+        }
+        self.handled.send_modify(|n| *n += 1);
+    }
+}
+
+#[derive(Deserialize)]
+struct CallbackQuery {
+    msg_signature: String,
+    timestamp: String,
+    nonce: String,
+    echostr: Option<String>,
+}
+
+/// `GET /callback`: URL verification.
+async fn verify(
+    State(bot): State<Arc<Bot>>,
+    Query(q): Query<CallbackQuery>,
+) -> Result<String, StatusCode> {
+    let echostr = q.echostr.ok_or(StatusCode::BAD_REQUEST)?;
+    bot.crypto
+        .verify_url(&q.msg_signature, &q.timestamp, &q.nonce, &echostr)
+        .map_err(|_| StatusCode::FORBIDDEN)
+}
+
+/// `POST /callback`: acknowledge first, work after.
+async fn receive(
+    State(bot): State<Arc<Bot>>,
+    Query(q): Query<CallbackQuery>,
+    body: Bytes,
+) -> (StatusCode, &'static str) {
+    let Ok(xml) = bot
+        .crypto
+        .decrypt(&q.msg_signature, &q.timestamp, &q.nonce, &body)
+    else {
+        return (StatusCode::FORBIDDEN, "");
+    };
+    if let Ok(CallbackEvent::KfMsgOrEvent {
+        token,
+        open_kfid: Some(open_kfid),
+        ..
+    }) = CallbackEvent::parse(&xml)
+    {
+        tokio::spawn(bot.clone().answer(open_kfid, token));
+    }
+    (StatusCode::OK, "success")
+}
+
+/// The bot's routes: `/callback`.
+pub fn router(bot: Arc<Bot>) -> Router {
+    Router::new()
+        .route("/callback", get(verify).post(receive))
+        .with_state(bot)
+}
+
+/// Serves `bot` on `listener` until the task is dropped.
+pub async fn serve(listener: tokio::net::TcpListener, bot: Arc<Bot>) -> std::io::Result<()> {
+    axum::serve(listener, router(bot)).await
+}
+
+/// The demo: a simulated customer writes twice, the simulator calls the bot, the bot answers.
+pub async fn run_on_simulator(out: &mut impl Write) -> Result<(), Box<dyn std::error::Error>> {
+    const TOKEN: &str = "BotToken";
+    const AES_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+    let sim = wecom_kf::simulator::Simulator::start().await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/callback", listener.local_addr()?);
+    sim.set_callback(&url, TOKEN, AES_KEY)?;
+    let bot = Bot::new(
+        sim.client_builder().build()?,
+        CallbackCrypto::new(TOKEN, AES_KEY, sim.corp_id())?,
+        Arc::new(wecom_kf::kf::sync::MemoryCursorStore::new()),
+    );
+    let server = tokio::spawn(serve(listener, bot.clone()));
+    writeln!(out, "bot listening at {url} (simulated WeCom)")?;
+
+    let open_kfid = sim.seed_account("回声客服", "media-1");
+    let mut handled = bot.handled();
+    for text in ["你好", "how are you?"] {
+        sim.customer_says(&open_kfid, "wmCUSTOMER", text);
+        writeln!(out, "customer: {text}")?;
+    }
+    let status = sim.notify(&open_kfid).await?;
+    writeln!(out, "callback delivered, bot answered HTTP {status}")?;
+    handled.wait_for(|n| *n >= 1).await?;
+    for reply in sim.sent_messages(&open_kfid) {
+        writeln!(
+            out,
+            "bot: {}",
+            reply.payload["content"].as_str().unwrap_or_default()
+        )?;
+    }
+    server.abort();
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let real = std::env::var("WECOM_CORP_ID").is_ok() && std::env::var("WECOM_CORP_SECRET").is_ok();
+    if !real {
+        return run_on_simulator(&mut std::io::stdout()).await;
+    }
+    let client = Client::from_env()?;
+    let crypto = CallbackCrypto::new(
+        std::env::var("WECOM_CALLBACK_TOKEN")?,
+        &std::env::var("WECOM_CALLBACK_AES_KEY")?,
+        std::env::var("WECOM_CORP_ID")?,
+    )?;
+    let dir = std::env::var("WECOM_BOT_CURSORS").unwrap_or_else(|_| "bot-cursors".into());
+    let cursors = Arc::new(wecom_kf::kf::sync::FileCursorStore::new(dir)?);
+    let addr = std::env::var("WECOM_BOT_ADDR").unwrap_or_else(|_| "0.0.0.0:8080".into());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!("bot listening on {addr}, callback path /callback");
+    serve(listener, Bot::new(client, crypto, cursors)).await?;
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! The bot of `examples/kf_bot.rs`, end to end on the simulator: three customer messages in
+//! two callbacks, one reply to each, exactly once; the bot restarts between the callbacks and
+//! resumes from its saved cursor; a callback WeCom delivers again adds no reply; a callback
+//! with a bad signature is refused.
+
+#[path = "../examples/kf_bot.rs"]
+#[allow(dead_code)]
+mod kf_bot;
+
+use std::sync::Arc;
+
+use kf_bot::Bot;
+use wecom_kf::callback::CallbackCrypto;
+use wecom_kf::kf::sync::FileCursorStore;
+use wecom_kf::simulator::Simulator;
+
+const TOKEN: &str = "BotToken";
+const AES_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+
+/// A bot instance on a port of its own, with cursors in `dir` (shared across restarts).
+async fn start_bot(
+    sim: &Simulator,
+    dir: &std::path::Path,
+) -> (
+    Arc<Bot>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+    String,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/callback", listener.local_addr().unwrap());
+    sim.set_callback(&url, TOKEN, AES_KEY).unwrap();
+    let bot = Bot::new(
+        sim.client_builder().build().unwrap(),
+        CallbackCrypto::new(TOKEN, AES_KEY, sim.corp_id()).unwrap(),
+        Arc::new(FileCursorStore::new(dir).unwrap()),
+    );
+    let server = tokio::spawn(kf_bot::serve(listener, bot.clone()));
+    (bot, server, url)
+}
+
+fn replies(sim: &Simulator, open_kfid: &str) -> Vec<String> {
+    sim.sent_messages(open_kfid)
+        .into_iter()
+        .map(|m| m.payload["content"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn three_messages_in_two_callbacks_get_one_reply_each_across_a_restart() {
+    let sim = Simulator::start().await.unwrap();
+    let open_kfid = sim.seed_account("回声客服", "media-1");
+    let dir = std::env::temp_dir().join(format!("wecom-kf-bot-{}", std::process::id()));
+
+    // First bot: two messages, one callback.
+    let (bot, server, _) = start_bot(&sim, &dir).await;
+    let mut handled = bot.handled();
+    sim.customer_says(&open_kfid, "wmALICE", "one");
+    sim.customer_says(&open_kfid, "wmALICE", "two");
+    assert_eq!(sim.notify(&open_kfid).await.unwrap(), 200);
+    handled.wait_for(|n| *n >= 1).await.unwrap();
+    assert_eq!(replies(&sim, &open_kfid), ["echo: one", "echo: two"]);
+
+    // Restart: a new process would have a new bot with the same cursor directory.
+    server.abort();
+    let _ = server.await;
+    let (bot, server, _) = start_bot(&sim, &dir).await;
+    let mut handled = bot.handled();
+    sim.customer_says(&open_kfid, "wmALICE", "three");
+    assert_eq!(sim.notify(&open_kfid).await.unwrap(), 200);
+    handled.wait_for(|n| *n >= 1).await.unwrap();
+    assert_eq!(
+        replies(&sim, &open_kfid),
+        ["echo: one", "echo: two", "echo: three"],
+        "the first two were not answered again"
+    );
+
+    // WeCom delivers the same news again: nothing new, no reply.
+    assert_eq!(sim.notify(&open_kfid).await.unwrap(), 200);
+    handled.wait_for(|n| *n >= 2).await.unwrap();
+    assert_eq!(replies(&sim, &open_kfid).len(), 3);
+    assert_eq!(sim.counters().effects("kf/send_msg"), 3);
+
+    server.abort();
+    let _ = server.await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_forged_callback_is_refused_and_the_url_verifies() {
+    let sim = Simulator::start().await.unwrap();
+    let dir = std::env::temp_dir().join(format!("wecom-kf-bot-forged-{}", std::process::id()));
+    let (_bot, server, url) = start_bot(&sim, &dir).await;
+    let open_kfid = sim.seed_account("回声客服", "media-1");
+    sim.customer_says(&open_kfid, "wmALICE", "hi");
+
+    // Signed with another token: refused before anything is decrypted or pulled.
+    sim.set_callback(&url, "NotTheBotsToken", AES_KEY).unwrap();
+    assert_eq!(sim.notify(&open_kfid).await.unwrap(), 403);
+    assert_eq!(sim.counters().calls("kf/sync_msg"), 0);
+    assert!(sim.sent_messages(&open_kfid).is_empty());
+
+    // URL verification, as WeCom does it when the URL is saved: the bot echoes the plaintext.
+    let crypto = CallbackCrypto::new(TOKEN, AES_KEY, sim.corp_id()).unwrap();
+    let timestamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let sealed = crypto.seal("8253918204375", &timestamp, "n1").unwrap();
+    let echoed = reqwest::Client::new()
+        .get(&url)
+        .query(&[
+            ("msg_signature", sealed.msg_signature.as_str()),
+            ("timestamp", timestamp.as_str()),
+            ("nonce", "n1"),
+            ("echostr", sealed.encrypt.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.status(), 200);
+    assert_eq!(echoed.text().await.unwrap(), "8253918204375");
+
+    server.abort();
+    let _ = server.await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
