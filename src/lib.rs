@@ -46,6 +46,8 @@ pub mod kf;
 pub mod media;
 mod middleware;
 mod redact;
+#[cfg(feature = "redis")]
+mod redis_conn;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 pub mod token;

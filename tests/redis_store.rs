@@ -1,4 +1,4 @@
-//! Tokens shared through a real Redis (feature `redis`). Every test needs
+//! Tokens and `sync_msg` cursors shared through a real Redis (feature `redis`). Every test needs
 //! `WECOM_TEST_REDIS_URL` (`.ci/run` sets it and starts Redis); without it each test says so and
 //! returns. Each test uses keys of its own, so runs never see each other's tokens.
 #![cfg(feature = "redis")]
@@ -9,11 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::own_redis::OwnRedis;
+use futures_util::StreamExt;
 use tokio::task::JoinSet;
-use wecom_kf::Client;
 use wecom_kf::kf::account::ListAccounts;
+use wecom_kf::kf::message::MessageContent;
+use wecom_kf::kf::sync::{CursorStore, RedisCursorStore};
 use wecom_kf::simulator::{Fault, Simulator};
 use wecom_kf::token::{Credential, RedisTokenStore, TokenStore};
+use wecom_kf::{Client, Error};
 
 /// The Redis to test against, or `None` (with a message) when the tests should not run.
 fn redis_url() -> Option<String> {
@@ -404,4 +407,89 @@ async fn separate_os_processes_share_one_gettoken() {
         counters.effects("kf/account/list"),
         (REPLICAS * REPLICA_CALLS) as u64
     );
+}
+
+/// The texts of every message a fresh `sync_msg` stream hands out with `store`.
+async fn sync_all(client: &Client, open_kfid: &str, store: &dyn CursorStore) -> Vec<String> {
+    let stream = client.kf().message().sync_stream(open_kfid, None, store);
+    futures_util::pin_mut!(stream);
+    let mut texts = Vec::new();
+    while let Some(message) = stream.next().await {
+        match message.unwrap().content {
+            MessageContent::Text { content, .. } => texts.push(content),
+            other => panic!("{other:?}"),
+        }
+    }
+    texts
+}
+
+#[tokio::test]
+async fn sync_cursors_kept_in_redis_survive_a_restart() {
+    let Some(url) = redis_url() else { return };
+    let sim = Simulator::start().await.unwrap();
+    let client = sim.client_builder().build().unwrap();
+    let open_kfid = sim.seed_account("售后客服", "m");
+    for i in 1..=3 {
+        sim.customer_says(&open_kfid, "wmALICE", &format!("m{i}"));
+    }
+    let prefix = fresh_prefix("cursor");
+    let first = RedisCursorStore::connect(&url)
+        .await
+        .unwrap()
+        .prefix(&prefix);
+    assert_eq!(first.load(&open_kfid).await.unwrap(), None);
+    assert_eq!(
+        sync_all(&client, &open_kfid, &first).await,
+        ["m1", "m2", "m3"]
+    );
+
+    // What Redis holds under the documented key is the cursor the store reports.
+    let mut redis = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let held: Option<String> = redis::cmd("GET")
+        .arg(format!("{prefix}{open_kfid}"))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(held.is_some());
+    assert_eq!(held, first.load(&open_kfid).await.unwrap());
+
+    // A restarted bot (a new connection) resumes after what it already handled.
+    drop(first);
+    sim.customer_says(&open_kfid, "wmALICE", "m4");
+    let restarted = RedisCursorStore::connect(&url)
+        .await
+        .unwrap()
+        .prefix(&prefix);
+    assert_eq!(sync_all(&client, &open_kfid, &restarted).await, ["m4"]);
+    assert!(sync_all(&client, &open_kfid, &restarted).await.is_empty());
+    assert_eq!(restarted.load("wkother").await.unwrap(), None);
+}
+
+/// Without its cursor the stream cannot know where to start: it ends with `Error::Storage`
+/// before asking WeCom for anything, so no message is handed out twice.
+#[tokio::test]
+async fn an_unreachable_cursor_store_ends_the_stream_before_any_sync() {
+    let sim = Simulator::start().await.unwrap();
+    let client = sim.client_builder().build().unwrap();
+    let open_kfid = sim.seed_account("售后客服", "m");
+    sim.customer_says(&open_kfid, "wmALICE", "hello");
+    // A closed port: connecting is lazy, so this succeeds and only warns.
+    let store = RedisCursorStore::connect("redis://:hunter2@127.0.0.1:1")
+        .await
+        .unwrap()
+        .timeout(Duration::from_millis(300));
+    let shown = format!("{store:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+
+    let stream = client.kf().message().sync_stream(&open_kfid, None, &store);
+    futures_util::pin_mut!(stream);
+    let first = stream.next().await.unwrap();
+    assert!(matches!(&first, Err(Error::Storage(_))), "{first:?}");
+    assert!(!format!("{first:?}").contains("hunter2"));
+    assert!(stream.next().await.is_none(), "the stream ends");
+    assert_eq!(sim.counters().calls("kf/sync_msg"), 0);
 }

@@ -7,6 +7,8 @@ pub mod account;
 pub mod customer;
 pub mod knowledge;
 pub mod message;
+#[cfg(feature = "redis")]
+mod redis_cursor;
 pub mod send;
 pub mod service_state;
 pub mod servicer;

@@ -1,6 +1,7 @@
 //! Pulling every new message after a callback: a stream over `kf/sync_msg` pages that keeps its
-//! cursor in a [`CursorStore`], saved after each page is consumed, so that a restart resumes
-//! where the last finished page ended.
+//! cursor in a [`CursorStore`] (in memory, in files, or in Redis with the `redis` feature),
+//! saved after each page is consumed, so that a restart resumes where the last finished page
+//! ended.
 //!
 //! ```no_run
 //! use futures_util::StreamExt;
@@ -26,6 +27,8 @@ use async_trait::async_trait;
 use futures_util::Stream;
 
 use super::message::{Message, MessageApi, SyncMsg};
+#[cfg(feature = "redis")]
+pub use super::redis_cursor::{DEFAULT_CURSOR_PREFIX, RedisCursorStore};
 use crate::error::{Error, Result};
 
 /// Where the `sync_msg` cursor of each account is kept between runs.

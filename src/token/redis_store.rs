@@ -6,11 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::{RedisResult, Script};
 
 use super::store::{Lease, SharedToken, StoreError, StoreKey, TokenStore};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::redis_conn::RedisConnection;
 
 /// Stores the token unless Redis holds one obtained later; expires with it.
 const PUT_IF_NEWER: &str = r"
@@ -58,12 +59,9 @@ return 0";
 /// Cloning is cheap and shares the connection.
 #[derive(Clone)]
 pub struct RedisTokenStore {
-    conn: ConnectionManager,
-    /// `host:port/db` for `Debug`, without credentials.
-    endpoint: String,
+    redis: RedisConnection,
     prefix: String,
     lease_ttl: Duration,
-    timeout: Duration,
     scripts: Scripts,
 }
 
@@ -77,7 +75,6 @@ struct Scripts {
 /// Key prefix unless [`RedisTokenStore::prefix`] says otherwise.
 pub const DEFAULT_PREFIX: &str = "wecom-kf:token:";
 const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(10);
-const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
 
 impl RedisTokenStore {
     /// A store on the Redis server at `url` (`redis://[:password@]host:port[/db]`).
@@ -85,39 +82,18 @@ impl RedisTokenStore {
     /// Fails only on a malformed URL: a server that is down now is not an error (the
     /// provider fetches on its own until it answers); it is logged as a warning.
     pub async fn connect(url: &str) -> Result<Self> {
-        let client = redis::Client::open(url)
-            .map_err(|e| Error::Config(format!("invalid Redis URL: {:?}", e.kind())))?;
-        let info = client.get_connection_info();
-        let endpoint = format!("{}/{}", info.addr(), info.redis_settings().db());
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(DEFAULT_TIMEOUT))
-            .set_response_timeout(Some(DEFAULT_TIMEOUT))
-            .set_number_of_retries(1);
-        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| {
-            Error::Config(format!(
-                "cannot set up the Redis connection: {:?}",
-                e.kind()
-            ))
-        })?;
         let store = Self {
-            conn,
-            endpoint,
+            redis: RedisConnection::open(url)?,
             prefix: DEFAULT_PREFIX.to_owned(),
             lease_ttl: DEFAULT_LEASE_TTL,
-            timeout: DEFAULT_TIMEOUT,
             scripts: Scripts {
                 put_if_newer: Script::new(PUT_IF_NEWER),
                 invalidate_if: Script::new(INVALIDATE_IF),
                 release: Script::new(RELEASE),
             },
         };
-        let ping = store
-            .run("PING", |mut conn| async move {
-                redis::cmd("PING").query_async::<String>(&mut conn).await
-            })
-            .await;
-        if let Err(error) = ping {
-            tracing::warn!(endpoint = %store.endpoint, %error,
+        if let Err(error) = store.redis.ping().await {
+            tracing::warn!(endpoint = %store.redis.endpoint(), %error,
                 "Redis token store not reachable yet; tokens are fetched locally until it is");
         }
         Ok(store)
@@ -142,7 +118,7 @@ impl RedisTokenStore {
     /// The bound on each Redis command (default 500 ms); past it, the store counts as down.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.redis.set_timeout(timeout);
         self
     }
 
@@ -154,49 +130,22 @@ impl RedisTokenStore {
         format!("{}{key}:lease", self.prefix)
     }
 
-    /// Runs `op` within the timeout. A connection error is tried once more: the first error
-    /// makes the connection manager reconnect, so the second try reaches a server that has
-    /// come back instead of failing on the connection that broke while it was away.
-    async fn run<T, F, Fut>(&self, what: &str, mut op: F) -> std::result::Result<T, StoreError>
+    async fn run<T, F, Fut>(&self, what: &str, op: F) -> std::result::Result<T, StoreError>
     where
         F: FnMut(ConnectionManager) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
-        let attempt = async {
-            match op(self.conn.clone()).await {
-                Err(e) if e.is_io_error() || e.is_connection_dropped() => {
-                    op(self.conn.clone()).await
-                }
-                done => done,
-            }
-        };
-        match tokio::time::timeout(self.timeout, attempt).await {
-            Ok(Ok(value)) => Ok(value),
-            // The kind only: a Redis error's text may quote what it was sent.
-            Ok(Err(e)) => Err(StoreError::new(format!(
-                "Redis {what} failed ({:?}{})",
-                e.kind(),
-                if e.is_connection_refusal() {
-                    ", connection refused"
-                } else {
-                    ""
-                }
-            ))),
-            Err(_) => Err(StoreError::new(format!(
-                "Redis {what} timed out after {:?}",
-                self.timeout
-            ))),
-        }
+        self.redis.run(what, op).await.map_err(StoreError::new)
     }
 }
 
 impl fmt::Debug for RedisTokenStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisTokenStore")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &self.redis.endpoint())
             .field("prefix", &self.prefix)
             .field("lease_ttl", &self.lease_ttl)
-            .field("timeout", &self.timeout)
+            .field("timeout", &self.redis.timeout())
             .finish_non_exhaustive()
     }
 }
