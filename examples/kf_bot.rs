@@ -172,11 +172,11 @@ pub async fn run_on_simulator(out: &mut impl Write) -> Result<(), Box<dyn std::e
 
     let open_kfid = sim.seed_account("回声客服", "media-1");
     let mut handled = bot.handled();
-    for text in ["你好", "how are you?"] {
-        sim.customer_says(&open_kfid, "wmCUSTOMER", text);
+    let texts = ["你好", "how are you?"];
+    for text in texts {
         writeln!(out, "customer: {text}")?;
     }
-    let status = sim.notify(&open_kfid).await?;
+    let status = sim.customer_sends(&open_kfid, "wmCUSTOMER", &texts).await?;
     writeln!(out, "callback delivered, bot answered HTTP {status}")?;
     handled.wait_for(|n| *n >= 1).await?;
     for reply in sim.sent_messages(&open_kfid) {

@@ -54,9 +54,12 @@ async fn three_messages_in_two_callbacks_get_one_reply_each_across_a_restart() {
     // First bot: two messages, one callback.
     let (bot, server, _) = start_bot(&sim, &dir).await;
     let mut handled = bot.handled();
-    sim.customer_says(&open_kfid, "wmALICE", "one");
-    sim.customer_says(&open_kfid, "wmALICE", "two");
-    assert_eq!(sim.notify(&open_kfid).await.unwrap(), 200);
+    assert_eq!(
+        sim.customer_sends(&open_kfid, "wmALICE", &["one", "two"])
+            .await
+            .unwrap(),
+        200
+    );
     handled.wait_for(|n| *n >= 1).await.unwrap();
     assert_eq!(replies(&sim, &open_kfid), ["echo: one", "echo: two"]);
 
@@ -65,8 +68,12 @@ async fn three_messages_in_two_callbacks_get_one_reply_each_across_a_restart() {
     let _ = server.await;
     let (bot, server, _) = start_bot(&sim, &dir).await;
     let mut handled = bot.handled();
-    sim.customer_says(&open_kfid, "wmALICE", "three");
-    assert_eq!(sim.notify(&open_kfid).await.unwrap(), 200);
+    assert_eq!(
+        sim.customer_sends(&open_kfid, "wmALICE", &["three"])
+            .await
+            .unwrap(),
+        200
+    );
     handled.wait_for(|n| *n >= 1).await.unwrap();
     assert_eq!(
         replies(&sim, &open_kfid),

@@ -1,6 +1,7 @@
-//! An embedded WeCom simulator: a real HTTP server on 127.0.0.1 that speaks the `gettoken` and
-//! `kf/account/*` protocol with WeCom's rules and errcodes, with controllable token expiry,
-//! scriptable faults and exact counters. Enable the `simulator` cargo feature.
+//! An embedded WeCom simulator: a real HTTP server on 127.0.0.1 that speaks the `gettoken`,
+//! `kf/*` and `media/*` protocol with WeCom's rules and errcodes, calls bots back, and has
+//! controllable token expiry, scriptable faults and exact counters. Enable the `simulator`
+//! cargo feature.
 //!
 //! Use it to try the SDK without a corp, and to test your own bot or backend without
 //! hand-written mocks:
@@ -69,6 +70,13 @@
 //! [`Simulator::inject`] scripts a [`Fault`] for the next calls on a path: an HTTP status, an
 //! errcode, a delay, a dropped connection before answering, or the request executed and then
 //! the connection dropped. Faults on one path play in the order they were injected.
+//!
+//! # Callbacks
+//!
+//! A bot under test gets callbacks as from WeCom: [`Simulator::set_callback`] takes its URL,
+//! Token and EncodingAESKey; [`Simulator::customer_sends`] logs a customer's messages and POSTs
+//! one encrypted, signed `kf_msg_or_event` event to the URL; [`Simulator::notify`] POSTs one
+//! again (a redelivery). The event's `Token` is good for `kf/sync_msg` for 10 minutes.
 //!
 //! # Running it standalone
 //!
@@ -322,6 +330,22 @@ impl Simulator {
     /// these, as in WeCom).
     pub fn sent_messages(&self, open_kfid: &str) -> Vec<SimSentMessage> {
         self.shared.world().messages.sent_by(open_kfid)
+    }
+
+    /// A customer sends `texts` in a burst, and WeCom tells the bot: the messages join the log
+    /// (as with [`customer_says`](Self::customer_says)), then one callback is POSTed as with
+    /// [`notify`](Self::notify) (WeCom may report several messages in one callback). Returns
+    /// the bot's HTTP status, or why the delivery failed (the messages stay in the log).
+    pub async fn customer_sends(
+        &self,
+        open_kfid: &str,
+        external_userid: &str,
+        texts: &[&str],
+    ) -> Result<u16, String> {
+        for text in texts {
+            self.customer_says(open_kfid, external_userid, text);
+        }
+        self.notify(open_kfid).await
     }
 
     /// Delivers callbacks to a bot: [`notify`](Self::notify) POSTs them to `url`, encrypted
