@@ -23,7 +23,7 @@ pub(crate) struct RedisConnection {
 
 impl RedisConnection {
     /// Sets up a connection to `url` without waiting for the server: only a malformed URL fails.
-    pub(crate) fn open(url: &str) -> Result<Self> {
+    fn open(url: &str) -> Result<Self> {
         let client = redis::Client::open(url)
             .map_err(|e| Error::Config(format!("invalid Redis URL: {:?}", e.kind())))?;
         let info = client.get_connection_info();
@@ -45,13 +45,19 @@ impl RedisConnection {
         })
     }
 
-    /// Asks the server for a `PONG`: `Err` says why it is not reachable now.
-    pub(crate) async fn ping(&self) -> std::result::Result<(), String> {
-        self.run("PING", |mut conn| async move {
-            redis::cmd("PING").query_async::<String>(&mut conn).await
-        })
-        .await
-        .map(drop)
+    /// [`open`](Self::open), then a `PING`: a server that does not answer yet is no error, only
+    /// a warning that says what that means for the store (`unreachable_means`).
+    pub(crate) async fn connect(url: &str, unreachable_means: &str) -> Result<Self> {
+        let redis = Self::open(url)?;
+        let ping = redis
+            .run("PING", |mut conn| async move {
+                redis::cmd("PING").query_async::<String>(&mut conn).await
+            })
+            .await;
+        if let Err(error) = ping {
+            tracing::warn!(endpoint = %redis.endpoint, %error, "{unreachable_means}");
+        }
+        Ok(redis)
     }
 
     pub(crate) fn endpoint(&self) -> &str {

@@ -45,15 +45,14 @@ impl RedisCursorStore {
     /// Fails only on a malformed URL; a server that is down now makes `load` and `save` fail
     /// until it answers.
     pub async fn connect(url: &str) -> Result<Self> {
-        let store = Self {
-            redis: RedisConnection::open(url)?,
+        Ok(Self {
+            redis: RedisConnection::connect(
+                url,
+                "Redis cursor store not reachable yet; syncs fail until it is",
+            )
+            .await?,
             prefix: DEFAULT_CURSOR_PREFIX.to_owned(),
-        };
-        if let Err(error) = store.redis.ping().await {
-            tracing::warn!(endpoint = %store.redis.endpoint(), %error,
-                "Redis cursor store not reachable yet");
-        }
-        Ok(store)
+        })
     }
 
     /// The prefix of every key (default [`DEFAULT_CURSOR_PREFIX`]), to share one Redis between

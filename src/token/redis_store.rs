@@ -82,8 +82,12 @@ impl RedisTokenStore {
     /// Fails only on a malformed URL: a server that is down now is not an error (the
     /// provider fetches on its own until it answers); it is logged as a warning.
     pub async fn connect(url: &str) -> Result<Self> {
-        let store = Self {
-            redis: RedisConnection::open(url)?,
+        Ok(Self {
+            redis: RedisConnection::connect(
+                url,
+                "Redis token store not reachable yet; tokens are fetched locally until it is",
+            )
+            .await?,
             prefix: DEFAULT_PREFIX.to_owned(),
             lease_ttl: DEFAULT_LEASE_TTL,
             scripts: Scripts {
@@ -91,16 +95,12 @@ impl RedisTokenStore {
                 invalidate_if: Script::new(INVALIDATE_IF),
                 release: Script::new(RELEASE),
             },
-        };
-        if let Err(error) = store.redis.ping().await {
-            tracing::warn!(endpoint = %store.redis.endpoint(), %error,
-                "Redis token store not reachable yet; tokens are fetched locally until it is");
-        }
-        Ok(store)
+        })
     }
 
-    /// The prefix of every key (default [`REDIS_DEFAULT_PREFIX`](crate::token::REDIS_DEFAULT_PREFIX)), to share one Redis between
-    /// applications or environments.
+    /// The prefix of every key (default
+    /// [`REDIS_DEFAULT_PREFIX`](crate::token::REDIS_DEFAULT_PREFIX)), to share one Redis
+    /// between applications or environments.
     #[must_use]
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
