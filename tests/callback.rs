@@ -84,6 +84,16 @@ fn decrypt_crafted(crypto: &CallbackCrypto, encrypted: &str) -> Result<String, C
     )
 }
 
+/// The `MsgSignature` of an envelope made by `encrypt`.
+fn signature_in(envelope: &str) -> String {
+    envelope
+        .split("<MsgSignature><![CDATA[")
+        .nth(1)
+        .and_then(|s| s.split("]]>").next())
+        .unwrap()
+        .to_owned()
+}
+
 #[test]
 fn the_official_sample_event_decrypts() {
     let xml = sample()
@@ -107,12 +117,7 @@ fn a_reply_encrypts_into_an_envelope_that_decrypts() {
     let crypto = sample();
     let reply = "<xml><Content><![CDATA[你好 & bye]]></Content></xml>";
     let sealed = crypto.encrypt(reply, "1700000000", "nonce1").unwrap();
-    let signature = sealed
-        .split("<MsgSignature><![CDATA[")
-        .nth(1)
-        .and_then(|s| s.split("]]>").next())
-        .unwrap()
-        .to_owned();
+    let signature = signature_in(&sealed);
     let opened = crypto
         .decrypt(&signature, "1700000000", "nonce1", sealed.as_bytes())
         .unwrap();
@@ -264,12 +269,7 @@ fn timestamps_outside_the_replay_window_are_refused() {
         .replay_window(Duration::from_secs(300))
         .clock(clock.clone());
     let sealed = sample().encrypt("<xml/>", &sent.to_string(), "n").unwrap();
-    let signature = sealed
-        .split("<MsgSignature><![CDATA[")
-        .nth(1)
-        .and_then(|s| s.split("]]>").next())
-        .unwrap()
-        .to_owned();
+    let signature = signature_in(&sealed);
     let open = |ts: &str| crypto.decrypt(&signature, ts, "n", sealed.as_bytes());
     assert_eq!(open(&sent.to_string()).as_deref(), Ok("<xml/>"));
     clock.advance(Duration::from_secs(301));
@@ -277,12 +277,7 @@ fn timestamps_outside_the_replay_window_are_refused() {
     // A timestamp that is not a number: the signature fails first if it changed, so sign it.
     let weird = CallbackCrypto::new(TOKEN, KEY, CORP).unwrap();
     let sealed = sample().encrypt("<xml/>", "soon", "n").unwrap();
-    let signature = sealed
-        .split("<MsgSignature><![CDATA[")
-        .nth(1)
-        .and_then(|s| s.split("]]>").next())
-        .unwrap()
-        .to_owned();
+    let signature = signature_in(&sealed);
     assert_eq!(
         weird.decrypt(&signature, "soon", "n", sealed.as_bytes()),
         Err(CallbackError::Stale)
@@ -359,12 +354,7 @@ proptest! {
     fn sealing_round_trips(message in "\\PC{0,300}") {
         let crypto = sample();
         let sealed = crypto.encrypt(&message, "1", "n").unwrap();
-        let signature = sealed
-            .split("<MsgSignature><![CDATA[")
-            .nth(1)
-            .and_then(|s| s.split("]]>").next())
-            .unwrap()
-            .to_owned();
+        let signature = signature_in(&sealed);
         prop_assert_eq!(crypto.decrypt(&signature, "1", "n", sealed.as_bytes()).unwrap(), message);
     }
 }
