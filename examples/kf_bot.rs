@@ -5,7 +5,14 @@
 //! decrypts the `kf_msg_or_event` callback, answers WeCom at once (its deadline is 5 seconds,
 //! and the callback carries no message anyway), then pulls the new messages with `sync_msg`
 //! — resuming from the cursor it saved, so a restart neither loses nor repeats a page — and
-//! answers each customer text with `send_msg`, once per message id.
+//! answers each customer text with `send_msg`.
+//!
+//! Each message is answered once:
+//! - one pull at a time per account: a callback that comes while a pull runs is remembered
+//!   (its token kept) and pulled after it, so two pulls never hand out the same page;
+//! - the reply's msgid is derived from the customer's msgid, and WeCom refuses a msgid the
+//!   account has used: a page handed out again after a crash (before its cursor was saved)
+//!   gets no second reply.
 //!
 //! Without `WECOM_CORP_ID`/`WECOM_CORP_SECRET` it runs against the embedded simulator: a
 //! customer writes, the simulator calls the bot, the bot answers, and the replies are printed.
@@ -13,9 +20,9 @@
 //! `WECOM_BOT_ADDR`, default `0.0.0.0:8080`, and `WECOM_BOT_CURSORS`, a directory) it serves
 //! the real callback URL `/callback`.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -24,6 +31,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use futures_util::StreamExt;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use wecom_kf::Client;
 use wecom_kf::callback::{CallbackCrypto, CallbackEvent};
@@ -31,14 +39,15 @@ use wecom_kf::kf::message::{MessageContent, Origin};
 use wecom_kf::kf::send::{Outgoing, SendMsg};
 use wecom_kf::kf::sync::CursorStore;
 
-/// The bot: a client, the callback settings, where cursors are kept, and what it has answered.
+/// The bot: a client, the callback settings, where cursors are kept, and its running pulls.
 pub struct Bot {
     client: Client,
     crypto: CallbackCrypto,
     cursors: Arc<dyn CursorStore>,
-    answered: Mutex<HashSet<String>>,
-    /// How many callbacks have been fully handled (for a demo or a test to wait on).
-    handled: watch::Sender<u64>,
+    /// Accounts with a pull running, each with the token of a callback that came meanwhile.
+    pulling: Mutex<HashMap<String, Option<String>>>,
+    /// How many accounts have a pull running (for a demo or a test to wait for quiet).
+    busy: watch::Sender<usize>,
 }
 
 impl Bot {
@@ -48,23 +57,50 @@ impl Bot {
             client,
             crypto,
             cursors,
-            answered: Mutex::new(HashSet::new()),
-            handled: watch::channel(0).0,
+            pulling: Mutex::new(HashMap::new()),
+            busy: watch::channel(0).0,
         })
     }
 
-    /// Notified each time a callback has been fully handled.
-    pub fn handled(&self) -> watch::Receiver<u64> {
-        self.handled.subscribe()
+    /// Returns once no pull is running: every callback accepted so far has been handled.
+    pub async fn idle(&self) {
+        let _ = self.busy.subscribe().wait_for(|n| *n == 0).await;
     }
 
-    /// Pulls what is new for `open_kfid` and answers every customer text once.
-    async fn answer(self: Arc<Self>, open_kfid: String, token: String) {
+    /// Pulls for `open_kfid` now, or after the pull already running for it.
+    fn pull(self: &Arc<Self>, open_kfid: String, token: String) {
+        let mut pulling = self.pulling.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(next) = pulling.get_mut(&open_kfid) {
+            *next = Some(token);
+            return;
+        }
+        pulling.insert(open_kfid.clone(), None);
+        self.busy.send_modify(|n| *n += 1);
+        tokio::spawn(self.clone().pull_until_quiet(open_kfid, token));
+    }
+
+    async fn pull_until_quiet(self: Arc<Self>, open_kfid: String, mut token: String) {
+        loop {
+            self.answer(&open_kfid, &token).await;
+            let mut pulling = self.pulling.lock().unwrap_or_else(PoisonError::into_inner);
+            match pulling.get_mut(&open_kfid).and_then(Option::take) {
+                Some(next) => token = next,
+                None => {
+                    pulling.remove(&open_kfid);
+                    self.busy.send_modify(|n| *n -= 1);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Pulls what is new for `open_kfid` and answers every customer text.
+    async fn answer(&self, open_kfid: &str, token: &str) {
         let messages =
             self.client
                 .kf()
                 .message()
-                .sync_stream(&open_kfid, Some(&token), &*self.cursors);
+                .sync_stream(open_kfid, Some(token), &*self.cursors);
         futures_util::pin_mut!(messages);
         while let Some(message) = messages.next().await {
             let message = match message {
@@ -79,25 +115,27 @@ impl Bot {
             else {
                 continue;
             };
-            let first_time = self
-                .answered
-                .lock()
-                .map(|mut seen| seen.insert(message.msgid.clone()))
-                .unwrap_or(false);
-            if !first_time {
-                continue;
-            }
             let reply = SendMsg::new(
-                &open_kfid,
+                open_kfid,
                 customer,
                 Outgoing::text(format!("echo: {content}")),
-            );
+            )
+            .with_msgid(reply_msgid(&message.msgid));
             if let Err(error) = self.client.kf().message().send(reply).await {
+                // Also what a second reply to the same message gets: its msgid is taken.
                 eprintln!("send_msg failed: {error}");
             }
         }
-        self.handled.send_modify(|n| *n += 1);
     }
+}
+
+/// The reply's msgid: 32 hex characters of SHA-256 over the customer's msgid, so a second
+/// reply to one message carries the same msgid, which WeCom refuses.
+fn reply_msgid(customer_msgid: &str) -> String {
+    Sha256::digest(customer_msgid.as_bytes())[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -137,7 +175,7 @@ async fn receive(
         ..
     }) = CallbackEvent::parse(&xml)
     {
-        tokio::spawn(bot.clone().answer(open_kfid, token));
+        bot.pull(open_kfid, token);
     }
     (StatusCode::OK, "success")
 }
@@ -171,14 +209,13 @@ pub async fn run_on_simulator(out: &mut impl Write) -> Result<(), Box<dyn std::e
     writeln!(out, "bot listening at {url} (simulated WeCom)")?;
 
     let open_kfid = sim.seed_account("回声客服", "media-1");
-    let mut handled = bot.handled();
     let texts = ["你好", "how are you?"];
     for text in texts {
         writeln!(out, "customer: {text}")?;
     }
     let status = sim.customer_sends(&open_kfid, "wmCUSTOMER", &texts).await?;
     writeln!(out, "callback delivered, bot answered HTTP {status}")?;
-    handled.wait_for(|n| *n >= 1).await?;
+    bot.idle().await;
     for reply in sim.sent_messages(&open_kfid) {
         writeln!(
             out,

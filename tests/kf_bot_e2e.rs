@@ -1,7 +1,8 @@
 //! The bot of `examples/kf_bot.rs`, end to end on the simulator: three customer messages in
 //! two callbacks, one reply to each, exactly once; the bot restarts between the callbacks and
-//! resumes from its saved cursor; a callback WeCom delivers again adds no reply; a callback
-//! with a bad signature is refused.
+//! resumes from its saved cursor; a callback WeCom delivers again adds no reply; callbacks that
+//! come during a pull wait for it; a page handed out again after a crash gets no second reply;
+//! a callback with a bad signature is refused.
 
 #[path = "../examples/kf_bot.rs"]
 #[allow(dead_code)]
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use kf_bot::Bot;
 use wecom_kf::callback::CallbackCrypto;
 use wecom_kf::kf::sync::FileCursorStore;
-use wecom_kf::simulator::Simulator;
+use wecom_kf::simulator::{Fault, Simulator};
 
 const TOKEN: &str = "BotToken";
 const AES_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
@@ -53,28 +54,26 @@ async fn three_messages_in_two_callbacks_get_one_reply_each_across_a_restart() {
 
     // First bot: two messages, one callback.
     let (bot, server, _) = start_bot(&sim, &dir).await;
-    let mut handled = bot.handled();
     assert_eq!(
         sim.customer_sends(&open_kfid, "wmALICE", &["one", "two"])
             .await
             .unwrap(),
         200
     );
-    handled.wait_for(|n| *n >= 1).await.unwrap();
+    bot.idle().await;
     assert_eq!(replies(&sim, &open_kfid), ["echo: one", "echo: two"]);
 
     // Restart: a new process would have a new bot with the same cursor directory.
     server.abort();
     let _ = server.await;
     let (bot, server, _) = start_bot(&sim, &dir).await;
-    let mut handled = bot.handled();
     assert_eq!(
         sim.customer_sends(&open_kfid, "wmALICE", &["three"])
             .await
             .unwrap(),
         200
     );
-    handled.wait_for(|n| *n >= 1).await.unwrap();
+    bot.idle().await;
     assert_eq!(
         replies(&sim, &open_kfid),
         ["echo: one", "echo: two", "echo: three"],
@@ -83,13 +82,94 @@ async fn three_messages_in_two_callbacks_get_one_reply_each_across_a_restart() {
 
     // WeCom delivers the same news again: nothing new, no reply.
     assert_eq!(sim.notify(&open_kfid).await.unwrap(), 200);
-    handled.wait_for(|n| *n >= 2).await.unwrap();
+    bot.idle().await;
     assert_eq!(replies(&sim, &open_kfid).len(), 3);
     assert_eq!(sim.counters().effects("kf/send_msg"), 3);
 
     server.abort();
     let _ = server.await;
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A scratch directory for one test's cursors.
+fn cursor_dir(test: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("wecom-kf-bot-{test}-{}", std::process::id()))
+}
+
+#[tokio::test]
+async fn callbacks_during_a_pull_wait_for_it_and_nothing_is_pulled_twice() {
+    let sim = Simulator::start().await.unwrap();
+    let open_kfid = sim.seed_account("回声客服", "media-1");
+    let dir = cursor_dir("overlap");
+    let (bot, server, _) = start_bot(&sim, &dir).await;
+
+    // The first pull is held inside its sync_msg call.
+    sim.inject("kf/sync_msg", Fault::Hold, 1);
+    let sent = sim.customer_sends(&open_kfid, "wmALICE", &["one", "two"]);
+    assert_eq!(sent.await.unwrap(), 200);
+    sim.wait_for_calls("kf/sync_msg", 1).await;
+    // Two more callbacks meanwhile: acknowledged, and left for after the running pull.
+    let sent = sim.customer_sends(&open_kfid, "wmALICE", &["three"]);
+    assert_eq!(sent.await.unwrap(), 200);
+    assert_eq!(sim.notify(&open_kfid).await.unwrap(), 200);
+    assert_eq!(
+        sim.counters().calls("kf/sync_msg"),
+        1,
+        "no second pull while one runs"
+    );
+
+    sim.release("kf/sync_msg");
+    bot.idle().await;
+    assert_eq!(
+        replies(&sim, &open_kfid),
+        ["echo: one", "echo: two", "echo: three"]
+    );
+    assert_eq!(
+        sim.counters().calls("kf/send_msg"),
+        3,
+        "no reply tried twice"
+    );
+    // The held pull, then one more for both callbacks that came during it.
+    assert_eq!(sim.counters().calls("kf/sync_msg"), 2);
+
+    server.abort();
+    let _ = server.await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A crash after the replies but before the cursor was saved: the next bot gets the same page
+/// again. Its replies carry the same msgids, which WeCom refuses, so no customer hears twice.
+#[tokio::test]
+async fn a_page_handed_out_again_after_a_crash_gets_no_second_reply() {
+    let sim = Simulator::start().await.unwrap();
+    let open_kfid = sim.seed_account("回声客服", "media-1");
+    let (bot, server, _) = start_bot(&sim, &cursor_dir("crash-1")).await;
+    let sent = sim.customer_sends(&open_kfid, "wmALICE", &["one", "two"]);
+    assert_eq!(sent.await.unwrap(), 200);
+    bot.idle().await;
+    server.abort();
+    let _ = server.await;
+    std::fs::remove_dir_all(cursor_dir("crash-1")).unwrap();
+
+    // The new bot has no cursor: it pulls "one" and "two" again, with "three".
+    let (bot, server, _) = start_bot(&sim, &cursor_dir("crash-2")).await;
+    let sent = sim.customer_sends(&open_kfid, "wmALICE", &["three"]);
+    assert_eq!(sent.await.unwrap(), 200);
+    bot.idle().await;
+    assert_eq!(
+        replies(&sim, &open_kfid),
+        ["echo: one", "echo: two", "echo: three"]
+    );
+    assert_eq!(
+        sim.counters().calls("kf/send_msg"),
+        5,
+        "two replies refused"
+    );
+    assert_eq!(sim.counters().effects("kf/send_msg"), 3);
+
+    server.abort();
+    let _ = server.await;
+    std::fs::remove_dir_all(cursor_dir("crash-2")).unwrap();
 }
 
 #[tokio::test]

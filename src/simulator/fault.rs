@@ -17,6 +17,9 @@ pub enum Fault {
     /// Wait this long, then handle the call normally. The call takes effect after the delay
     /// even if the caller has given up by then, as on a real server.
     Delay(Duration),
+    /// Hold the call until [`Simulator::release`](super::Simulator::release) is called for its
+    /// path, then handle it normally: a test decides when it lands, without a clock.
+    Hold,
     /// Read the request, then close the connection without executing it or answering.
     DropBeforeAnswer,
     /// Execute the request, then close the connection without answering: the change happened

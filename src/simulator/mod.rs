@@ -68,8 +68,9 @@
 //! # Faults
 //!
 //! [`Simulator::inject`] scripts a [`Fault`] for the next calls on a path: an HTTP status, an
-//! errcode, a delay, a dropped connection before answering, or the request executed and then
-//! the connection dropped. Faults on one path play in the order they were injected.
+//! errcode, a delay, a hold until [`Simulator::release`], a dropped connection before
+//! answering, or the request executed and then the connection dropped. Faults on one path play
+//! in the order they were injected.
 //!
 //! # Callbacks
 //!
@@ -209,6 +210,12 @@ impl Simulator {
             .push(path_key(path).to_owned(), fault, times);
     }
 
+    /// Lets one call on `path` held by [`Fault::Hold`] go on (the oldest waiting, or the next
+    /// to arrive if none waits yet).
+    pub fn release(&self, path: &str) {
+        self.shared.release(path_key(path));
+    }
+
     /// Calls on `path` that queued faults will still hit.
     pub fn pending_faults(&self, path: &str) -> u32 {
         self.shared.world().faults.pending(path_key(path))
@@ -238,7 +245,7 @@ impl Simulator {
 
     /// Waits until at least `n` calls on `path` have arrived (whether or not they took effect
     /// yet), counted like [`wait_for_effects`](Self::wait_for_effects). For tests that act while
-    /// a call is held by a [`Fault::Delay`].
+    /// a call is held by a [`Fault::Hold`] or a [`Fault::Delay`].
     pub async fn wait_for_calls(&self, path: &str, n: u64) {
         self.wait_until(|c| c.calls(path) >= n).await;
     }

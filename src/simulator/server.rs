@@ -123,6 +123,16 @@ async fn handle(
             .await
             .map_err(|_| HangUp)?
         }
+        Some(Fault::Hold) => {
+            // As a delay: in its own task, so the call takes effect even if the caller hangs up.
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                shared.held(&call.path).await;
+                shared.execute(&call)
+            })
+            .await
+            .map_err(|_| HangUp)?
+        }
         Some(Fault::DropBeforeAnswer) => return Err(HangUp),
         Some(Fault::DropAfterEffect) => {
             shared.execute(&call);

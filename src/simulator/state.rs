@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use serde_json::{Map, Value};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use super::accounts::{AccountOp, Accounts};
 use super::customers::Customers;
@@ -430,6 +430,8 @@ pub(crate) struct Shared {
     /// [`Simulator::wait_for_calls`](super::Simulator::wait_for_calls) and
     /// [`Simulator::wait_for_effects`](super::Simulator::wait_for_effects).
     pub(crate) counted: Notify,
+    /// Per path, releases for calls held by [`Fault::Hold`] (a release may come first).
+    holds: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 impl Shared {
@@ -438,7 +440,29 @@ impl Shared {
             world: Mutex::new(world),
             clock,
             counted: Notify::new(),
+            holds: Mutex::default(),
         }
+    }
+
+    fn hold_gate(&self, path: &str) -> Arc<Semaphore> {
+        self.holds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(path.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(0)))
+            .clone()
+    }
+
+    /// Waits for one release of `path`.
+    pub(crate) async fn held(&self, path: &str) {
+        if let Ok(permit) = self.hold_gate(path).acquire_owned().await {
+            permit.forget();
+        }
+    }
+
+    /// Lets one held call on `path` (now or later) go on.
+    pub(crate) fn release(&self, path: &str) {
+        self.hold_gate(path).add_permits(1);
     }
 
     /// The world, even if a panicking holder poisoned the lock (its state is still consistent:
