@@ -201,7 +201,7 @@ async fn a_refresh_aborted_while_holding_the_lease_blocks_no_one_past_its_ttl() 
     let sim = Simulator::start().await.unwrap();
     // The first gettoken hangs: its caller takes the lease, starts fetching, and is aborted
     // (a process killed mid-refresh), so the lease is never given back.
-    sim.inject("gettoken", Fault::Delay(Duration::from_secs(60)), 1);
+    sim.inject("gettoken", Fault::Hold, 1);
     let lease_ttl = Duration::from_millis(300);
     let doomed = sim
         .client_builder()

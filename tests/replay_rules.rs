@@ -251,10 +251,12 @@ async fn an_add_that_outlives_the_timeout_is_outcome_unknown_yet_lands_once() {
         .build()
         .unwrap();
     client.access_token().await.unwrap();
-    // Ten times the timeout, so that the outcome does not depend on scheduling.
-    sim.inject(ADD, Fault::Delay(Duration::from_secs(1)), 1);
+    // Held until released: only the client's timeout can end the wait.
+    sim.inject(ADD, Fault::Hold, 1);
     let err = add(&client).await.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
+    assert_eq!(sim.counters().effects(ADD), 0);
+    sim.release(ADD);
     sim.wait_for_effects(ADD, 1).await;
     assert_eq!(sim.counters().calls(ADD), 1, "not replayed");
     assert_eq!(
