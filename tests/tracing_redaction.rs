@@ -142,3 +142,76 @@ async fn nothing_logged_carries_a_secret() {
         assert!(!logs.contains(secret), "{secret} leaked into logs:\n{logs}");
     }
 }
+
+/// One DEBUG span per attempt, named by endpoint, carrying what the attempt came to; a retry
+/// is a span of its own, and the token layer's refresh and replay belong to the attempt they
+/// repair.
+#[tokio::test]
+async fn each_attempt_is_a_span_that_names_its_endpoint_and_outcome() {
+    use tracing_subscriber::fmt::format::FmtSpan;
+    use wecom_kf::simulator::{Fault, Simulator};
+
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_span_events(FmtSpan::CLOSE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let sim = Simulator::start().await.unwrap();
+    let client = sim
+        .client_builder()
+        .retry(RetryConfig::default().backoff(Duration::from_millis(1), Duration::from_millis(5)))
+        .build()
+        .unwrap();
+    client.access_token().await.unwrap();
+    // Attempt 1: busy (-1), retried. Attempt 2: the token has expired (42001); the token layer
+    // fetches a new one and replays within the same attempt.
+    sim.expire_tokens();
+    sim.inject("kf/account/list", Fault::Errcode(-1), 1);
+    client
+        .kf()
+        .account()
+        .list(ListAccounts::new())
+        .await
+        .unwrap();
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let closed = |endpoint: &str| -> Vec<String> {
+        let head = format!("wecom_attempt{{endpoint=\"/cgi-bin/{endpoint}\"");
+        logs.lines()
+            .filter(|l| {
+                l.contains(" close ") && l.rsplit("}:").nth(1).is_some_and(|s| s.contains(&head))
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    let list = closed("kf/account/list");
+    assert_eq!(list.len(), 2, "two attempts on list:\n{logs}");
+    assert!(
+        list[0].contains("errcode=-1") && list[0].contains("retry=true"),
+        "{}",
+        list[0]
+    );
+    assert!(
+        list[1].contains("status=200") && list[1].contains("errcode=0"),
+        "{}",
+        list[1]
+    );
+    assert_eq!(
+        closed("gettoken").len(),
+        2,
+        "the first token, and the one fetched after 42001"
+    );
+    // That second gettoken is a span inside the attempt it repaired.
+    assert!(
+        logs.contains("wecom_attempt{endpoint=\"/cgi-bin/kf/account/list\" method=POST otel.kind=\"client\" otel.name=\"/cgi-bin/kf/account/list\"}:wecom_attempt{endpoint=\"/cgi-bin/gettoken\""),
+        "{logs}"
+    );
+    let token = client.access_token().await.unwrap();
+    assert!(!logs.contains(token.as_str()), "{logs}");
+    assert!(!logs.contains(wecom_kf::simulator::DEFAULT_CORP_SECRET));
+}

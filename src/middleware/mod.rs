@@ -2,9 +2,11 @@
 //!
 //! 1. **retry** ([`RetryConfig`]): reqwest-retry with a strategy that replays only what WeCom
 //!    cannot have executed, or what is harmless to replay.
-//! 2. **token**: puts the current token in `?access_token=`; on 42001/40014/41001 replaces that
+//! 2. **trace**: one DEBUG span per attempt (reqwest-tracing with our span: endpoint, status,
+//!    errcode, retry verdict; never the URL).
+//! 3. **token**: puts the current token in `?access_token=`; on 42001/40014/41001 replaces that
 //!    token (compare-and-refresh) and replays the call once.
-//! 3. **classify** (innermost): buffers the body once, tags the response with its errcode and
+//! 4. **classify** (innermost): buffers the body once, tags the response with its errcode and
 //!    whether a retry is allowed, and turns transport errors into redacted, tagged failures.
 //!
 //! Redaction sits innermost so that every error is clean before any other layer sees it.
@@ -12,6 +14,7 @@
 mod classify;
 mod retry;
 mod token;
+mod trace;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,6 +67,7 @@ pub(crate) fn stack(
     if let Some(retry) = retry.middleware() {
         builder = builder.with(retry);
     }
+    builder = builder.with(trace::layer());
     if let Some(token) = token {
         builder = builder.with(token);
     }
