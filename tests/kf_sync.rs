@@ -1,17 +1,20 @@
 //! The `sync_msg` stream over the simulator: every message once, the cursor saved after each
 //! finished page (so a restart resumes after the last finished page), the file-backed store,
-//! and 95007 ending the stream distinctly.
+//! and 95007 ending the stream distinctly; against a one-off server, pages that lead nowhere
+//! (an empty or unchanged `next_cursor`) keep the saved cursor and end the stream.
 
 mod common;
 
 use std::time::Duration;
 
-use common::client_on_manual_clock;
+use common::{client_on_manual_clock, minting};
 use futures_util::StreamExt;
 use wecom_kf::Client;
 use wecom_kf::kf::message::{Message, MessageContent};
 use wecom_kf::kf::sync::{CursorStore, FileCursorStore, MemoryCursorStore};
 use wecom_kf::simulator::TokenIssue;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn text(message: &Message) -> String {
     match &message.content {
@@ -92,6 +95,13 @@ async fn cursors_survive_in_files() {
     );
     assert!(take(&client, &open_kfid, &reopened, 10).await.is_empty());
     assert_eq!(reopened.load("wkother").await.unwrap(), None);
+    // One file per account, and no temporary file left behind.
+    let files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].ends_with(".cursor"), "{files:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -117,4 +127,73 @@ async fn an_expired_token_ends_the_stream_distinctly_and_keeps_the_cursor() {
     assert_eq!(store.load(&open_kfid).await.unwrap(), None);
     // Without the token, the same messages come.
     assert_eq!(take(&client, &open_kfid, &store, 10).await, ["hello"]);
+}
+
+/// A server whose every `sync_msg` page is `page`, and a client on it.
+async fn answering(page: serde_json::Value) -> (MockServer, Client) {
+    let server = MockServer::start().await;
+    Mock::given(path("/cgi-bin/gettoken"))
+        .respond_with(minting())
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/kf/sync_msg"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page))
+        .mount(&server)
+        .await;
+    let client = Client::builder()
+        .corp_id("ww1")
+        .corp_secret("s1")
+        .base_url(server.uri())
+        .build()
+        .unwrap();
+    (server, client)
+}
+
+/// The cursors each `sync_msg` request carried (`None`: no cursor field).
+async fn cursors_sent(server: &MockServer) -> Vec<Option<String>> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/cgi-bin/kf/sync_msg")
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            body["cursor"].as_str().map(str::to_owned)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_page_without_a_next_cursor_keeps_the_saved_one() {
+    let (server, client) =
+        answering(serde_json::json!({"errcode": 0, "has_more": 0, "msg_list": []})).await;
+    let store = MemoryCursorStore::new();
+    store.save("wkA", "AFTER-1000").await.unwrap();
+    assert!(take(&client, "wkA", &store, 10).await.is_empty());
+    assert_eq!(
+        store.load("wkA").await.unwrap().as_deref(),
+        Some("AFTER-1000"),
+        "an empty cursor would start over from the oldest message"
+    );
+    assert_eq!(cursors_sent(&server).await, [Some("AFTER-1000".to_owned())]);
+
+    // A saved empty cursor is no cursor.
+    store.save("wkB", "").await.unwrap();
+    assert!(take(&client, "wkB", &store, 10).await.is_empty());
+    assert_eq!(cursors_sent(&server).await[1], None);
+}
+
+#[tokio::test]
+async fn more_pages_that_never_move_the_cursor_end_the_stream() {
+    let (server, client) = answering(
+        serde_json::json!({"errcode": 0, "has_more": 1, "next_cursor": "C1", "msg_list": []}),
+    )
+    .await;
+    let store = MemoryCursorStore::new();
+    // From no cursor to C1 (saved), then C1 again: the stream ends instead of looping.
+    assert!(take(&client, "wkA", &store, 10).await.is_empty());
+    assert_eq!(store.load("wkA").await.unwrap().as_deref(), Some("C1"));
+    assert_eq!(cursors_sent(&server).await, [None, Some("C1".to_owned())]);
 }

@@ -20,8 +20,10 @@
 //! ```
 
 use std::collections::{HashMap, VecDeque};
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use futures_util::Stream;
@@ -73,7 +75,8 @@ impl CursorStore for MemoryCursorStore {
 }
 
 /// Cursors in files, one per account in a directory, each written whole (to a temporary file,
-/// then renamed) so that a crash leaves the old cursor or the new one, never half of one.
+/// flushed to disk, then renamed) so that a crash or a power loss leaves the old cursor or the
+/// new one, never half of one.
 #[derive(Debug, Clone)]
 pub struct FileCursorStore {
     dir: PathBuf,
@@ -107,14 +110,41 @@ impl CursorStore for FileCursorStore {
 
     async fn save(&self, open_kfid: &str, cursor: &str) -> Result<()> {
         let path = self.path(open_kfid);
-        let temporary = path.with_extension("cursor.tmp");
-        tokio::fs::write(&temporary, cursor)
+        let dir = self.dir.clone();
+        let cursor = cursor.to_owned();
+        tokio::task::spawn_blocking(move || write_durably(&dir, &path, cursor.as_bytes()))
             .await
-            .map_err(|e| Error::Storage(format!("cannot write a cursor: {e}")))?;
-        tokio::fs::rename(&temporary, &path)
-            .await
+            .map_err(|e| Error::Storage(format!("cannot save a cursor: {e}")))?
             .map_err(|e| Error::Storage(format!("cannot save a cursor: {e}")))
     }
+}
+
+/// Writes `bytes` to a temporary file of its own, flushes it to disk, renames it over `path`
+/// and flushes the directory, so that after a crash or a power loss `path` holds the old
+/// bytes or the new ones, whole.
+fn write_durably(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let temporary = path.with_extension(format!(
+        "{}-{}.tmp",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written?;
+    // The rename lasts once the directory is on disk. (Not every platform can open a
+    // directory to flush it; there the rename is as durable as the platform makes it.)
+    if let Ok(dir) = std::fs::File::open(dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
 }
 
 /// Where the stream stands.
@@ -138,6 +168,9 @@ impl MessageApi<'_> {
     /// 0, pass `token` from the `kf_msg_or_event` callback. The cursor is saved in `store` after
     /// the caller has taken each page's last message, so a restart resumes after the last
     /// finished page (a page interrupted midway comes again: deduplicate by `msgid`).
+    ///
+    /// A page without a new `next_cursor` (empty, or the one sent) ends the stream and keeps
+    /// the saved cursor, so the next pull neither starts over nor loops on one page.
     ///
     /// An error ends the stream; the cursor stays at the last finished page. 95007
     /// ([`Error::is_sync_token_expired`]) means the token is past its 10 minutes: pull again
@@ -208,7 +241,12 @@ impl Pull<'_> {
     async fn fetch(&mut self) -> Result<()> {
         let cursor = match &self.cursor {
             Some(cursor) => cursor.clone(),
-            None => self.store.load(&self.open_kfid).await?,
+            // An empty cursor means "from the oldest message": the same as none.
+            None => self
+                .store
+                .load(&self.open_kfid)
+                .await?
+                .filter(|c| !c.is_empty()),
         };
         let mut request = SyncMsg::new(&self.open_kfid);
         if let Some(c) = &cursor {
@@ -219,9 +257,13 @@ impl Pull<'_> {
         }
         self.cursor = Some(cursor);
         let page = self.api.sync(request).await?;
-        self.more = page.has_more;
+        // A page whose next_cursor is empty or unchanged leads nowhere: saving it would start
+        // over from the oldest message, and asking again would bring the same page back.
+        let sent = self.cursor.as_ref().and_then(Option::as_ref);
+        let moved_on = !page.next_cursor.is_empty() && Some(&page.next_cursor) != sent;
+        self.more = page.has_more && moved_on;
         self.queue = page.msg_list.into();
-        self.unsaved = Some(page.next_cursor);
+        self.unsaved = moved_on.then_some(page.next_cursor);
         Ok(())
     }
 }
