@@ -15,6 +15,7 @@ pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
 /// A lazily connecting, reconnecting connection (redis' `ConnectionManager`). Cloning shares it.
 #[derive(Clone)]
 pub(crate) struct RedisConnection {
+    client: redis::Client,
     conn: ConnectionManager,
     /// `host:port/db`, without credentials: safe for `Debug` and logs.
     endpoint: String,
@@ -28,17 +29,9 @@ impl RedisConnection {
             .map_err(|e| Error::Config(format!("invalid Redis URL: {:?}", e.kind())))?;
         let info = client.get_connection_info();
         let endpoint = format!("{}/{}", info.addr(), info.redis_settings().db());
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(DEFAULT_TIMEOUT))
-            .set_response_timeout(Some(DEFAULT_TIMEOUT))
-            .set_number_of_retries(1);
-        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| {
-            Error::Config(format!(
-                "cannot set up the Redis connection: {:?}",
-                e.kind()
-            ))
-        })?;
+        let conn = manager(&client, DEFAULT_TIMEOUT)?;
         Ok(Self {
+            client,
             conn,
             endpoint,
             timeout: DEFAULT_TIMEOUT,
@@ -68,8 +61,19 @@ impl RedisConnection {
         self.timeout
     }
 
+    /// Bounds every command by `timeout`: the connection is set up again (lazily) so that its
+    /// own connect and response timeouts follow, not only the bound around each command.
     pub(crate) fn set_timeout(&mut self, timeout: Duration) {
-        self.timeout = timeout;
+        match manager(&self.client, timeout) {
+            Ok(conn) => {
+                self.conn = conn;
+                self.timeout = timeout;
+            }
+            // Cannot happen for a client that was set up once; keep the working connection.
+            Err(error) => {
+                tracing::warn!(endpoint = %self.endpoint, %error, "Redis timeout left unchanged");
+            }
+        }
     }
 
     /// Runs `op` within the timeout. A connection error is tried once more: the first error
@@ -107,4 +111,18 @@ impl RedisConnection {
             Err(_) => Err(format!("Redis {what} timed out after {:?}", self.timeout)),
         }
     }
+}
+
+/// A lazily connecting manager whose connect and response timeouts are `timeout`.
+fn manager(client: &redis::Client, timeout: Duration) -> Result<ConnectionManager> {
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+        .set_number_of_retries(1);
+    ConnectionManager::new_lazy_with_config(client.clone(), config).map_err(|e| {
+        Error::Config(format!(
+            "cannot set up the Redis connection: {:?}",
+            e.kind()
+        ))
+    })
 }

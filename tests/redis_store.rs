@@ -493,3 +493,39 @@ async fn an_unreachable_cursor_store_ends_the_stream_before_any_sync() {
     assert!(stream.next().await.is_none(), "the stream ends");
     assert_eq!(sim.counters().calls("kf/sync_msg"), 0);
 }
+
+/// A store's `timeout` is the bound on each command, whatever it is: a server that stalls for
+/// a second is waited for under a 10 s bound, and given up on under a 200 ms one.
+#[tokio::test]
+async fn the_configured_timeout_is_the_bound_on_each_command() {
+    if redis_url().is_none() {
+        return;
+    }
+    // A server of the test's own: pausing it must not stall the other tests.
+    let redis = OwnRedis::start_on_free_port().expect("redis-server on PATH (.ci/run installs it)");
+    let url = redis.url();
+    let patient = RedisCursorStore::connect(&url)
+        .await
+        .unwrap()
+        .timeout(Duration::from_secs(10));
+    let hasty = RedisCursorStore::connect(&url)
+        .await
+        .unwrap()
+        .timeout(Duration::from_millis(200));
+    patient.save("wkA", "c1").await.unwrap();
+    assert_eq!(hasty.load("wkA").await.unwrap().as_deref(), Some("c1"));
+
+    let mut admin = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("CLIENT")
+        .arg(&["PAUSE", "1000", "ALL"])
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let (waited, gave_up) = tokio::join!(patient.load("wkA"), hasty.load("wkA"));
+    assert_eq!(waited.unwrap().as_deref(), Some("c1"));
+    assert!(matches!(&gave_up, Err(Error::Storage(_))), "{gave_up:?}");
+}

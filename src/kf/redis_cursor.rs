@@ -1,5 +1,5 @@
-//! [`RedisCursorStore`]: `sync_msg` cursors in Redis (feature `redis`), for bots that run as
-//! several replicas or on machines without a lasting disk.
+//! [`RedisCursorStore`]: `sync_msg` cursors in Redis (feature `redis`), for bots on machines
+//! without a lasting disk, or whose accounts move between replicas.
 
 use std::fmt;
 use std::time::Duration;
@@ -14,6 +14,10 @@ use crate::redis_conn::RedisConnection;
 pub const DEFAULT_CURSOR_PREFIX: &str = "wecom-kf:cursor:";
 
 /// Cursors in Redis: one string per account at `{prefix}{open_kfid}`, with no expiry.
+///
+/// One consumer per account at a time: two pulls of one account that load the same cursor
+/// hand out the same page, and the one that saves last sets the cursor. Replicas that share
+/// this store should each own a set of accounts (or take a lock per account around a pull).
 ///
 /// A cursor lasts as long as the Redis server keeps its data: with persistence off (RDB/AOF), a
 /// Redis restart forgets every cursor and the next sync starts from the oldest message WeCom
