@@ -12,7 +12,11 @@
 //!   (its token kept) and pulled after it, so two pulls never hand out the same page;
 //! - the reply's msgid is derived from the customer's msgid, and WeCom refuses a msgid the
 //!   account has used: a page handed out again after a crash (before its cursor was saved)
-//!   gets no second reply.
+//!   gets no second reply;
+//! - a failure that may pass (WeCom busy, rate limit, network) stops the pull before its page
+//!   is finished, so the cursor stays before it, and the bot pulls again after a pause
+//!   (doubling, at most 5 pulls in a row; then the next callback takes over). A callback token
+//!   past its 10 minutes (95007) is dropped and the pull goes on without it.
 //!
 //! Without `WECOM_CORP_ID`/`WECOM_CORP_SECRET` it runs against the embedded simulator: a
 //! customer writes, the simulator calls the bot, the bot answers, and the replies are printed.
@@ -23,6 +27,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -48,17 +53,46 @@ pub struct Bot {
     pulling: Mutex<HashMap<String, Option<String>>>,
     /// How many accounts have a pull running (for a demo or a test to wait for quiet).
     busy: watch::Sender<usize>,
+    /// The pause before pulling again after a failure, doubled on each failure in a row.
+    retry_pause: Duration,
 }
+
+/// How a pull ended.
+enum Pulled {
+    /// Every message up to the newest was handled.
+    Done,
+    /// The callback's token is past its 10 minutes: pull again without it.
+    TokenExpired,
+    /// Stopped on a failure that may pass (WeCom busy, network): the page in hand was not
+    /// finished, so its cursor was not saved, and the next pull brings it again.
+    Interrupted,
+}
+
+/// Pulls in a row that may fail before the bot waits for the next callback.
+const MAX_PULLS: u32 = 5;
+/// WeCom's limit on one text message, in bytes.
+const TEXT_MAX_BYTES: usize = 2048;
 
 impl Bot {
     /// A bot answering with `client`, checking callbacks with `crypto`.
     pub fn new(client: Client, crypto: CallbackCrypto, cursors: Arc<dyn CursorStore>) -> Arc<Self> {
+        Self::with_retry_pause(client, crypto, cursors, Duration::from_secs(1))
+    }
+
+    /// The same, pausing `retry_pause` (doubling) before pulling again after a failure.
+    pub fn with_retry_pause(
+        client: Client,
+        crypto: CallbackCrypto,
+        cursors: Arc<dyn CursorStore>,
+        retry_pause: Duration,
+    ) -> Arc<Self> {
         Arc::new(Self {
             client,
             crypto,
             cursors,
             pulling: Mutex::new(HashMap::new()),
             busy: watch::channel(0).0,
+            retry_pause,
         })
     }
 
@@ -79,12 +113,14 @@ impl Bot {
         tokio::spawn(self.clone().pull_until_quiet(open_kfid, token));
     }
 
-    async fn pull_until_quiet(self: Arc<Self>, open_kfid: String, mut token: String) {
+    /// Pulls until no callback for `open_kfid` is waiting.
+    async fn pull_until_quiet(self: Arc<Self>, open_kfid: String, token: String) {
+        let mut token = Some(token);
         loop {
-            self.answer(&open_kfid, &token).await;
+            self.pull_with_retries(&open_kfid, token.take()).await;
             let mut pulling = self.pulling.lock().unwrap_or_else(PoisonError::into_inner);
             match pulling.get_mut(&open_kfid).and_then(Option::take) {
-                Some(next) => token = next,
+                Some(next) => token = Some(next),
                 None => {
                     pulling.remove(&open_kfid);
                     self.busy.send_modify(|n| *n -= 1);
@@ -94,20 +130,40 @@ impl Bot {
         }
     }
 
+    /// One pull, again after failures that may pass (pausing longer each time, at most
+    /// [`MAX_PULLS`] in a row; what is left waits for the next callback, nothing is lost).
+    async fn pull_with_retries(self: &Arc<Self>, open_kfid: &str, mut token: Option<String>) {
+        let mut pause = self.retry_pause;
+        for _ in 0..MAX_PULLS {
+            // In a task of its own, so that a panic ends this pull, not the account's pulls.
+            let pulled = tokio::spawn(self.clone().answer(open_kfid.to_owned(), token.clone()));
+            match pulled.await.unwrap_or(Pulled::Interrupted) {
+                Pulled::Done => return,
+                Pulled::TokenExpired => token = None,
+                Pulled::Interrupted => {
+                    tokio::time::sleep(pause).await;
+                    pause = pause.saturating_mul(2);
+                }
+            }
+        }
+        eprintln!("{open_kfid}: still failing; the rest waits for the next callback");
+    }
+
     /// Pulls what is new for `open_kfid` and answers every customer text.
-    async fn answer(&self, open_kfid: &str, token: &str) {
+    async fn answer(self: Arc<Self>, open_kfid: String, token: Option<String>) -> Pulled {
         let messages =
             self.client
                 .kf()
                 .message()
-                .sync_stream(open_kfid, Some(token), &*self.cursors);
+                .sync_stream(&open_kfid, token.as_deref(), &*self.cursors);
         futures_util::pin_mut!(messages);
         while let Some(message) = messages.next().await {
             let message = match message {
                 Ok(message) => message,
+                Err(error) if error.is_sync_token_expired() => return Pulled::TokenExpired,
                 Err(error) => {
                     eprintln!("sync_msg stopped: {error}");
-                    break;
+                    return Pulled::Interrupted;
                 }
             };
             let (Origin::Customer, Some(customer), MessageContent::Text { content, .. }) =
@@ -115,18 +171,36 @@ impl Bot {
             else {
                 continue;
             };
-            let reply = SendMsg::new(
-                open_kfid,
-                customer,
-                Outgoing::text(format!("echo: {content}")),
-            )
-            .with_msgid(reply_msgid(&message.msgid));
-            if let Err(error) = self.client.kf().message().send(reply).await {
-                // Also what a second reply to the same message gets: its msgid is taken.
-                eprintln!("send_msg failed: {error}");
+            let reply = SendMsg::new(&open_kfid, customer, Outgoing::text(echo(content)))
+                .with_msgid(reply_msgid(&message.msgid));
+            match self.client.kf().message().send(reply).await {
+                Ok(_) => {}
+                // Busy, rate-limited, or the answer lost: stop before the page is finished,
+                // so it comes again; a reply that did go out is then refused as a used msgid.
+                Err(error) if error.is_transient() || error.is_rate_limited() => {
+                    eprintln!("send_msg failed, will pull again: {error}");
+                    return Pulled::Interrupted;
+                }
+                // Final for this message: the session does not allow it, the quota is used
+                // up, or this reply went out before (its msgid is taken).
+                Err(error) => eprintln!("send_msg refused: {error}"),
             }
         }
+        Pulled::Done
     }
+}
+
+/// The reply to `content`, cut to WeCom's text limit at a character boundary.
+fn echo(content: &str) -> String {
+    let mut reply = format!("echo: {content}");
+    if reply.len() > TEXT_MAX_BYTES {
+        let mut end = TEXT_MAX_BYTES;
+        while !reply.is_char_boundary(end) {
+            end -= 1;
+        }
+        reply.truncate(end);
+    }
+    reply
 }
 
 /// The reply's msgid: 32 hex characters of SHA-256 over the customer's msgid, so a second

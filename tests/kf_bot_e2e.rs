@@ -2,13 +2,15 @@
 //! two callbacks, one reply to each, exactly once; the bot restarts between the callbacks and
 //! resumes from its saved cursor; a callback WeCom delivers again adds no reply; callbacks that
 //! come during a pull wait for it; a page handed out again after a crash gets no second reply;
-//! a callback with a bad signature is refused.
+//! failures that may pass are pulled again and nothing is lost; an expired callback token is
+//! dropped; a callback with a bad signature is refused.
 
 #[path = "../examples/kf_bot.rs"]
 #[allow(dead_code)]
 mod kf_bot;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use kf_bot::Bot;
 use wecom_kf::callback::CallbackCrypto;
@@ -30,10 +32,11 @@ async fn start_bot(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/callback", listener.local_addr().unwrap());
     sim.set_callback(&url, TOKEN, AES_KEY).unwrap();
-    let bot = Bot::new(
+    let bot = Bot::with_retry_pause(
         sim.client_builder().build().unwrap(),
         CallbackCrypto::new(TOKEN, AES_KEY, sim.corp_id()).unwrap(),
         Arc::new(FileCursorStore::new(dir).unwrap()),
+        Duration::from_millis(1),
     );
     let server = tokio::spawn(kf_bot::serve(listener, bot.clone()));
     (bot, server, url)
@@ -170,6 +173,91 @@ async fn a_page_handed_out_again_after_a_crash_gets_no_second_reply() {
     server.abort();
     let _ = server.await;
     std::fs::remove_dir_all(cursor_dir("crash-2")).unwrap();
+}
+
+#[tokio::test]
+async fn a_busy_send_is_tried_again_from_the_same_page() {
+    let sim = Simulator::start().await.unwrap();
+    let open_kfid = sim.seed_account("回声客服", "media-1");
+    let dir = cursor_dir("busy");
+    let (bot, server, _) = start_bot(&sim, &dir).await;
+    sim.inject("kf/send_msg", Fault::Errcode(-1), 2);
+    let sent = sim.customer_sends(&open_kfid, "wmALICE", &["one", "two"]);
+    assert_eq!(sent.await.unwrap(), 200);
+    bot.idle().await;
+    assert_eq!(replies(&sim, &open_kfid), ["echo: one", "echo: two"]);
+    // "one" failed twice, then both went out: three pulls of the same page.
+    assert_eq!(sim.counters().calls("kf/send_msg"), 4);
+    assert_eq!(sim.counters().calls("kf/sync_msg"), 3);
+
+    server.abort();
+    let _ = server.await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn what_keeps_failing_waits_for_the_next_callback_and_is_not_lost() {
+    let sim = Simulator::start().await.unwrap();
+    let open_kfid = sim.seed_account("回声客服", "media-1");
+    let dir = cursor_dir("failing");
+    let (bot, server, _) = start_bot(&sim, &dir).await;
+    sim.inject("kf/send_msg", Fault::Errcode(-1), 100);
+    let sent = sim.customer_sends(&open_kfid, "wmALICE", &["one"]);
+    assert_eq!(sent.await.unwrap(), 200);
+    bot.idle().await;
+    assert!(replies(&sim, &open_kfid).is_empty());
+    assert_eq!(
+        sim.counters().calls("kf/send_msg"),
+        5,
+        "five pulls, then wait"
+    );
+
+    sim.clear_faults();
+    let sent = sim.customer_sends(&open_kfid, "wmALICE", &["two"]);
+    assert_eq!(sent.await.unwrap(), 200);
+    bot.idle().await;
+    assert_eq!(replies(&sim, &open_kfid), ["echo: one", "echo: two"]);
+
+    server.abort();
+    let _ = server.await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn an_expired_callback_token_is_dropped_and_the_pull_goes_on() {
+    let sim = Simulator::start().await.unwrap();
+    let open_kfid = sim.seed_account("回声客服", "media-1");
+    let dir = cursor_dir("expired");
+    let (bot, server, _) = start_bot(&sim, &dir).await;
+    sim.inject("kf/sync_msg", Fault::Errcode(95007), 1);
+    let sent = sim.customer_sends(&open_kfid, "wmALICE", &["one"]);
+    assert_eq!(sent.await.unwrap(), 200);
+    bot.idle().await;
+    assert_eq!(replies(&sim, &open_kfid), ["echo: one"]);
+    assert_eq!(sim.counters().calls("kf/sync_msg"), 2);
+
+    server.abort();
+    let _ = server.await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_long_message_is_echoed_within_the_text_limit() {
+    let sim = Simulator::start().await.unwrap();
+    let open_kfid = sim.seed_account("回声客服", "media-1");
+    let dir = cursor_dir("long");
+    let (bot, server, _) = start_bot(&sim, &dir).await;
+    let long = "中".repeat(700); // 2100 bytes
+    let sent = sim.customer_sends(&open_kfid, "wmALICE", &[&long]).await;
+    assert_eq!(sent.unwrap(), 200);
+    bot.idle().await;
+    let replies = replies(&sim, &open_kfid);
+    assert_eq!(replies.len(), 1, "sent, not refused for its length");
+    assert!(replies[0].len() <= 2048 && replies[0].starts_with("echo: 中"));
+
+    server.abort();
+    let _ = server.await;
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test]
