@@ -46,8 +46,10 @@ use crate::clock::{Clock, SystemClock};
 
 /// Encrypted bodies larger than this are refused unread (a kf event is a few hundred bytes).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// Callbacks whose timestamp is further than this from now are refused (replays), unless set
-/// otherwise with [`CallbackCrypto::replay_window`].
+/// Callbacks whose timestamp is further than this from now are refused, unless set otherwise
+/// with [`CallbackCrypto::replay_window`]. This bounds how long a captured callback can be
+/// replayed; within the window a replay still passes (there is no nonce cache), which for
+/// `kf_msg_or_event` costs at most one extra `sync_msg` (the event carries no message).
 pub const DEFAULT_REPLAY_WINDOW: Duration = Duration::from_secs(300);
 
 /// PKCS#7 as WeCom applies it: to 32-byte blocks, not AES's 16.
@@ -223,8 +225,11 @@ impl CallbackCrypto {
             encrypt,
             msg_signature,
         } = self.seal(message, timestamp, nonce)?;
+        // The caller's timestamp and nonce are escaped: they must not change the envelope.
         Ok(format!(
-            "<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt><MsgSignature><![CDATA[{msg_signature}]]></MsgSignature><TimeStamp>{timestamp}</TimeStamp><Nonce><![CDATA[{nonce}]]></Nonce></xml>"
+            "<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt><MsgSignature><![CDATA[{msg_signature}]]></MsgSignature><TimeStamp>{}</TimeStamp><Nonce>{}</Nonce></xml>",
+            quick_xml::escape::escape(timestamp),
+            quick_xml::escape::escape(nonce),
         ))
     }
 

@@ -122,6 +122,18 @@ fn a_reply_encrypts_into_an_envelope_that_decrypts() {
         .decrypt(&signature, "1700000000", "nonce1", sealed.as_bytes())
         .unwrap();
     assert_eq!(opened, reply);
+    // A timestamp and nonce that look like markup stay text.
+    let odd = crypto.encrypt(reply, "1<2", "a]]><x").unwrap();
+    assert!(
+        odd.contains("<TimeStamp>1&lt;2</TimeStamp><Nonce>a]]&gt;&lt;x</Nonce>"),
+        "{odd}"
+    );
+    assert_eq!(
+        crypto
+            .decrypt(&signature_in(&odd), "1<2", "a]]><x", odd.as_bytes())
+            .as_deref(),
+        Ok(reply)
+    );
     // A fresh random prefix each time.
     assert_ne!(
         sealed,

@@ -808,3 +808,73 @@ async fn shutdown_closes_the_port() {
     sim.shutdown().await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+// ---- callbacks -----------------------------------------------------------------------------
+
+const BOT_TOKEN: &str = "BotToken";
+const BOT_AES_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+
+#[tokio::test]
+async fn callbacks_are_signed_with_a_fresh_nonce_each_time() {
+    use wecom_kf::callback::{CallbackCrypto, CallbackEvent};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let sim = Simulator::start().await.unwrap();
+    let open_kfid = sim.seed_account("回声客服", "m");
+    let bot = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/callback"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("success"))
+        .mount(&bot)
+        .await;
+    sim.set_callback(format!("{}/callback", bot.uri()), BOT_TOKEN, BOT_AES_KEY)
+        .unwrap();
+    assert_eq!(sim.notify(&open_kfid).await.unwrap(), 200);
+    assert_eq!(sim.notify(&open_kfid).await.unwrap(), 200);
+
+    let crypto = CallbackCrypto::new(BOT_TOKEN, BOT_AES_KEY, sim.corp_id()).unwrap();
+    let mut nonces = Vec::new();
+    for request in bot.received_requests().await.unwrap() {
+        let query: std::collections::HashMap<String, String> =
+            request.url.query_pairs().into_owned().collect();
+        let xml = crypto
+            .decrypt(
+                &query["msg_signature"],
+                &query["timestamp"],
+                &query["nonce"],
+                &request.body,
+            )
+            .unwrap();
+        match CallbackEvent::parse(&xml).unwrap() {
+            CallbackEvent::KfMsgOrEvent { open_kfid: id, .. } => {
+                assert_eq!(id.as_deref(), Some(open_kfid.as_str()));
+            }
+            other => panic!("{other:?}"),
+        }
+        nonces.push(query["nonce"].clone());
+    }
+    assert_eq!(nonces.len(), 2);
+    assert_ne!(nonces[0], nonces[1]);
+}
+
+/// WeCom waits 5 seconds for a bot's answer; so does the simulator.
+#[tokio::test]
+async fn a_bot_that_never_answers_is_given_up_on_after_five_seconds() {
+    let sim = Simulator::start().await.unwrap();
+    let open_kfid = sim.seed_account("回声客服", "m");
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/callback", silent.local_addr().unwrap());
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    sim.set_callback(url, BOT_TOKEN, BOT_AES_KEY).unwrap();
+    let started = Instant::now();
+    let delivered = sim.notify(&open_kfid).await;
+    assert!(delivered.is_err(), "{delivered:?}");
+    assert!(started.elapsed() >= Duration::from_secs(5));
+    hold.abort();
+}

@@ -114,6 +114,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::{Client, ClientBuilder};
 use state::{Shared, World, path_key};
 
+/// How long WeCom waits for a bot to answer a callback.
+const CALLBACK_DEADLINE: Duration = Duration::from_secs(5);
+
 /// The corp id a simulator accepts unless told otherwise.
 pub const DEFAULT_CORP_ID: &str = "wwsimulatedcorp";
 /// The secret a simulator accepts unless told otherwise.
@@ -370,8 +373,9 @@ impl Simulator {
     }
 
     /// Tells the bot that `open_kfid` has news, as WeCom does: POSTs an encrypted
-    /// `kf_msg_or_event` event (with a fresh `sync_msg` token) to the callback URL. Returns the
-    /// bot's HTTP status, or why the delivery failed.
+    /// `kf_msg_or_event` event (with a fresh `sync_msg` token and nonce) to the callback URL.
+    /// Returns the bot's HTTP status, or why the delivery failed (including no answer within
+    /// WeCom's 5 seconds).
     pub async fn notify(&self, open_kfid: &str) -> Result<u16, String> {
         let now = self.shared.clock.now();
         let secs = now
@@ -391,7 +395,10 @@ impl Simulator {
             corp = self.corp_id(),
         );
         let timestamp = secs.to_string();
-        let nonce = format!("{}", secs.wrapping_mul(2_654_435_761) % 1_000_000_007);
+        // A fresh nonce per delivery, as WeCom sends: two callbacks in one second differ.
+        let mut random = [0u8; 4];
+        getrandom::fill(&mut random).map_err(|e| format!("no randomness: {e}"))?;
+        let nonce = u32::from_be_bytes(random).to_string();
         let sealed = crypto
             .seal(&event, &timestamp, &nonce)
             .map_err(|e| e.to_string())?;
@@ -400,8 +407,10 @@ impl Simulator {
             corp = self.corp_id(),
             encrypt = sealed.encrypt,
         );
+        // WeCom waits 5 seconds for a bot's answer.
         let response = reqwest::Client::builder()
             .no_proxy()
+            .timeout(CALLBACK_DEADLINE)
             .build()
             .map_err(|e| e.without_url().to_string())?
             .post(url)
