@@ -275,3 +275,36 @@ async fn adds_are_not_replayed_and_the_rest_are() {
             .is_empty()
     );
 }
+
+/// The doc's example nests similar questions and answers inside `question`; its field table
+/// puts them beside it. Both read the same.
+#[test]
+fn the_official_example_and_the_field_table_decode_alike() {
+    use wecom_kf::kf::knowledge::IntentPage;
+    let nested: IntentPage =
+        serde_json::from_str(include_str!("fixtures/kf_knowledge_list_intent.json")).unwrap();
+    let flat: IntentPage = serde_json::from_str(
+        r#"{"errcode":0,"has_more":0,"next_cursor":"","intent_list":[{"group_id":"GROUP_ID",
+            "intent_id":"INTENT_ID","question":{"text":{"content":"主问题"}},
+            "similar_questions":{"items":[{"text":{"content":"相似问题1"}},{"text":{"content":"相似问题2"}}]},
+            "answers":[{"text":{"content":"问题的回复"},"attachments":[{"msgtype":"image","image":{"name":"图片（仅返回名字）.jpg"}}]}]}]}"#,
+    )
+    .unwrap();
+    assert!(nested.has_more && !flat.has_more);
+    for page in [nested, flat] {
+        let intent = &page.intent_list[0];
+        assert_eq!(intent.question.text.content, "主问题");
+        let similar: Vec<&str> = intent
+            .similar_questions
+            .items
+            .iter()
+            .map(|q| q.text.content.as_str())
+            .collect();
+        assert_eq!(similar, ["相似问题1", "相似问题2"]);
+        assert_eq!(intent.answers[0].text.content, "问题的回复");
+        assert_eq!(
+            intent.answers[0].attachments[0]["image"]["name"],
+            "图片（仅返回名字）.jpg"
+        );
+    }
+}

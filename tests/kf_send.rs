@@ -197,13 +197,17 @@ async fn each_rule_is_checked_before_sending() {
                 &open_kfid,
                 ALICE,
                 Outgoing::Link {
-                    title: "t".repeat(129),
+                    title: String::new(),
                     desc: "d".into(),
                     url: "https://x".into(),
                     thumb_media_id: "m".into(),
                 },
             ),
             "link.title",
+        ),
+        (
+            SendMsg::new(&open_kfid, ALICE, Outgoing::from(Outgoing::menu([]))),
+            "msgmenu",
         ),
         (
             SendMsg::new(&open_kfid, ALICE, Outgoing::from(Outgoing::menu(eleven))),
@@ -238,7 +242,9 @@ async fn each_rule_is_checked_before_sending() {
         }
     }
     assert_eq!(sim.counters().calls("kf/send_msg"), 0);
-    // The limits themselves pass: 2048 bytes of text, a 32-byte msgid, 10 menu items.
+    // The limits themselves pass: 2048 bytes of text, a 32-byte msgid, 10 menu items; and
+    // what WeCom cuts rather than refuses (long link titles and descriptions), and a menu of
+    // text alone.
     let ten: Vec<MenuItem> = (0..10)
         .map(|i| MenuItem::click(format!("{i}"), "x"))
         .collect();
@@ -246,6 +252,21 @@ async fn each_rule_is_checked_before_sending() {
         SendMsg::new(&open_kfid, ALICE, Outgoing::text("a".repeat(2048)))
             .with_msgid("m".repeat(32)),
         SendMsg::new(&open_kfid, ALICE, Outgoing::from(Outgoing::menu(ten))),
+        SendMsg::new(
+            &open_kfid,
+            ALICE,
+            Outgoing::Link {
+                title: "t".repeat(200),
+                desc: "d".repeat(600),
+                url: "https://x".into(),
+                thumb_media_id: "m".into(),
+            },
+        ),
+        SendMsg::new(
+            &open_kfid,
+            ALICE,
+            Outgoing::from(Outgoing::menu([]).head_content("请稍候")),
+        ),
     ] {
         messages.send(request).await.unwrap();
     }

@@ -166,7 +166,7 @@ async fn each_rule_is_checked_before_sending() {
             "servicer_userid",
         ),
         (
-            to(&open_kfid, ServiceState::Bot).servicer_userid("zhangsan"),
+            to(&open_kfid, ServiceState::Bot).servicer_userid(""),
             "servicer_userid",
         ),
     ];
@@ -188,6 +188,11 @@ async fn each_rule_is_checked_before_sending() {
     let counters = sim.counters();
     assert_eq!(counters.calls("kf/service_state/trans"), 0);
     assert_eq!(counters.calls("kf/service_state/get"), 0);
+    // The docs require a servicer for state 3 only, and forbid it nowhere: sent as given.
+    sessions
+        .trans(to(&open_kfid, ServiceState::Bot).servicer_userid("zhangsan"))
+        .await
+        .unwrap();
 }
 
 /// get is a read: replayed after a dropped answer. trans is not idempotent: a dropped answer

@@ -71,8 +71,9 @@ async fn each_range_rule_is_checked_before_sending() {
             StatisticRange::new(&open_kfid, yesterday, yesterday - DAY),
             "end_time",
         ),
+        // 32 days of the closed range.
         (
-            StatisticRange::new(&open_kfid, yesterday - 32 * DAY, yesterday),
+            StatisticRange::new(&open_kfid, yesterday - 31 * DAY, yesterday),
             "end_time",
         ),
         (
@@ -92,9 +93,10 @@ async fn each_range_rule_is_checked_before_sending() {
             }
         }
     }
-    // The longest and oldest ranges allowed go through.
-    let longest = StatisticRange::new(&open_kfid, yesterday - 31 * DAY, yesterday);
-    assert_eq!(stats.corp(longest).await.unwrap().statistic_list.len(), 32);
+    // The longest and oldest ranges allowed go through: 31 days, counted by their day (an
+    // end at noon is the same day as its midnight).
+    let longest = StatisticRange::new(&open_kfid, yesterday - 30 * DAY, yesterday + DAY / 2);
+    assert_eq!(stats.corp(longest).await.unwrap().statistic_list.len(), 31);
     let oldest = StatisticRange::new(&open_kfid, today - 180 * DAY, today - 150 * DAY);
     stats.corp(oldest).await.unwrap();
     assert_eq!(sim.counters().calls("kf/get_corp_statistic"), 2);

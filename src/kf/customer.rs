@@ -252,7 +252,10 @@ pub struct WechatChannels {
     /// The channel's nickname.
     #[serde(default)]
     pub nickname: String,
-    /// Where in the channel the customer started.
+    /// The channel's shop nickname, when the customer came from its shop.
+    #[serde(default)]
+    pub shop_nickname: Option<String>,
+    /// Where in the channel the customer started (1 to 5 as documented).
     #[serde(default)]
     pub scene: i64,
 }

@@ -346,23 +346,71 @@ pub struct IntentPage {
 }
 
 /// An intent as listed.
+///
+/// The doc's field table puts `similar_questions` and `answers` beside `question`; its example
+/// puts them inside it. Both shapes are read.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(from = "IntentWire")]
 #[non_exhaustive]
 pub struct IntentSummary {
     /// Its group.
-    #[serde(default)]
     pub group_id: String,
     /// Its id.
     pub intent_id: String,
     /// The question.
-    #[serde(default)]
     pub question: TextPart,
     /// The similar questions.
-    #[serde(default)]
     pub similar_questions: SimilarQuestions,
     /// The answers (one).
-    #[serde(default, deserialize_with = "super::wire::list_or_null")]
     pub answers: Vec<AnswerSummary>,
+}
+
+/// An intent as it may arrive: similar questions and answers beside or inside `question`.
+#[derive(Deserialize)]
+struct IntentWire {
+    #[serde(default)]
+    group_id: String,
+    intent_id: String,
+    #[serde(default)]
+    question: QuestionWire,
+    #[serde(default)]
+    similar_questions: Option<SimilarQuestions>,
+    #[serde(default, deserialize_with = "super::wire::list_or_null")]
+    answers: Vec<AnswerSummary>,
+}
+
+#[derive(Default, Deserialize)]
+struct QuestionWire {
+    #[serde(default)]
+    text: Content,
+    #[serde(default)]
+    similar_questions: Option<SimilarQuestions>,
+    #[serde(default, deserialize_with = "super::wire::list_or_null")]
+    answers: Vec<AnswerSummary>,
+}
+
+impl From<IntentWire> for IntentSummary {
+    fn from(wire: IntentWire) -> Self {
+        let QuestionWire {
+            text,
+            similar_questions: nested_similar,
+            answers: nested_answers,
+        } = wire.question;
+        Self {
+            group_id: wire.group_id,
+            intent_id: wire.intent_id,
+            question: TextPart { text },
+            similar_questions: wire
+                .similar_questions
+                .or(nested_similar)
+                .unwrap_or_default(),
+            answers: if wire.answers.is_empty() {
+                nested_answers
+            } else {
+                wire.answers
+            },
+        }
+    }
 }
 
 /// `{"text": {"content": …}}`, as questions and answers travel.

@@ -40,6 +40,7 @@ use serde_json::{Map, Value};
 use crate::call::Idempotency;
 use crate::error::Result;
 use crate::kf::account::OPEN_KFID_MAX_BYTES;
+use crate::kf::customer::WechatChannels;
 use crate::{Client, validate};
 
 /// A `sync_msg` cursor: up to 64 bytes.
@@ -320,6 +321,8 @@ pub enum Event {
         scene_param: String,
         /// A code for one welcome message with `send_msg_on_event` (valid 20 s), when allowed.
         welcome_code: Option<String>,
+        /// The WeChat Channels (视频号) the customer came from, if any.
+        wechat_channels: Option<WechatChannels>,
     },
     /// A message could not be delivered.
     MsgSendFail {
@@ -340,6 +343,8 @@ pub enum Event {
         open_kfid: String,
         /// 1 receiving, 2 stopped.
         status: i64,
+        /// With status 2: 0 stopped, 1 on a break (暂时挂起); absent otherwise.
+        stop_type: Option<i64>,
     },
     /// A session changed hands or ended.
     SessionStatusChange {
@@ -417,6 +422,9 @@ impl Event {
                 scene: text(o, "scene"),
                 scene_param: text(o, "scene_param"),
                 welcome_code: maybe_text(o, "welcome_code"),
+                wechat_channels: o
+                    .get("wechat_channels")
+                    .and_then(|v| WechatChannels::deserialize(v).ok()),
             },
             "msg_send_fail" => Self::MsgSendFail {
                 open_kfid: text(o, "open_kfid"),
@@ -428,6 +436,7 @@ impl Event {
                 servicer_userid: text(o, "servicer_userid"),
                 open_kfid: text(o, "open_kfid"),
                 status: int(o, "status"),
+                stop_type: o.get("stop_type").and_then(Value::as_i64),
             },
             "session_status_change" => Self::SessionStatusChange {
                 open_kfid: text(o, "open_kfid"),
@@ -581,5 +590,41 @@ mod tests {
         );
         assert_eq!(page.msg_list[5].origin, Origin::Other(9));
         assert_eq!(page.msg_list[2].origin, Origin::System);
+    }
+
+    #[test]
+    fn event_details_the_docs_list_are_kept() {
+        let channels = Event::from_object(
+            serde_json::json!({"event_type":"enter_session","open_kfid":"wk","external_userid":"wm",
+                "wechat_channels":{"nickname":"频道","shop_nickname":"小店","scene":2}})
+            .as_object()
+            .unwrap(),
+        );
+        let Event::EnterSession {
+            wechat_channels: Some(c),
+            welcome_code: None,
+            ..
+        } = channels
+        else {
+            panic!("{channels:?}")
+        };
+        assert_eq!(
+            (c.nickname.as_str(), c.shop_nickname.as_deref(), c.scene),
+            ("频道", Some("小店"), 2)
+        );
+        let on_break = Event::from_object(
+            serde_json::json!({"event_type":"servicer_status_change","servicer_userid":"zs",
+                "open_kfid":"wk","status":2,"stop_type":1})
+            .as_object()
+            .unwrap(),
+        );
+        assert!(matches!(
+            on_break,
+            Event::ServicerStatusChange {
+                status: 2,
+                stop_type: Some(1),
+                ..
+            }
+        ));
     }
 }

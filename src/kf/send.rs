@@ -162,9 +162,9 @@ pub enum Outgoing {
     },
     /// A link card.
     Link {
-        /// Title, up to 128 bytes.
+        /// Title; WeCom cuts it to 128 bytes.
         title: String,
-        /// Description, up to 512 bytes.
+        /// Description; WeCom cuts it to 512 bytes.
         desc: String,
         /// http(s) URL, up to 2048 bytes.
         url: String,
@@ -175,7 +175,7 @@ pub enum Outgoing {
     MiniProgram {
         /// The mini program's appid.
         appid: String,
-        /// Title, up to 64 bytes.
+        /// Title; WeCom cuts it to 64 bytes.
         title: String,
         /// Cover image, by media id.
         thumb_media_id: String,
@@ -242,12 +242,12 @@ impl Outgoing {
             | Self::File { media_id } => nonempty("media_id", media_id),
             Self::Link {
                 title,
-                desc,
                 url,
                 thumb_media_id,
+                ..
             } => {
-                validate::bytes("link.title", title, 1, 128)?;
-                validate::bytes("link.desc", desc, 0, 512)?;
+                // Longer titles and descriptions are cut by WeCom, not refused.
+                nonempty("link.title", title)?;
                 validate::bytes("link.url", url, 1, 2048)?;
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
                     return Err(Error::invalid(
@@ -257,14 +257,14 @@ impl Outgoing {
                 }
                 nonempty("link.thumb_media_id", thumb_media_id)
             }
+            // A longer title is cut by WeCom, not refused.
             Self::MiniProgram {
                 appid,
-                title,
                 thumb_media_id,
                 pagepath,
+                ..
             } => {
                 nonempty("miniprogram.appid", appid)?;
-                validate::bytes("miniprogram.title", title, 0, 64)?;
                 nonempty("miniprogram.thumb_media_id", thumb_media_id)?;
                 nonempty("miniprogram.pagepath", pagepath)
             }
@@ -369,13 +369,20 @@ impl Menu {
         if let Some(tail) = &self.tail_content {
             validate::bytes("msgmenu.tail_content", tail, 0, 1024)?;
         }
-        if self.list.is_empty() || self.list.len() > MENU_ITEMS_MAX {
+        if self.list.len() > MENU_ITEMS_MAX {
             return Err(Error::invalid(
                 "msgmenu.list",
                 format!(
-                    "must hold 1 to {MENU_ITEMS_MAX} items, got {}",
+                    "must hold at most {MENU_ITEMS_MAX} items, got {}",
                     self.list.len()
                 ),
+            ));
+        }
+        let said = |text: &Option<String>| text.as_deref().is_some_and(|t| !t.is_empty());
+        if self.list.is_empty() && !said(&self.head_content) && !said(&self.tail_content) {
+            return Err(Error::invalid(
+                "msgmenu",
+                "needs items, a head_content or a tail_content",
             ));
         }
         self.list.iter().try_for_each(MenuItem::validate)

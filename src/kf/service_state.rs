@@ -202,11 +202,9 @@ impl TransServiceState {
                 "is required to hand a session to a servicer",
             )),
             (ServiceState::Bot | ServiceState::Queued | ServiceState::Ended, None) => Ok(()),
-            (ServiceState::Bot | ServiceState::Queued | ServiceState::Ended, Some(_)) => {
-                Err(Error::invalid(
-                    "servicer_userid",
-                    "is only for a move to a servicer (state 3)",
-                ))
+            // The docs require it for state 3 and say nothing of it otherwise: sent as given.
+            (ServiceState::Bot | ServiceState::Queued | ServiceState::Ended, Some(userid)) => {
+                validate::bytes("servicer_userid", userid, 1, USERID_MAX_BYTES)
             }
             (ServiceState::Untreated | ServiceState::Other(_), _) => Err(Error::invalid(
                 "service_state",

@@ -30,7 +30,8 @@ use crate::kf::account::OPEN_KFID_MAX_BYTES;
 use crate::kf::servicer::USERID_MAX_BYTES;
 use crate::{Client, validate};
 
-/// The longest range one call may ask for.
+/// The most days one call may cover (the range is closed, and both ends count by their day
+/// in China time).
 pub const MAX_RANGE_DAYS: u64 = 31;
 /// How far back figures are kept.
 pub const MAX_AGE_DAYS: u64 = 180;
@@ -127,17 +128,17 @@ impl StatisticRange {
 
 /// The documented rules on a statistics range; `now` decides "today".
 pub(crate) fn check_range(start: SystemTime, end: SystemTime, now: SystemTime) -> Result<()> {
-    let (start, end, now) = (unix(start), unix(end), unix(now));
+    // WeCom floors both ends to 00:00 China time and counts the days of the closed range.
+    let (start, end, today) = (day_of(start), day_of(end), day_of(now));
     if end < start {
         return Err(Error::invalid("end_time", "must not be before start_time"));
     }
-    if end - start > MAX_RANGE_DAYS * DAY {
+    if (end - start) / DAY + 1 > MAX_RANGE_DAYS {
         return Err(Error::invalid(
             "end_time",
-            format!("must be at most {MAX_RANGE_DAYS} days after start_time"),
+            format!("the range [start_time, end_time] must span at most {MAX_RANGE_DAYS} days"),
         ));
     }
-    let today = (now + CST_OFFSET) / DAY * DAY - CST_OFFSET;
     if end >= today {
         return Err(Error::invalid(
             "end_time",
@@ -157,6 +158,11 @@ fn unix(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)
         .as_secs()
+}
+
+/// 00:00 China time of the day `t` falls on, in unix seconds.
+fn day_of(t: SystemTime) -> u64 {
+    ((unix(t) + CST_OFFSET) / DAY * DAY).saturating_sub(CST_OFFSET)
 }
 
 /// The response of both statistics calls.
@@ -246,7 +252,10 @@ mod tests {
         let today = now - Duration::from_secs(12 * 3_600);
         let yesterday_end = today - Duration::from_secs(1);
         assert!(check_range(today - days(1), yesterday_end, now).is_ok());
-        assert!(check_range(yesterday_end - days(31), yesterday_end, now).is_ok());
+        // 31 days counted by their day: from 00:00 of the first to any time of the last.
+        assert!(check_range(today - days(31), yesterday_end, now).is_ok());
+        assert!(check_range(today - days(31), today - days(1), now).is_ok());
+        assert!(check_range(today - days(31) + days(1) / 2, yesterday_end, now).is_ok());
         assert!(check_range(today - days(180), today - days(170), now).is_ok());
         let field = |r: Result<()>| match r {
             Err(Error::InvalidInput { field, .. }) => field,
@@ -257,10 +266,15 @@ mod tests {
             field(check_range(today - days(1), today - days(2), now)),
             "end_time"
         );
+        // 32 days, even when the ends are less than 31 × 24 hours apart.
+        assert_eq!(
+            field(check_range(today - days(32), yesterday_end, now)),
+            "end_time"
+        );
         assert_eq!(
             field(check_range(
-                yesterday_end - days(31) - Duration::from_secs(1),
-                yesterday_end,
+                today - days(32) + days(1) - Duration::from_secs(1),
+                today - days(1),
                 now
             )),
             "end_time"
