@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::access_token::AccessToken;
 use super::credential::{CacheKey, Credential};
-use super::store::{SharedToken, StoreError, StoreKey, TokenStore};
+use super::store::{Lease, SharedToken, StoreError, StoreKey, TokenStore};
 use crate::call::{self, CallInfo, Idempotency};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
@@ -74,6 +74,9 @@ struct Inner {
     /// WeCom bans an IP that keeps fetching with a bad secret, so callers arriving after the
     /// failure get it too instead of asking again. Transient failures are never kept.
     config_errors: Cache<CacheKey, (Error, SystemTime)>,
+    /// Tokens WeCom refused lately, by credential: never adopted from the store again, even
+    /// by a load that started before the refusal.
+    rejected: moka::sync::Cache<CacheKey, Box<str>>,
     /// The level shared with other processes, if any.
     store: Option<Arc<dyn TokenStore>>,
     /// The store failed and has not answered since: its incident is logged once.
@@ -114,7 +117,7 @@ impl TokenProvider {
                 match self.inner.freshness.state(&token, now) {
                     State::Fresh => return Ok(token),
                     State::RefreshAhead => {
-                        self.refresh_in_background(credential, &token, now);
+                        let _refreshing = self.refresh_in_background(credential, &token, now);
                         return Ok(token);
                     }
                     State::Stale => Some(token),
@@ -147,8 +150,27 @@ impl TokenProvider {
         rejected: &AccessToken,
     ) -> Result<AccessToken> {
         tracing::debug!(credential = ?credential.key(), "access token rejected; refreshing");
-        self.remove_if_current(credential, rejected).await;
-        self.load(credential, Predecessor::Rejected(rejected)).await
+        if self.inner.store.is_some() {
+            self.inner
+                .rejected
+                .insert(credential.key().clone(), rejected.as_str().into());
+        }
+        // With a shared store, a load that began before the refusal (a cold start reading the
+        // store) may still bring the refused token back, under a new generation: drop it by
+        // its value and load once more. After the first round no load can adopt it again.
+        let rounds = if self.inner.store.is_some() { 2 } else { 1 };
+        let mut token = rejected.clone();
+        for _ in 0..rounds {
+            self.remove_if_same(credential, &token, rejected.as_str())
+                .await;
+            token = self
+                .load(credential, Predecessor::Rejected(rejected))
+                .await?;
+            if token.as_str() != rejected.as_str() {
+                break;
+            }
+        }
+        Ok(token)
     }
 
     /// Drops any cached token for `credential`.
@@ -212,10 +234,7 @@ impl TokenProvider {
         predecessor: Predecessor<'_>,
     ) -> Result<AccessToken> {
         match &self.inner.store {
-            Some(store) => {
-                self.obtain_shared(store.as_ref(), credential, predecessor)
-                    .await
-            }
+            Some(store) => self.obtain_shared(store, credential, predecessor).await,
             None => self.fetch(credential, predecessor).await,
         }
     }
@@ -225,7 +244,7 @@ impl TokenProvider {
     /// lease's lifetime; a store that fails is bypassed.
     async fn obtain_shared(
         &self,
-        store: &dyn TokenStore,
+        store: &Arc<dyn TokenStore>,
         credential: &Credential,
         predecessor: Predecessor<'_>,
     ) -> Result<AccessToken> {
@@ -238,7 +257,10 @@ impl TokenProvider {
                 return self.fetch(credential, predecessor).await;
             }
         }
-        let give_up = tokio::time::Instant::now() + store.lease_lifetime() * 2;
+        let now = tokio::time::Instant::now();
+        let give_up = now
+            .checked_add(store.lease_lifetime().saturating_mul(2))
+            .unwrap_or(now + MAX_LIFETIME);
         let mut pause = LEASE_POLL_FIRST;
         loop {
             match self.try_shared(store, &key, credential, predecessor).await {
@@ -268,20 +290,25 @@ impl TokenProvider {
     /// the fetched token is good either way.
     async fn try_shared(
         &self,
-        store: &dyn TokenStore,
+        store: &Arc<dyn TokenStore>,
         key: &StoreKey,
         credential: &Credential,
         predecessor: Predecessor<'_>,
     ) -> std::result::Result<Option<Result<AccessToken>>, StoreError> {
-        if let Some(token) = self.usable(store.get(key).await?, predecessor) {
+        if let Some(token) = self.usable(credential.key(), store.get(key).await?, predecessor) {
             return Ok(Some(Ok(token)));
         }
         let Some(lease) = store.try_lease(key).await? else {
             return Ok(None);
         };
+        let lease = HeldLease {
+            store: Arc::clone(store),
+            key: key.clone(),
+            lease: Some(lease),
+        };
         // The lease holder before us may have stored a token since our first look.
         let stored = store.get(key).await;
-        let obtained = match stored.map(|s| self.usable(s, predecessor)) {
+        let obtained = match stored.map(|s| self.usable(credential.key(), s, predecessor)) {
             Ok(Some(token)) => Ok(token),
             _ => {
                 let fetched = self.fetch(credential, predecessor).await;
@@ -293,7 +320,7 @@ impl TokenProvider {
                 fetched
             }
         };
-        self.note_store(store.release(key, &lease).await);
+        self.note_store(lease.release().await);
         Ok(Some(obtained))
     }
 
@@ -301,11 +328,24 @@ impl TokenProvider {
     /// the token being replaced (unless the store holds it as fetched again since).
     fn usable(
         &self,
+        credential_key: &CacheKey,
         stored: Option<SharedToken>,
         predecessor: Predecessor<'_>,
     ) -> Option<AccessToken> {
         let stored = stored?;
-        let lifetime = stored.expires_at.duration_since(stored.obtained_at).ok()?;
+        if self
+            .inner
+            .rejected
+            .get(credential_key)
+            .is_some_and(|refused| *refused == *stored.value)
+        {
+            return None;
+        }
+        let lifetime = stored
+            .expires_at
+            .duration_since(stored.obtained_at)
+            .ok()?
+            .min(MAX_LIFETIME);
         let reissued = match predecessor {
             Predecessor::None => false,
             Predecessor::Stale(old) => {
@@ -367,17 +407,48 @@ impl TokenProvider {
             .await;
     }
 
+    /// Removes the entry if it still holds `token`, or any token whose value is `refused`
+    /// (the same refused token, adopted again under another generation).
+    async fn remove_if_same(&self, credential: &Credential, token: &AccessToken, refused: &str) {
+        let generation = token.generation();
+        self.inner
+            .cache
+            .entry_by_ref(credential.key())
+            .and_compute_with(|current| {
+                let op = match current {
+                    Some(entry)
+                        if entry.value().generation() == generation
+                            || entry.value().as_str() == refused =>
+                    {
+                        Op::Remove
+                    }
+                    _ => Op::Nop,
+                };
+                std::future::ready(op)
+            })
+            .await;
+    }
+
     /// Starts one background refresh for `token` unless one is running or failed recently.
-    fn refresh_in_background(&self, credential: &Credential, token: &AccessToken, now: SystemTime) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
+    /// Returns the refresh's task, for tests to await.
+    fn refresh_in_background(
+        &self,
+        credential: &Credential,
+        token: &AccessToken,
+        now: SystemTime,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
         if !token.refresh_gate().try_start(now) {
-            return;
+            return None;
         }
         let (provider, credential, old) = (self.clone(), credential.clone(), token.clone());
-        runtime.spawn(async move {
-            match provider.obtain(&credential, Predecessor::Stale(&old)).await {
+        Some(runtime.spawn(async move {
+            // Through the cooldown, like every other load: a bad secret is asked about at most
+            // once per cooldown, whoever asks.
+            match provider
+                .fetch_unless_refused(&credential, Predecessor::Stale(&old))
+                .await
+            {
                 Ok(fresh) => provider.replace_if_current(&credential, &old, fresh).await,
                 Err(err) => {
                     tracing::warn!(credential = ?credential.key(), error = %err,
@@ -386,7 +457,7 @@ impl TokenProvider {
                     old.refresh_gate().failed(retry_at);
                 }
             }
-        });
+        }))
     }
 
     /// Stores `fresh` unless the cache moved on from `old` meanwhile.
@@ -435,7 +506,8 @@ impl TokenProvider {
                 return Err(error);
             }
         };
-        let lifetime = Duration::from_secs(reply.expires_in);
+        // WeCom says 7200 s; a server that claims more than a day is not believed further.
+        let lifetime = Duration::from_secs(reply.expires_in).min(MAX_LIFETIME);
         if reply.access_token.is_empty() || lifetime.is_zero() {
             return Err(Error::Decode {
                 endpoint: GETTOKEN.into(),
@@ -463,8 +535,46 @@ impl TokenProvider {
     }
 }
 
+/// A lease this process holds in the store. Given back by [`release`](Self::release), or, if
+/// the refresh holding it is dropped midway (its caller cancelled, say by a timeout), by a task
+/// spawned on drop: otherwise every process would wait out the lease's lifetime.
+struct HeldLease {
+    store: Arc<dyn TokenStore>,
+    key: StoreKey,
+    lease: Option<Lease>,
+}
+
+impl HeldLease {
+    async fn release(mut self) -> std::result::Result<(), StoreError> {
+        match self.lease.take() {
+            Some(lease) => self.store.release(&self.key, &lease).await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for HeldLease {
+    fn drop(&mut self) {
+        let Some(lease) = self.lease.take() else {
+            return;
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (store, key) = (Arc::clone(&self.store), self.key.clone());
+            runtime.spawn(async move {
+                let _ = store.release(&key, &lease).await;
+            });
+        }
+    }
+}
+
 /// Pause after a failed background refresh before the next one may start.
 const REFRESH_RETRY_PAUSE: Duration = Duration::from_secs(5);
+
+/// The longest lifetime a token is trusted with, whatever `expires_in` says.
+const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3_600);
+
+/// How long a token WeCom refused is never adopted from the shared store again.
+const REJECTED_MEMORY: Duration = Duration::from_secs(60);
 
 /// How often a provider looks again while another process holds the lease: from the first
 /// pause, doubling, up to the last.
@@ -661,6 +771,10 @@ impl TokenProviderBuilder {
                     .max_capacity(self.max_credentials)
                     .time_to_live(CONFIG_ERROR_COOLDOWN)
                     .build(),
+                rejected: moka::sync::Cache::builder()
+                    .max_capacity(self.max_credentials)
+                    .time_to_live(REJECTED_MEMORY)
+                    .build(),
                 store: self.store,
                 store_down: AtomicBool::new(false),
             }),
@@ -706,5 +820,86 @@ mod tests {
         assert_eq!(f.state(&tok, at(6600)), State::Fresh);
         assert_eq!(f.state(&tok, at(7199)), State::Fresh);
         assert_eq!(f.state(&tok, at(7200)), State::Stale);
+    }
+
+    /// A gettoken server answering `first`, then `rest` for ever after.
+    async fn gettoken_server(
+        first: serde_json::Value,
+        rest: serde_json::Value,
+    ) -> wiremock::MockServer {
+        use wiremock::matchers::path;
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(path("/cgi-bin/gettoken"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(first))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(path("/cgi-bin/gettoken"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(rest))
+            .with_priority(2)
+            .mount(&server)
+            .await;
+        server
+    }
+
+    /// The secret was reset while a token is still good: background refreshes ask at most
+    /// once per cooldown, like every other load.
+    #[tokio::test]
+    async fn background_refreshes_keep_the_bad_secret_cooldown() {
+        let server = gettoken_server(
+            serde_json::json!({"errcode": 0, "access_token": "T1", "expires_in": 7200}),
+            serde_json::json!({"errcode": 40001, "errmsg": "invalid credential"}),
+        )
+        .await;
+        let clock = crate::clock::ManualClock::new();
+        let provider = TokenProvider::builder()
+            .clock(clock.clone())
+            .retry(crate::RetryConfig::disabled())
+            .build()
+            .unwrap();
+        let credential = Credential::with_api_base("ww1", "s1", &server.uri()).unwrap();
+        let token = provider.token(&credential).await.unwrap();
+        clock.advance(Duration::from_secs(6650)); // inside the refresh-ahead window
+        let refresh = || {
+            let handle = provider.refresh_in_background(&credential, &token, clock.now());
+            async move { handle.expect("the gate lets it start").await.unwrap() }
+        };
+        refresh().await;
+        assert_eq!(provider.fetch_count(), 2, "the refresh asked: 40001");
+        clock.advance(REFRESH_RETRY_PAUSE); // the gate opens again, the cooldown still runs
+        refresh().await;
+        assert_eq!(
+            provider.fetch_count(),
+            2,
+            "not asked again within the cooldown"
+        );
+        clock.advance(CONFIG_ERROR_COOLDOWN - REFRESH_RETRY_PAUSE);
+        refresh().await;
+        assert_eq!(
+            provider.fetch_count(),
+            3,
+            "asked again once the cooldown is over"
+        );
+        assert_eq!(provider.token(&credential).await.unwrap().as_str(), "T1");
+    }
+
+    /// `expires_in` beyond reason is an ordinary token trusted for a day, not a panic.
+    #[tokio::test]
+    async fn an_absurd_expires_in_is_capped_at_a_day() {
+        let server = gettoken_server(
+            serde_json::json!({"errcode": 0, "access_token": "T1", "expires_in": u64::MAX}),
+            serde_json::json!({"errcode": 0, "access_token": "T2", "expires_in": 7200}),
+        )
+        .await;
+        let provider = TokenProvider::new().unwrap();
+        let credential = Credential::with_api_base("ww1", "s1", &server.uri()).unwrap();
+        let token = provider.token(&credential).await.unwrap();
+        let lifetime = token
+            .expires_at()
+            .duration_since(token.obtained_at())
+            .unwrap();
+        assert_eq!(lifetime, MAX_LIFETIME);
     }
 }

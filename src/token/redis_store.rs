@@ -75,6 +75,7 @@ struct Scripts {
 /// Key prefix unless [`RedisTokenStore::prefix`] says otherwise.
 pub const DEFAULT_PREFIX: &str = "wecom-kf:token:";
 const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(10);
+const MAX_LEASE_TTL: Duration = Duration::from_secs(600);
 
 impl RedisTokenStore {
     /// A store on the Redis server at `url` (`redis://[:password@]host:port[/db]`).
@@ -107,11 +108,12 @@ impl RedisTokenStore {
         self
     }
 
-    /// How long a refresh lease lasts if its holder never releases it (default 10 s). Others
-    /// wait at most twice this long before fetching on their own.
+    /// How long a refresh lease lasts if its holder dies without releasing it (default 10 s;
+    /// kept within 1 ms to 10 minutes). A holder that is cancelled gives it back at once.
+    /// Others wait at most twice this long before fetching on their own.
     #[must_use]
     pub fn lease_ttl(mut self, ttl: Duration) -> Self {
-        self.lease_ttl = ttl.max(Duration::from_millis(1));
+        self.lease_ttl = ttl.clamp(Duration::from_millis(1), MAX_LEASE_TTL);
         self
     }
 
