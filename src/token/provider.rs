@@ -136,7 +136,7 @@ impl TokenProvider {
         stale: Option<AccessToken>,
     ) -> Result<AccessToken> {
         if let Some(stale) = &stale {
-            self.remove_if_current(credential, stale).await;
+            self.remove_if_current(credential, stale, None).await;
         }
         let predecessor = stale.as_ref().map_or(Predecessor::None, Predecessor::Stale);
         self.load(credential, predecessor).await
@@ -161,7 +161,7 @@ impl TokenProvider {
         let rounds = if self.inner.store.is_some() { 2 } else { 1 };
         let mut token = rejected.clone();
         for _ in 0..rounds {
-            self.remove_if_same(credential, &token, rejected.as_str())
+            self.remove_if_current(credential, &token, Some(rejected.as_str()))
                 .await;
             token = self
                 .load(credential, Predecessor::Rejected(rejected))
@@ -390,26 +390,16 @@ impl TokenProvider {
         }
     }
 
-    /// Compare-and-remove: removes the entry only if it still holds `token`. Calls on one key
-    /// are serialised by moka, so a token another caller just stored is never thrown away.
-    async fn remove_if_current(&self, credential: &Credential, token: &AccessToken) {
-        let generation = token.generation();
-        self.inner
-            .cache
-            .entry_by_ref(credential.key())
-            .and_compute_with(|current| {
-                let op = match current {
-                    Some(entry) if entry.value().generation() == generation => Op::Remove,
-                    _ => Op::Nop,
-                };
-                std::future::ready(op)
-            })
-            .await;
-    }
-
-    /// Removes the entry if it still holds `token`, or any token whose value is `refused`
-    /// (the same refused token, adopted again under another generation).
-    async fn remove_if_same(&self, credential: &Credential, token: &AccessToken, refused: &str) {
+    /// Compare-and-remove: removes the entry only if it still holds `token` (or, given
+    /// `refused`, any token of that value: the same refused token, adopted again under another
+    /// generation). Calls on one key are serialised by moka, so a token another caller just
+    /// stored is never thrown away.
+    async fn remove_if_current(
+        &self,
+        credential: &Credential,
+        token: &AccessToken,
+        refused: Option<&str>,
+    ) {
         let generation = token.generation();
         self.inner
             .cache
@@ -418,7 +408,7 @@ impl TokenProvider {
                 let op = match current {
                     Some(entry)
                         if entry.value().generation() == generation
-                            || entry.value().as_str() == refused =>
+                            || refused.is_some_and(|r| entry.value().as_str() == r) =>
                     {
                         Op::Remove
                     }
