@@ -109,12 +109,70 @@ impl<'a> MediaApi<'a> {
     }
 }
 
-/// The file name in a `Content-Disposition: attachment; filename="…"` header.
+/// The file name in a `Content-Disposition` header: `filename*=UTF-8''…` (RFC 6266,
+/// percent-decoded) when present, else `filename=` as a quoted string (with `\` escapes) or a
+/// bare token.
 fn disposition_filename(disposition: &str) -> Option<String> {
-    disposition.split(';').find_map(|param| {
-        let value = param.trim().strip_prefix("filename=")?;
-        Some(value.trim_matches('"').to_owned())
+    let params = disposition_params(disposition);
+    let extended = params.iter().find_map(|(name, value)| {
+        let (charset, rest) = value.split_once('\'')?;
+        let (_language, encoded) = rest.split_once('\'')?;
+        (name == "filename*" && charset.eq_ignore_ascii_case("utf-8")).then(|| {
+            percent_encoding::percent_decode_str(encoded)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    });
+    extended.or_else(|| {
+        params
+            .into_iter()
+            .find_map(|(name, value)| (name == "filename").then_some(value))
     })
+}
+
+/// The `name=value` parameters after the disposition type, names lowercased, quoted values
+/// unquoted; a `;` inside quotes belongs to the value.
+fn disposition_params(header: &str) -> Vec<(String, String)> {
+    let mut params = Vec::new();
+    let mut chars = header.chars().peekable();
+    // Skip the type ("attachment").
+    for c in chars.by_ref() {
+        if c == ';' {
+            break;
+        }
+    }
+    loop {
+        let name: String = chars
+            .by_ref()
+            .take_while(|&c| c != '=')
+            .collect::<String>()
+            .trim()
+            .to_ascii_lowercase();
+        if name.is_empty() {
+            return params;
+        }
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        let mut value = String::new();
+        if chars.next_if_eq(&'"').is_some() {
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => value.extend(chars.next()),
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+            // Up to the next parameter.
+            for c in chars.by_ref() {
+                if c == ';' {
+                    break;
+                }
+            }
+        } else {
+            value = chars.by_ref().take_while(|&c| c != ';').collect();
+            value = value.trim().to_owned();
+        }
+        params.push((name, value));
+    }
 }
 
 /// The kinds of temporary media.
@@ -210,6 +268,13 @@ impl Upload {
 
     fn validate(&self) -> Result<()> {
         validate::bytes("filename", &self.filename, 1, 256)?;
+        // A line break would end the multipart header it travels in.
+        if self.filename.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                "filename",
+                "must not hold control characters",
+            ));
+        }
         let n = self.bytes.len();
         let max = self.kind.max_bytes();
         if n <= MIN_BYTES || n > max {
@@ -260,7 +325,8 @@ pub struct Uploaded {
 pub struct Downloaded {
     /// Its content type.
     pub content_type: Option<String>,
-    /// Its name, from `Content-Disposition`.
+    /// Its name, from `Content-Disposition`, as the sender chose it: it may hold path
+    /// separators or `..`, so never use it as a path unchecked.
     pub filename: Option<String>,
     /// The file.
     pub bytes: Bytes,
@@ -271,12 +337,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_filename_comes_from_the_disposition() {
+    fn the_filename_comes_from_the_disposition_as_rfc_6266_writes_it() {
+        let name = |h: &str| disposition_filename(h);
         assert_eq!(
-            disposition_filename(r#"attachment; filename="a b.png""#).as_deref(),
+            name(r#"attachment; filename="a b.png""#).as_deref(),
             Some("a b.png")
         );
-        assert_eq!(disposition_filename("inline"), None);
+        assert_eq!(name("inline"), None);
+        assert_eq!(name("").as_deref(), None);
+        assert_eq!(name("attachment; filename=a.png").as_deref(), Some("a.png"));
+        assert_eq!(
+            name(r#"attachment; filename="a;b.txt""#).as_deref(),
+            Some("a;b.txt")
+        );
+        assert_eq!(
+            name(r#"attachment; filename="say \"hi\" \\ there.txt""#).as_deref(),
+            Some(r#"say "hi" \ there.txt"#)
+        );
+        assert_eq!(
+            name(r#"attachment; filename="fallback.png"; filename*=UTF-8''%E5%A4%B4%E5%83%8F.png"#)
+                .as_deref(),
+            Some("头像.png"),
+            "filename* wins"
+        );
+        assert_eq!(
+            name(r#"attachment; FileName="头像.png""#).as_deref(),
+            Some("头像.png")
+        );
+        assert_eq!(
+            name(r#"attachment; filename="unterminated"#).as_deref(),
+            Some("unterminated")
+        );
     }
 
     #[test]
@@ -292,6 +383,7 @@ mod tests {
             "media"
         );
         assert_eq!(field(Upload::file("", vec![0u8; 6])), "filename");
+        assert_eq!(field(Upload::file("a\r\nb.txt", vec![0u8; 6])), "filename");
         assert!(Upload::image("A.JPG", vec![0u8; 6]).validate().is_ok());
         assert!(
             Upload::file("notes", vec![0u8; FILE_MAX_BYTES])

@@ -171,3 +171,31 @@ async fn an_upload_is_not_replayed_and_a_download_is() {
     assert_eq!(file.bytes.as_ref(), [2u8; 10]);
     assert_eq!(sim.counters().calls("media/get"), 2);
 }
+
+/// A file is the file, whatever it holds: one that looks like a WeCom error is not one, and
+/// names with quotes, backslashes or semicolons come back whole.
+#[tokio::test]
+async fn a_file_comes_back_as_it_went_whatever_it_holds_or_is_named() {
+    let (sim, client, _clock) = started().await;
+    let media = client.media();
+    let looks_like_an_error = br#"{"errcode":-1,"errmsg":"system busy"}"#.to_vec();
+    for name in ["data.json", r#"say "hi".txt"#, r"a\b.txt", "a;b.txt"] {
+        let uploaded = media
+            .upload(Upload::file(name, looks_like_an_error.clone()))
+            .await
+            .unwrap();
+        let file = media.download(&uploaded.media_id).await.unwrap();
+        assert_eq!(file.bytes, looks_like_an_error, "{name}");
+        assert_eq!(file.filename.as_deref(), Some(name));
+    }
+    assert_eq!(sim.counters().calls("media/get"), 4, "none retried");
+    assert!(matches!(
+        media
+            .upload(Upload::file("a\r\nb.txt", vec![0u8; 10]))
+            .await,
+        Err(Error::InvalidInput {
+            field: "filename",
+            ..
+        })
+    ));
+}

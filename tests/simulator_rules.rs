@@ -878,3 +878,41 @@ async fn a_bot_that_never_answers_is_given_up_on_after_five_seconds() {
     assert!(started.elapsed() >= Duration::from_secs(5));
     hold.abort();
 }
+
+/// Numbers at the edges (a cursor past the end, a TTL of "for ever", faults "for ever") are
+/// answered or counted, never a crash.
+#[tokio::test]
+async fn extreme_numbers_are_answered_not_crashed_on() {
+    let sim = Simulator::builder()
+        .token_ttl(Duration::MAX)
+        .start()
+        .await
+        .unwrap();
+    let raw = Raw::new(&sim);
+    let token = raw.token(&sim).await;
+    let open_kfid = sim.seed_account("售后客服", "m");
+
+    let groups = raw
+        .post(
+            "kf/knowledge/list_group",
+            Some(&token),
+            json!({"cursor": u64::MAX.to_string()}),
+        )
+        .await;
+    assert_eq!(code(&groups), 0, "{groups}");
+    assert_eq!(groups["group_list"], json!([]));
+
+    // A sync_msg cursor the simulator never issued.
+    let unissued = raw
+        .post(
+            "kf/sync_msg",
+            Some(&token),
+            json!({"open_kfid": open_kfid, "cursor": format!("simcur{}", u64::MAX)}),
+        )
+        .await;
+    assert_eq!(code(&unissued), 40058, "{unissued}");
+
+    sim.inject("kf/account/list", Fault::Errcode(-1), u32::MAX);
+    sim.inject("kf/account/list", Fault::Errcode(-1), 1);
+    assert_eq!(sim.pending_faults("kf/account/list"), u32::MAX);
+}

@@ -15,7 +15,8 @@ use crate::error::{TransportError, TransportErrorKind};
 /// Response extension: what the body said, and whether the retry layer may replay the call.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Classified {
-    /// The body's `errcode` (missing means 0); `None` if the body is not a JSON object.
+    /// The body's `errcode` (missing means 0); `None` if the body is not a JSON object, or is
+    /// a file (`Content-Disposition`).
     pub(crate) errcode: Option<i64>,
     pub(crate) retry: bool,
 }
@@ -96,7 +97,12 @@ async fn buffer(mut response: Response) -> Result<(Response, Option<i64>), reqwe
     let url = response.url().clone();
     let headers = std::mem::take(response.headers_mut());
     let body = response.bytes().await?;
-    let errcode = probe_errcode(&body);
+    // A file (media/get) is the file, whatever it holds: only an API answer has an errcode.
+    let errcode = if headers.contains_key(http::header::CONTENT_DISPOSITION) {
+        None
+    } else {
+        probe_errcode(&body)
+    };
     let mut rebuilt = http::Response::new(body);
     *rebuilt.status_mut() = status;
     *rebuilt.version_mut() = version;

@@ -58,9 +58,9 @@ impl FaultPlan {
 
     /// Calls on `path` that a queued fault will still hit.
     pub(crate) fn pending(&self, path: &str) -> u32 {
-        self.queues
-            .get(path)
-            .map_or(0, |q| q.iter().map(|(_, n)| n).sum())
+        self.queues.get(path).map_or(0, |q| {
+            q.iter().fold(0, |sum, (_, n)| sum.saturating_add(*n))
+        })
     }
 
     pub(crate) fn clear(&mut self) {

@@ -354,7 +354,7 @@ fn similar_items(similar: &Value) -> Result<Vec<String>, Refusal> {
 
 /// The page of `all` after `cursor` (an offset), `limit` long (1..1000, default 500).
 fn page(body: &JsonBody, all: Vec<Value>, list: &str) -> Result<Map<String, Value>, Refusal> {
-    let start = match body.optional_str("cursor")? {
+    let start: usize = match body.optional_str("cursor")? {
         None | Some("") => 0,
         Some(cursor) => cursor.parse().map_err(|_| rule("cursor"))?,
     };
@@ -363,7 +363,7 @@ fn page(body: &JsonBody, all: Vec<Value>, list: &str) -> Result<Map<String, Valu
         Some(l) if (1..=LIST_LIMIT_MAX).contains(&l) => l as usize,
         Some(_) => return Err(rule("limit must be 1-1000")),
     };
-    let end = (start + limit).min(all.len());
+    let end = start.saturating_add(limit).min(all.len());
     let has_more = end < all.len();
     let items: Vec<Value> = all.into_iter().skip(start).take(limit).collect();
     let mut fields = Map::new();

@@ -429,6 +429,7 @@ impl Messages {
             Some(cursor) => cursor
                 .strip_prefix("simcur")
                 .and_then(|n| n.parse::<u64>().ok())
+                .filter(|&n| n <= self.next)
                 .ok_or_else(|| {
                     Refusal::new(errcode::INVALID_PARAMETER, "invalid parameter: cursor")
                 })?,

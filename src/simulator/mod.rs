@@ -63,7 +63,8 @@
 //!
 //! Errors come as WeCom sends them: HTTP 200, `application/json; charset=UTF-8`, and an
 //! `errmsg` with WeCom's suffix (`…, hint: [...], from ip: ..., more info at …?e=<code>`).
-//! Unknown paths answer HTTP 404; bodies over 2 MiB (21 MiB for `media/upload`), 413.
+//! Unknown paths answer HTTP 404; bodies over 2 MiB (21 MiB for `media/upload`), 413 (and a
+//! body more than 16 MiB past that limit, a closed connection).
 //!
 //! # Faults
 //!
@@ -156,7 +157,8 @@ impl Simulator {
         format!("http://{}", self.addr)
     }
 
-    /// Stops the server and waits until its port and connections are closed.
+    /// Stops the server: once this returns, the port is closed and no new call is answered.
+    /// Calls held by [`Fault::Hold`] or [`Fault::Delay`] are not waited for.
     pub async fn shutdown(mut self) {
         self.server.abort();
         // Cancelled is the expected outcome; the listener is closed once this returns.

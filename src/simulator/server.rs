@@ -190,9 +190,10 @@ async fn media_part(content_type: &str, body: Bytes) -> Result<UploadedPart, Str
         if field.name() != Some("media") {
             continue;
         }
+        // multer undoes the `\"` escape of a quoted file name but not `\\`.
         let filename = field
             .file_name()
-            .map(str::to_owned)
+            .map(|name| name.replace("\\\\", "\\"))
             .ok_or_else(|| "the media part needs a filename".to_owned())?;
         let bytes = field
             .bytes()

@@ -56,7 +56,10 @@ impl Tokens {
         }
         self.minted += 1;
         let token = format!("sim_{:016x}_{}", self.instance, self.minted);
-        self.issued.insert(token.clone(), now + self.ttl);
+        // A TTL of Duration::MAX means "never expires", not an overflow.
+        let century = Duration::from_secs(100 * 365 * 86_400);
+        let expires = now.checked_add(self.ttl).unwrap_or_else(|| now + century);
+        self.issued.insert(token.clone(), expires);
         self.current = Some(token.clone());
         (token, self.ttl.as_secs().max(1))
     }

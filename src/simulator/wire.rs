@@ -76,7 +76,10 @@ impl Reply {
             status: StatusCode::OK,
             content_type: "application/octet-stream",
             body: bytes,
-            disposition: Some(format!("attachment; filename=\"{filename}\"")),
+            disposition: Some(format!(
+                "attachment; filename=\"{}\"",
+                filename.replace('\\', "\\\\").replace('"', "\\\"")
+            )),
         }
     }
 
