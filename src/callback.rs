@@ -31,7 +31,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::alphabet;
@@ -275,11 +275,7 @@ impl CallbackCrypto {
         }
         if let Some(window) = self.replay_window {
             let sent: u64 = timestamp.parse().map_err(|_| CallbackError::Stale)?;
-            let now = self
-                .clock
-                .now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
+            let now = crate::clock::unix_secs(self.clock.now());
             if now.abs_diff(sent) > window.as_secs() {
                 return Err(CallbackError::Stale);
             }

@@ -19,12 +19,13 @@
 //! # Ok(()) }
 //! ```
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use crate::call::Idempotency;
+use crate::clock::unix_secs;
 use crate::error::{Error, Result};
 use crate::kf::account::OPEN_KFID_MAX_BYTES;
 use crate::kf::servicer::USERID_MAX_BYTES;
@@ -105,8 +106,8 @@ impl StatisticRange {
             open_kfid: open_kfid.into(),
             start,
             end,
-            start_time: unix(start),
-            end_time: unix(end),
+            start_time: unix_secs(start),
+            end_time: unix_secs(end),
             servicer_userid: None,
         }
     }
@@ -154,15 +155,9 @@ pub(crate) fn check_range(start: SystemTime, end: SystemTime, now: SystemTime) -
     Ok(())
 }
 
-fn unix(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs()
-}
-
 /// 00:00 China time of the day `t` falls on, in unix seconds.
 fn day_of(t: SystemTime) -> u64 {
-    ((unix(t) + CST_OFFSET) / DAY * DAY).saturating_sub(CST_OFFSET)
+    ((unix_secs(t) + CST_OFFSET) / DAY * DAY).saturating_sub(CST_OFFSET)
 }
 
 /// The response of both statistics calls.
@@ -235,6 +230,7 @@ pub struct StatisticValues {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
 
     /// 2026-01-10 12:00 China time.
     fn noon() -> SystemTime {

@@ -4,12 +4,13 @@
 //! 40007 unknown or expired media_id). A media_id lasts 3 days.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::wire::Refusal;
+use crate::clock::unix_secs;
 use crate::errcode;
 use crate::media::{FILE_MAX_BYTES, IMAGE_MAX_BYTES, MIN_BYTES, VIDEO_MAX_BYTES, VOICE_MAX_BYTES};
 
@@ -89,8 +90,7 @@ impl Media {
         let mut fields = Map::new();
         fields.insert("type".into(), Value::from(kind.unwrap_or_default()));
         fields.insert("media_id".into(), Value::from(media_id));
-        let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        fields.insert("created_at".into(), Value::from(secs.to_string()));
+        fields.insert("created_at".into(), Value::from(unix_secs(now).to_string()));
         Ok(fields)
     }
 

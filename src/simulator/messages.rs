@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 
 use super::wire::{JsonBody, Refusal};
+use crate::clock::unix_secs;
 use crate::errcode;
 use crate::kf::message::SYNC_LIMIT_MAX;
 
@@ -108,10 +109,6 @@ const SEND_TYPES: [&str; 11] = [
     "ca_link",
 ];
 
-fn unix(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 impl Messages {
     fn append(
         &mut self,
@@ -148,7 +145,7 @@ impl Messages {
         self.append(open_kfid, now, |msgid| {
             json!({
                 "msgid": msgid, "open_kfid": open_kfid, "external_userid": external_userid,
-                "send_time": unix(now), "origin": 3, "msgtype": "text",
+                "send_time": unix_secs(now), "origin": 3, "msgtype": "text",
                 "text": {"content": content},
             })
         })
@@ -284,7 +281,7 @@ impl Messages {
         );
         self.append(open_kfid, now, |msgid| {
             json!({
-                "msgid": msgid, "send_time": unix(now), "origin": 4, "msgtype": "event",
+                "msgid": msgid, "send_time": unix_secs(now), "origin": 4, "msgtype": "event",
                 "event": {
                     "event_type": "enter_session", "open_kfid": open_kfid,
                     "external_userid": external_userid, "scene": scene, "scene_param": "",

@@ -380,9 +380,7 @@ impl Simulator {
     /// WeCom's 5 seconds).
     pub async fn notify(&self, open_kfid: &str) -> Result<u16, String> {
         let now = self.shared.clock.now();
-        let secs = now
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let secs = crate::clock::unix_secs(now);
         let (url, crypto, token) = {
             let mut world = self.shared.world();
             let (url, crypto) = world

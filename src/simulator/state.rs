@@ -23,6 +23,7 @@ use super::sessions::Sessions;
 use super::tokens::Tokens;
 use super::wire::{JsonBody, Refusal, Reply};
 use crate::clock::Clock;
+use crate::clock::unix_secs;
 use crate::errcode;
 
 /// What the simulator counted, from [`Simulator::counters`](super::Simulator::counters).
@@ -416,8 +417,7 @@ impl World {
     /// A hint in WeCom's shape (`<unix time>_<serial>`), unique per answer.
     fn hint(&mut self, now: SystemTime) -> String {
         self.hints += 1;
-        let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        format!("{secs}_{:x}", self.hints)
+        format!("{}_{:x}", unix_secs(now), self.hints)
     }
 }
 

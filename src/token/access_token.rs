@@ -3,7 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
+
+use crate::clock::unix_millis;
 
 /// A WeCom `access_token`, as handed out by a [`TokenProvider`](crate::TokenProvider).
 ///
@@ -126,7 +128,7 @@ pub(crate) struct RefreshGate {
 impl RefreshGate {
     /// Claims the right to start a refresh now; false if one is running or a failure is too recent.
     pub(crate) fn try_start(&self, now: SystemTime) -> bool {
-        if millis(now) < self.not_before_ms.load(Ordering::Acquire) {
+        if unix_millis(now) < self.not_before_ms.load(Ordering::Acquire) {
             return false;
         }
         self.running
@@ -137,15 +139,9 @@ impl RefreshGate {
     /// The refresh failed: allow another attempt after `retry_at`.
     pub(crate) fn failed(&self, retry_at: SystemTime) {
         self.not_before_ms
-            .store(millis(retry_at), Ordering::Release);
+            .store(unix_millis(retry_at), Ordering::Release);
         self.running.store(false, Ordering::Release);
     }
-}
-
-fn millis(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use redis::aio::ConnectionManager;
 use redis::{RedisResult, Script};
 
 use super::store::{Lease, SharedToken, StoreError, StoreKey, TokenStore};
+use crate::clock::unix_millis;
 use crate::error::Result;
 use crate::redis_conn::RedisConnection;
 
@@ -152,12 +153,6 @@ impl fmt::Debug for RedisTokenStore {
     }
 }
 
-fn millis(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
-
 fn from_millis(ms: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(ms)
 }
@@ -217,8 +212,8 @@ impl TokenStore for RedisTokenStore {
             .run("put", |mut conn| {
                 let mut call = self.scripts.put_if_newer.key(&token_key);
                 call.arg(&token.value)
-                    .arg(millis(token.obtained_at))
-                    .arg(millis(token.expires_at))
+                    .arg(unix_millis(token.obtained_at))
+                    .arg(unix_millis(token.expires_at))
                     .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
                 async move { call.invoke_async(&mut conn).await }
             })
