@@ -228,20 +228,9 @@ impl World {
             self.answer(endpoint, call, now)
         };
         match answer {
-            Ok(_) if endpoint == Endpoint::MediaGet => {
+            Ok(reply) => {
                 *self.counters.effects.entry(call.path.clone()).or_default() += 1;
-                let media_id = call.query.get("media_id").map(String::as_str);
-                match self.media.get(media_id, now) {
-                    Ok(file) => Reply::file(&file.filename, file.bytes.clone()),
-                    Err(refusal) => {
-                        let hint = self.hint(now);
-                        Reply::refusal(&refusal, &hint, &call.peer.to_string())
-                    }
-                }
-            }
-            Ok(fields) => {
-                *self.counters.effects.entry(call.path.clone()).or_default() += 1;
-                Reply::ok(fields)
+                reply
             }
             Err(refusal) => {
                 let hint = self.hint(now);
@@ -255,36 +244,32 @@ impl World {
         endpoint: Endpoint,
         call: &Call,
         now: SystemTime,
-    ) -> Result<Map<String, Value>, Refusal> {
-        match endpoint {
-            Endpoint::GetToken => self.gettoken(call, now),
-            Endpoint::Account(op) => {
-                self.tokens
-                    .check(call.query.get("access_token").map(String::as_str), now)?;
-                self.accounts.apply(op, &JsonBody::parse(&call.body)?)
+    ) -> Result<Reply, Refusal> {
+        if endpoint != Endpoint::GetToken {
+            self.tokens
+                .check(call.query.get("access_token").map(String::as_str), now)?;
+        }
+        let fields = match endpoint {
+            Endpoint::GetToken => self.gettoken(call, now)?,
+            Endpoint::Account(op) => self.accounts.apply(op, &JsonBody::parse(&call.body)?)?,
+            Endpoint::Servicer(ServicerOp::List) => {
+                let open_kfid = call.query.get("open_kfid").map_or("", String::as_str);
+                self.accounts.check_exists(open_kfid)?;
+                self.servicers.list(open_kfid)
             }
             Endpoint::Servicer(op) => {
-                self.tokens
-                    .check(call.query.get("access_token").map(String::as_str), now)?;
-                if op == ServicerOp::List {
-                    let open_kfid = call.query.get("open_kfid").map_or("", String::as_str);
-                    self.accounts.check_exists(open_kfid)?;
-                    return Ok(self.servicers.list(open_kfid));
-                }
                 let body = JsonBody::parse(&call.body)?;
-                let open_kfid = body.required_str("open_kfid")?;
-                self.accounts.check_exists(open_kfid)?;
-                self.servicers.change(op, open_kfid, &body)
+                let open_kfid = self.known_account(&body)?;
+                self.servicers.change(op, open_kfid, &body)?
             }
-            Endpoint::ServiceStateGet | Endpoint::ServiceStateTrans => {
-                self.tokens
-                    .check(call.query.get("access_token").map(String::as_str), now)?;
+            Endpoint::ServiceStateGet => {
                 let body = JsonBody::parse(&call.body)?;
-                let open_kfid = body.required_str("open_kfid")?;
-                self.accounts.check_exists(open_kfid)?;
-                if endpoint == Endpoint::ServiceStateGet {
-                    return self.sessions.get(open_kfid, &body);
-                }
+                let open_kfid = self.known_account(&body)?;
+                self.sessions.get(open_kfid, &body)?
+            }
+            Endpoint::ServiceStateTrans => {
+                let body = JsonBody::parse(&call.body)?;
+                let open_kfid = self.known_account(&body)?;
                 let servicers = &self.servicers;
                 let moved = self
                     .sessions
@@ -296,78 +281,60 @@ impl World {
                     self.messages
                         .register_trans_code(code, open_kfid, external_userid, state, now);
                 }
-                Ok(moved)
+                moved
             }
             Endpoint::CustomerBatchGet
             | Endpoint::UpgradeConfig
             | Endpoint::Upgrade
             | Endpoint::CancelUpgrade
-            | Endpoint::CorpQualification => {
-                self.tokens
-                    .check(call.query.get("access_token").map(String::as_str), now)?;
-                self.customer_call(endpoint, call)
-            }
+            | Endpoint::CorpQualification => self.customer_call(endpoint, call)?,
             Endpoint::Statistic => {
-                self.tokens
-                    .check(call.query.get("access_token").map(String::as_str), now)?;
                 let body = JsonBody::parse(&call.body)?;
-                self.accounts
-                    .check_exists(body.required_str("open_kfid")?)?;
-                statistic(&body, now)
+                self.known_account(&body)?;
+                statistic(&body, now)?
             }
-            Endpoint::Knowledge(op) => {
-                self.tokens
-                    .check(call.query.get("access_token").map(String::as_str), now)?;
-                self.knowledge.apply(op, &JsonBody::parse(&call.body)?)
-            }
+            Endpoint::Knowledge(op) => self.knowledge.apply(op, &JsonBody::parse(&call.body)?)?,
             Endpoint::SyncMsg => {
-                self.tokens
-                    .check(call.query.get("access_token").map(String::as_str), now)?;
                 let body = JsonBody::parse(&call.body)?;
-                let open_kfid = body.required_str("open_kfid")?;
-                self.accounts.check_exists(open_kfid)?;
-                self.messages.sync(open_kfid, &body, now)
+                let open_kfid = self.known_account(&body)?;
+                self.messages.sync(open_kfid, &body, now)?
             }
             Endpoint::SendMsg => {
-                self.tokens
-                    .check(call.query.get("access_token").map(String::as_str), now)?;
                 let body = JsonBody::parse(&call.body)?;
-                let open_kfid = body.required_str("open_kfid")?;
-                self.accounts.check_exists(open_kfid)?;
+                let open_kfid = self.known_account(&body)?;
                 let sessions = &self.sessions;
                 self.messages
-                    .send(open_kfid, &body, |u| sessions.state_of(open_kfid, u), now)
+                    .send(open_kfid, &body, |u| sessions.state_of(open_kfid, u), now)?
             }
             Endpoint::SendMsgOnEvent => {
-                self.tokens
-                    .check(call.query.get("access_token").map(String::as_str), now)?;
                 let body = JsonBody::parse(&call.body)?;
                 let sessions = &self.sessions;
                 self.messages
-                    .send_on_event(&body, |k, u| sessions.state_of(k, u), now)
+                    .send_on_event(&body, |k, u| sessions.state_of(k, u), now)?
             }
             Endpoint::MediaUpload => {
-                self.tokens
-                    .check(call.query.get("access_token").map(String::as_str), now)?;
                 let kind = call.query.get("type").map(String::as_str);
-                self.media.upload(kind, call.upload.as_ref(), now)
+                self.media.upload(kind, call.upload.as_ref(), now)?
             }
-            // Answered as a file by `execute`; here only its refusals.
             Endpoint::MediaGet => {
-                self.tokens
-                    .check(call.query.get("access_token").map(String::as_str), now)?;
                 let media_id = call.query.get("media_id").map(String::as_str);
-                self.media.get(media_id, now).map(|_| Map::new())
+                let file = self.media.get(media_id, now)?;
+                return Ok(Reply::file(&file.filename, file.bytes.clone()));
             }
             Endpoint::RecallMsg => {
-                self.tokens
-                    .check(call.query.get("access_token").map(String::as_str), now)?;
                 let body = JsonBody::parse(&call.body)?;
-                let open_kfid = body.required_str("open_kfid")?;
-                self.accounts.check_exists(open_kfid)?;
-                self.messages.recall(open_kfid, &body, now)
+                let open_kfid = self.known_account(&body)?;
+                self.messages.recall(open_kfid, &body, now)?
             }
-        }
+        };
+        Ok(Reply::ok(fields))
+    }
+
+    /// The body's `open_kfid`, if the corp has that account (95004/95000 otherwise).
+    fn known_account<'b>(&self, body: &'b JsonBody) -> Result<&'b str, Refusal> {
+        let open_kfid = body.required_str("open_kfid")?;
+        self.accounts.check_exists(open_kfid)?;
+        Ok(open_kfid)
     }
 
     fn customer_call(
@@ -388,8 +355,7 @@ impl World {
         if endpoint == Endpoint::CustomerBatchGet {
             return self.customers.batchget(&body);
         }
-        let open_kfid = body.required_str("open_kfid")?;
-        self.accounts.check_exists(open_kfid)?;
+        let open_kfid = self.known_account(&body)?;
         if endpoint == Endpoint::Upgrade {
             self.customers.upgrade(open_kfid, &body)
         } else {
