@@ -198,6 +198,7 @@ fn rollover_summary() {
         },
         during.len()
     );
+    assert_eq!(gettokens, rollovers + 1, "one gettoken per rollover");
     // For reading the next line: how slow the slowest call was when no gettoken ran.
     println!(
         "SUMMARY 5 rollover, for comparison: slowest call outside gettokens {}",

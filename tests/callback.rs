@@ -350,15 +350,35 @@ fn kf_events_are_typed_and_others_kept_whole() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
-    /// Any body, however malformed, with a signature that matches: an error or a message, never
-    /// a panic.
+    /// Any ciphertext, however malformed, with a signature that matches: refused, never a
+    /// panic (random bytes cannot end in this corp's receive id); any unsigned body refused.
     #[test]
     fn the_decrypt_path_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
         let crypto = sample();
         let encrypted = base64::engine::general_purpose::STANDARD.encode(&bytes);
-        let _ = decrypt_crafted(&crypto, &encrypted);
-        let _ = crypto.decrypt("x", "1", "1", &bytes);
+        prop_assert!(decrypt_crafted(&crypto, &encrypted).is_err());
+        prop_assert!(crypto.decrypt("x", "1", "1", &bytes).is_err());
         let _ = CallbackEvent::parse(&String::from_utf8_lossy(&bytes));
+    }
+
+    /// Well-padded plaintexts with any length field and receive id: a message comes out only
+    /// when the length field is the message's and the receive id is this corp's.
+    #[test]
+    fn only_a_true_length_and_receive_id_open(
+        length in prop_oneof![Just(None), any::<u32>().prop_map(Some)],
+        message in "[a-z<>/]{0,80}",
+        own_receiver in any::<bool>(),
+    ) {
+        let crypto = sample();
+        let receiver: &[u8] = if own_receiver { CORP.as_bytes() } else { b"wwsomeoneelse" };
+        let declared = length.unwrap_or(message.len() as u32);
+        let sealed = raw_encrypt(&framed(declared, message.as_bytes(), receiver));
+        let opened = decrypt_crafted(&crypto, &sealed);
+        if declared as usize == message.len() && own_receiver {
+            prop_assert_eq!(opened, Ok(message));
+        } else {
+            prop_assert!(opened.is_err(), "{:?}", opened);
+        }
     }
 
     /// Whatever is sealed opens to itself.

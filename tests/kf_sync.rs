@@ -109,10 +109,15 @@ async fn cursors_survive_in_files() {
 async fn an_expired_token_ends_the_stream_distinctly_and_keeps_the_cursor() {
     let (sim, clock, client) = client_on_manual_clock(TokenIssue::default()).await;
     let open_kfid = sim.seed_account("售后客服", "m");
+    // A cursor saved before, which the failed pull must leave as it was.
+    sim.customer_says(&open_kfid, "wmALICE", "earlier");
+    let store = MemoryCursorStore::new();
+    assert_eq!(take(&client, &open_kfid, &store, 10).await, ["earlier"]);
+    let saved = store.load(&open_kfid).await.unwrap();
+    assert!(saved.is_some());
     sim.customer_says(&open_kfid, "wmALICE", "hello");
     let token = sim.sync_token(&open_kfid);
     clock.advance(Duration::from_secs(601));
-    let store = MemoryCursorStore::new();
     let stream = client
         .kf()
         .message()
@@ -124,7 +129,7 @@ async fn an_expired_token_ends_the_stream_distinctly_and_keeps_the_cursor() {
         "{first:?}"
     );
     assert!(stream.next().await.is_none(), "the stream ends");
-    assert_eq!(store.load(&open_kfid).await.unwrap(), None);
+    assert_eq!(store.load(&open_kfid).await.unwrap(), saved);
     // Without the token, the same messages come.
     assert_eq!(take(&client, &open_kfid, &store, 10).await, ["hello"]);
 }

@@ -266,19 +266,23 @@ async fn an_add_that_outlives_the_timeout_is_outcome_unknown_yet_lands_once() {
     );
 }
 
+/// The token is at hand (a store holds it), so the refused connection is the add's own.
 #[tokio::test]
-async fn refused_connection_is_retried_and_reported_as_nothing_sent() {
+async fn a_refused_connection_on_add_is_reported_as_nothing_sent() {
     let base = closed_port_base();
     let client = Client::builder()
         .corp_id("ww1")
         .corp_secret("s1")
         .base_url(base)
         .retry(fast_retry())
+        .token_store(common::PresetToken("T-PRESET"))
         .build()
         .unwrap();
     let err = add(&client).await.unwrap_err();
     assert!(
-        matches!(&err, Error::Transport(t) if t.kind() == TransportErrorKind::Connect && t.nothing_sent()),
+        matches!(&err, Error::Transport(t) if t.kind() == TransportErrorKind::Connect
+            && t.nothing_sent()
+            && t.endpoint() == "/cgi-bin/kf/account/add"),
         "not OutcomeUnknown: nothing was sent: {err:?}"
     );
 }

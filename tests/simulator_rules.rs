@@ -773,8 +773,12 @@ async fn a_shared_manual_clock_moves_the_client_and_the_server_together() {
     let (sim, clock, client) = common::client_on_manual_clock(TokenIssue::default()).await;
     let accounts = client.kf().account();
     accounts.list(ListAccounts::new()).await.unwrap();
+    let first = client.access_token().await.unwrap();
     clock.advance(Duration::from_secs(7200));
     accounts.list(ListAccounts::new()).await.unwrap();
+    // The server hands out a new token only if its own clock moved too.
+    let second = client.access_token().await.unwrap();
+    assert_ne!(first.as_str(), second.as_str(), "the server's clock moved");
     let counters = sim.counters();
     assert_eq!(
         counters.gettoken_calls(),

@@ -80,3 +80,53 @@ pub async fn client_on_manual_clock(issue: TokenIssue) -> (Simulator, ManualCloc
         .unwrap();
     (sim, clock, client)
 }
+
+/// A token store that already holds a valid token `value` for every credential: a client on
+/// it never needs `gettoken`, so its first request is the API call itself.
+#[derive(Debug)]
+pub struct PresetToken(pub &'static str);
+
+#[async_trait::async_trait]
+impl wecom_kf::token::TokenStore for PresetToken {
+    async fn get(
+        &self,
+        _: &wecom_kf::token::StoreKey,
+    ) -> Result<Option<wecom_kf::token::SharedToken>, wecom_kf::token::StoreError> {
+        let now = std::time::SystemTime::now();
+        Ok(Some(wecom_kf::token::SharedToken::new(
+            self.0,
+            now,
+            now + Duration::from_secs(7200),
+        )))
+    }
+    async fn put(
+        &self,
+        _: &wecom_kf::token::StoreKey,
+        _: &wecom_kf::token::SharedToken,
+    ) -> Result<(), wecom_kf::token::StoreError> {
+        Ok(())
+    }
+    async fn invalidate_if(
+        &self,
+        _: &wecom_kf::token::StoreKey,
+        _: &str,
+    ) -> Result<bool, wecom_kf::token::StoreError> {
+        Ok(false)
+    }
+    async fn try_lease(
+        &self,
+        _: &wecom_kf::token::StoreKey,
+    ) -> Result<Option<wecom_kf::token::Lease>, wecom_kf::token::StoreError> {
+        Ok(None)
+    }
+    async fn release(
+        &self,
+        _: &wecom_kf::token::StoreKey,
+        _: &wecom_kf::token::Lease,
+    ) -> Result<(), wecom_kf::token::StoreError> {
+        Ok(())
+    }
+    fn lease_lifetime(&self) -> Duration {
+        Duration::from_secs(10)
+    }
+}
