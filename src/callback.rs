@@ -255,7 +255,7 @@ impl CallbackCrypto {
         let mut parts = [&*self.token, timestamp, nonce, encrypted];
         parts.sort_unstable();
         let digest = Sha1::digest(parts.concat().as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        crate::hex::hex(&digest)
     }
 
     /// The signature, then the timestamp: nothing is decrypted before both pass.

@@ -42,6 +42,7 @@ pub mod clock;
 mod endpoint;
 pub mod errcode;
 mod error;
+mod hex;
 pub mod kf;
 pub mod media;
 mod middleware;

@@ -57,8 +57,11 @@ impl<'a> MediaApi<'a> {
     pub async fn upload(self, upload: Upload) -> Result<Uploaded> {
         upload.validate()?;
         let kind = upload.kind.as_str();
-        let mut part = reqwest::multipart::Part::bytes(upload.bytes.to_vec())
-            .file_name(upload.filename.clone());
+        // As a body over the same bytes (no copy); the form is gathered into one buffer below.
+        let length = upload.bytes.len() as u64;
+        let mut part =
+            reqwest::multipart::Part::stream_with_length(reqwest::Body::from(upload.bytes), length)
+                .file_name(upload.filename);
         if let Some(content_type) = &upload.content_type {
             part = part
                 .mime_str(content_type)

@@ -26,6 +26,14 @@ pub(crate) fn bytes(field: &'static str, value: &str, min: usize, max: usize) ->
     Ok(())
 }
 
+/// `value` is not empty (for fields the docs require without giving a limit).
+pub(crate) fn non_empty(field: &'static str, value: &str) -> Result<()> {
+    if value.is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    Ok(())
+}
+
 /// `value` lies in `min..=max`.
 pub(crate) fn range(field: &'static str, value: u32, min: u32, max: u32) -> Result<()> {
     if value < min || value > max {

@@ -575,12 +575,9 @@ impl Attachment {
                 ("attachments.pagepath", pagepath),
             ],
         };
-        for (field, value) in required {
-            if value.is_empty() {
-                return Err(Error::invalid(field, "must not be empty"));
-            }
-        }
-        Ok(())
+        required
+            .iter()
+            .try_for_each(|&(field, value)| validate::non_empty(field, value))
     }
 }
 

@@ -469,14 +469,12 @@ impl MessageContent {
     /// The content from `msgtype` and its payload object; what does not fit a known shape is
     /// kept as [`Other`](Self::Other).
     fn from_parts(msgtype: &str, payload: Option<&Value>) -> Self {
-        let empty = Map::new();
         let Some(o) = payload.and_then(Value::as_object) else {
             return Self::Other {
                 msgtype: msgtype.to_owned(),
                 payload: payload.cloned().unwrap_or(Value::Null),
             };
         };
-        let o = if o.is_empty() { &empty } else { o };
         match msgtype {
             "text" => Self::Text {
                 content: text(o, "content"),

@@ -232,14 +232,12 @@ impl Outgoing {
     }
 
     fn validate(&self) -> Result<()> {
-        let nonempty =
-            |field: &'static str, value: &str| validate::bytes(field, value, 1, usize::MAX);
         match self {
             Self::Text { content } => validate::bytes("text.content", content, 1, TEXT_MAX_BYTES),
             Self::Image { media_id }
             | Self::Voice { media_id }
             | Self::Video { media_id }
-            | Self::File { media_id } => nonempty("media_id", media_id),
+            | Self::File { media_id } => validate::non_empty("media_id", media_id),
             Self::Link {
                 title,
                 url,
@@ -247,7 +245,7 @@ impl Outgoing {
                 ..
             } => {
                 // Longer titles and descriptions are cut by WeCom, not refused.
-                nonempty("link.title", title)?;
+                validate::non_empty("link.title", title)?;
                 validate::bytes("link.url", url, 1, 2048)?;
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
                     return Err(Error::invalid(
@@ -255,7 +253,7 @@ impl Outgoing {
                         "must start with http:// or https://",
                     ));
                 }
-                nonempty("link.thumb_media_id", thumb_media_id)
+                validate::non_empty("link.thumb_media_id", thumb_media_id)
             }
             // A longer title is cut by WeCom, not refused.
             Self::MiniProgram {
@@ -264,9 +262,9 @@ impl Outgoing {
                 pagepath,
                 ..
             } => {
-                nonempty("miniprogram.appid", appid)?;
-                nonempty("miniprogram.thumb_media_id", thumb_media_id)?;
-                nonempty("miniprogram.pagepath", pagepath)
+                validate::non_empty("miniprogram.appid", appid)?;
+                validate::non_empty("miniprogram.thumb_media_id", thumb_media_id)?;
+                validate::non_empty("miniprogram.pagepath", pagepath)
             }
             Self::Menu(menu) => menu.validate(),
             Self::Location {
@@ -282,8 +280,8 @@ impl Outgoing {
                 }
                 Ok(())
             }
-            Self::BusinessCard { userid } => nonempty("business_card.userid", userid),
-            Self::CaLink { link_url } => nonempty("ca_link.link_url", link_url),
+            Self::BusinessCard { userid } => validate::non_empty("business_card.userid", userid),
+            Self::CaLink { link_url } => validate::non_empty("ca_link.link_url", link_url),
         }
     }
 

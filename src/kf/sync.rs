@@ -93,7 +93,7 @@ impl FileCursorStore {
 
     /// One file per account; the id is hex-encoded so that any id makes a safe file name.
     fn path(&self, open_kfid: &str) -> PathBuf {
-        let name: String = open_kfid.bytes().map(|b| format!("{b:02x}")).collect();
+        let name = crate::hex::hex(open_kfid.as_bytes());
         self.dir.join(format!("{name}.cursor"))
     }
 }

@@ -9,6 +9,7 @@ use url::Url;
 
 use super::store::StoreKey;
 use crate::error::{Error, Result};
+use crate::hex::hex;
 
 /// The default WeCom API base.
 pub const DEFAULT_API_BASE: &str = "https://qyapi.weixin.qq.com/";
@@ -168,10 +169,6 @@ fn fingerprint(api_base: &str, corp_id: &str, secret: &str) -> [u8; 16] {
     let mut out = [0u8; 16];
     out.copy_from_slice(&digest[..16]);
     out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
