@@ -102,10 +102,7 @@ impl Accounts {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
             if !valid {
-                return Err(Refusal::new(
-                    errcode::INVALID_PARAMETER,
-                    "invalid parameter: scene",
-                ));
+                return Err(Refusal::invalid("scene"));
             }
             url.push_str("?enc_scene=ENC");
             url.extend(scene.bytes().map(|b| format!("{b:02X}")));
@@ -157,10 +154,9 @@ impl Accounts {
         let offset = body.optional_u32("offset")?.unwrap_or(0) as usize;
         let limit = body.optional_u32("limit")?.unwrap_or(LIST_LIMIT_MAX);
         if !(1..=LIST_LIMIT_MAX).contains(&limit) {
-            return Err(Refusal::new(
-                errcode::INVALID_PARAMETER,
-                format!("invalid parameter: limit must be 1..{LIST_LIMIT_MAX}"),
-            ));
+            return Err(Refusal::invalid(format_args!(
+                "limit must be 1..{LIST_LIMIT_MAX}"
+            )));
         }
         let page: Vec<Value> = self
             .list

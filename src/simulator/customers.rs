@@ -49,10 +49,9 @@ impl Customers {
     pub(crate) fn batchget(&self, body: &JsonBody) -> Result<Map<String, Value>, Refusal> {
         let ids = body.str_list("external_userid_list")?;
         if ids.is_empty() || ids.len() > BATCHGET_MAX_IDS {
-            return Err(Refusal::new(
-                errcode::INVALID_PARAMETER,
-                format!("invalid parameter: external_userid_list must hold 1..{BATCHGET_MAX_IDS}"),
-            ));
+            return Err(Refusal::invalid(format_args!(
+                "external_userid_list must hold 1..{BATCHGET_MAX_IDS}"
+            )));
         }
         let with_context = body.optional_u32("need_enter_session_context")? == Some(1);
         let mut found = Vec::new();
@@ -109,10 +108,7 @@ impl Customers {
                 self.upgrade_chats.iter().find(|c| *c == chat_id).cloned()
             }
             _ => {
-                return Err(Refusal::new(
-                    errcode::INVALID_PARAMETER,
-                    "invalid parameter: type",
-                ));
+                return Err(Refusal::invalid("type"));
             }
         };
         let target =

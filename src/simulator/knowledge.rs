@@ -8,7 +8,6 @@
 use serde_json::{Map, Value, json};
 
 use super::wire::{JsonBody, Refusal};
-use crate::errcode;
 use crate::kf::knowledge::{
     ANSWER_MAX_CHARS, ATTACHMENTS_MAX, GROUP_NAME_MAX_CHARS, LIST_LIMIT_MAX, QUESTION_MAX_CHARS,
     SIMILAR_QUESTIONS_MAX,
@@ -68,13 +67,6 @@ impl Default for Knowledge {
     }
 }
 
-fn rule(text: &str) -> Refusal {
-    Refusal::new(
-        errcode::INVALID_PARAMETER,
-        format!("invalid parameter: {text}"),
-    )
-}
-
 fn chars_between(value: &str, max: usize) -> bool {
     (1..=max).contains(&value.chars().count())
 }
@@ -104,14 +96,14 @@ impl Knowledge {
 
     fn check_group_name(&self, name: &str, except: Option<&str>) -> Result<(), Refusal> {
         if !chars_between(name, GROUP_NAME_MAX_CHARS) {
-            return Err(rule("name must be 1-12 characters"));
+            return Err(Refusal::invalid("name must be 1-12 characters"));
         }
         if self
             .groups
             .iter()
             .any(|g| g.name == name && Some(g.id.as_str()) != except)
         {
-            return Err(rule("group name already exists"));
+            return Err(Refusal::invalid("group name already exists"));
         }
         Ok(())
     }
@@ -121,14 +113,14 @@ impl Knowledge {
         self.groups
             .iter()
             .position(|g| g.id == id)
-            .ok_or_else(|| rule("group_id does not exist"))
+            .ok_or_else(|| Refusal::invalid("group_id does not exist"))
     }
 
     fn add_group(&mut self, body: &JsonBody) -> Result<Map<String, Value>, Refusal> {
         let name = body.required_str("name")?;
         self.check_group_name(name, None)?;
         if self.groups.len() >= MAX_GROUPS {
-            return Err(rule("at most 100 groups"));
+            return Err(Refusal::invalid("at most 100 groups"));
         }
         let id = self.new_id("kbgroup_");
         self.groups.push(SimGroup {
@@ -142,7 +134,7 @@ impl Knowledge {
     fn del_group(&mut self, body: &JsonBody) -> Result<Map<String, Value>, Refusal> {
         let at = self.group_index(body)?;
         if self.groups[at].is_default {
-            return Err(rule("the default group cannot be deleted"));
+            return Err(Refusal::invalid("the default group cannot be deleted"));
         }
         let removed = self.groups.remove(at);
         self.intents.retain(|i| i.group_id != removed.id);
@@ -152,7 +144,7 @@ impl Knowledge {
     fn mod_group(&mut self, body: &JsonBody) -> Result<Map<String, Value>, Refusal> {
         let at = self.group_index(body)?;
         if self.groups[at].is_default {
-            return Err(rule("the default group cannot be changed"));
+            return Err(Refusal::invalid("the default group cannot be changed"));
         }
         let name = body.required_str("name")?;
         self.check_group_name(name, Some(&self.groups[at].id))?;
@@ -177,36 +169,38 @@ impl Knowledge {
         if let Some(question) = question_text(body.get("question")) {
             let question = question?;
             if !chars_between(question, QUESTION_MAX_CHARS) {
-                return Err(rule("question must be 1-200 characters"));
+                return Err(Refusal::invalid("question must be 1-200 characters"));
             }
             if self
                 .intents
                 .iter()
                 .any(|i| i.question == question && Some(i.id.as_str()) != except)
             {
-                return Err(rule("question already exists"));
+                return Err(Refusal::invalid("question already exists"));
             }
         }
         if let Some(similar) = body.get("similar_questions") {
             let items = similar_items(similar)?;
             if items.len() > SIMILAR_QUESTIONS_MAX {
-                return Err(rule("at most 100 similar questions"));
+                return Err(Refusal::invalid("at most 100 similar questions"));
             }
             if items.iter().any(|q| !chars_between(q, QUESTION_MAX_CHARS)) {
-                return Err(rule("similar questions must be 1-200 characters"));
+                return Err(Refusal::invalid(
+                    "similar questions must be 1-200 characters",
+                ));
             }
         }
         if let Some(answers) = body.get("answers") {
             let Some([answer]) = answers.as_array().map(Vec::as_slice) else {
-                return Err(rule("answers must hold exactly one answer"));
+                return Err(Refusal::invalid("answers must hold exactly one answer"));
             };
             let text = answer["text"]["content"].as_str().unwrap_or_default();
             if !chars_between(text, ANSWER_MAX_CHARS) {
-                return Err(rule("answer text must be 1-500 characters"));
+                return Err(Refusal::invalid("answer text must be 1-500 characters"));
             }
             let attachments = answer["attachments"].as_array().map_or(0, Vec::len);
             if attachments > ATTACHMENTS_MAX {
-                return Err(rule("at most 4 attachments"));
+                return Err(Refusal::invalid("at most 4 attachments"));
             }
         }
         Ok(())
@@ -216,10 +210,10 @@ impl Knowledge {
         let group = self.group_index(body)?;
         let group_id = self.groups[group].id.clone();
         if question_text(body.get("question")).is_none() {
-            return Err(rule("question missing"));
+            return Err(Refusal::invalid("question missing"));
         }
         if body.get("answers").is_none() {
-            return Err(rule("answers missing"));
+            return Err(Refusal::invalid("answers missing"));
         }
         self.check_intent_parts(body, None)?;
         if self
@@ -229,7 +223,7 @@ impl Knowledge {
             .count()
             >= MAX_INTENTS_PER_GROUP
         {
-            return Err(rule("at most 200 intents a group"));
+            return Err(Refusal::invalid("at most 200 intents a group"));
         }
         let question = question_text(body.get("question"))
             .and_then(Result::ok)
@@ -257,7 +251,7 @@ impl Knowledge {
         self.intents
             .iter()
             .position(|i| i.id == id)
-            .ok_or_else(|| rule("intent_id does not exist"))
+            .ok_or_else(|| Refusal::invalid("intent_id does not exist"))
     }
 
     fn del_intent(&mut self, body: &JsonBody) -> Result<Map<String, Value>, Refusal> {
@@ -334,20 +328,20 @@ fn question_text(question: Option<&Value>) -> Option<Result<&str, Refusal>> {
     Some(
         question["text"]["content"]
             .as_str()
-            .ok_or_else(|| rule("question.text.content must be a string")),
+            .ok_or_else(|| Refusal::invalid("question.text.content must be a string")),
     )
 }
 
 fn similar_items(similar: &Value) -> Result<Vec<String>, Refusal> {
     similar["items"]
         .as_array()
-        .ok_or_else(|| rule("similar_questions.items must be an array"))?
+        .ok_or_else(|| Refusal::invalid("similar_questions.items must be an array"))?
         .iter()
         .map(|q| {
             q["text"]["content"]
                 .as_str()
                 .map(str::to_owned)
-                .ok_or_else(|| rule("similar questions need text.content"))
+                .ok_or_else(|| Refusal::invalid("similar questions need text.content"))
         })
         .collect()
 }
@@ -356,12 +350,12 @@ fn similar_items(similar: &Value) -> Result<Vec<String>, Refusal> {
 fn page(body: &JsonBody, all: Vec<Value>, list: &str) -> Result<Map<String, Value>, Refusal> {
     let start: usize = match body.optional_str("cursor")? {
         None | Some("") => 0,
-        Some(cursor) => cursor.parse().map_err(|_| rule("cursor"))?,
+        Some(cursor) => cursor.parse().map_err(|_| Refusal::invalid("cursor"))?,
     };
     let limit = match body.optional_u32("limit")? {
         None => DEFAULT_PAGE,
         Some(l) if (1..=LIST_LIMIT_MAX).contains(&l) => l as usize,
-        Some(_) => return Err(rule("limit must be 1-1000")),
+        Some(_) => return Err(Refusal::invalid("limit must be 1-1000")),
     };
     let end = start.saturating_add(limit).min(all.len());
     let has_more = end < all.len();

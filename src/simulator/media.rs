@@ -60,10 +60,7 @@ impl Media {
         let part = match part {
             Some(Ok(part)) => part,
             Some(Err(why)) => {
-                return Err(Refusal::new(
-                    errcode::INVALID_PARAMETER,
-                    format!("invalid parameter: {why}"),
-                ));
+                return Err(Refusal::invalid(why));
             }
             None => return Err(Refusal::new(errcode::EMPTY_MEDIA, "empty media data")),
         };

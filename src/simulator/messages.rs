@@ -168,12 +168,6 @@ impl Messages {
         state: impl Fn(&str) -> i64,
         now: SystemTime,
     ) -> Result<Map<String, Value>, Refusal> {
-        let bad = |what: &str| {
-            Refusal::new(
-                errcode::INVALID_PARAMETER,
-                format!("invalid parameter: {what}"),
-            )
-        };
         let touser = body.required_str("touser")?;
         let msgid = match body.optional_str("msgid")? {
             Some(id) => {
@@ -183,7 +177,7 @@ impl Messages {
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
                 if !valid {
-                    return Err(bad("msgid"));
+                    return Err(Refusal::invalid("msgid"));
                 }
                 // The docs say a repeated msgid is an error without giving its code.
                 if self
@@ -191,7 +185,7 @@ impl Messages {
                     .iter()
                     .any(|r| r.open_kfid == open_kfid && r.message.msgid == id)
                 {
-                    return Err(bad("msgid duplicated"));
+                    return Err(Refusal::invalid("msgid duplicated"));
                 }
                 id.to_owned()
             }
@@ -199,15 +193,15 @@ impl Messages {
         };
         let msgtype = body.required_str("msgtype")?;
         if !SEND_TYPES.contains(&msgtype) {
-            return Err(bad("msgtype"));
+            return Err(Refusal::invalid("msgtype"));
         }
         let Some(payload) = body.get(msgtype).filter(|p| p.is_object()) else {
-            return Err(bad(msgtype));
+            return Err(Refusal::invalid(msgtype));
         };
         if msgtype == "text" {
             let content = payload["content"].as_str().unwrap_or_default();
             if content.is_empty() || content.len() > 2048 {
-                return Err(bad("text.content"));
+                return Err(Refusal::invalid("text.content"));
             }
         }
         if msgtype == "msgmenu" && payload["list"].as_array().map_or(0, Vec::len) > 10 {
@@ -330,29 +324,23 @@ impl Messages {
         state: impl Fn(&str, &str) -> i64,
         now: SystemTime,
     ) -> Result<Map<String, Value>, Refusal> {
-        let bad = |what: &str| {
-            Refusal::new(
-                errcode::INVALID_PARAMETER,
-                format!("invalid parameter: {what}"),
-            )
-        };
         let code = body.required_str("code")?;
         let msgtype = body.required_str("msgtype")?;
         if !matches!(msgtype, "text" | "msgmenu") {
-            return Err(bad("msgtype must be text or msgmenu"));
+            return Err(Refusal::invalid("msgtype must be text or msgmenu"));
         }
         let Some(payload) = body.get(msgtype).filter(|p| p.is_object()) else {
-            return Err(bad(msgtype));
+            return Err(Refusal::invalid(msgtype));
         };
         // The docs give no errcode for a used, expired or stale code.
         let Some(event) = self.codes.get_mut(code) else {
-            return Err(bad("code"));
+            return Err(Refusal::invalid("code"));
         };
         let stale = event
             .state
             .is_some_and(|s| s != state(&event.open_kfid, &event.external_userid));
         if event.used || now >= event.expires || stale {
-            return Err(bad(
+            return Err(Refusal::invalid(
                 "code used, expired, or no longer valid for the session",
             ));
         }
@@ -381,24 +369,18 @@ impl Messages {
         now: SystemTime,
     ) -> Result<Map<String, Value>, Refusal> {
         let msgid = body.required_str("msgid")?;
-        let bad = |what: &str| {
-            Refusal::new(
-                errcode::INVALID_PARAMETER,
-                format!("invalid parameter: {what}"),
-            )
-        };
         let Some(record) = self
             .sent
             .iter_mut()
             .find(|r| r.open_kfid == open_kfid && r.message.msgid == msgid)
         else {
-            return Err(bad("msgid not found"));
+            return Err(Refusal::invalid("msgid not found"));
         };
         if record.message.recalled {
-            return Err(bad("message already recalled"));
+            return Err(Refusal::invalid("message already recalled"));
         }
         if now.duration_since(record.at).unwrap_or_default() > RECALL_WINDOW {
-            return Err(bad("message sent more than 2 minutes ago"));
+            return Err(Refusal::invalid("message sent more than 2 minutes ago"));
         }
         record.message.recalled = true;
         Ok(Map::new())
@@ -427,16 +409,13 @@ impl Messages {
                 .strip_prefix("simcur")
                 .and_then(|n| n.parse::<u64>().ok())
                 .filter(|&n| n <= self.next)
-                .ok_or_else(|| {
-                    Refusal::new(errcode::INVALID_PARAMETER, "invalid parameter: cursor")
-                })?,
+                .ok_or_else(|| Refusal::invalid("cursor"))?,
         };
         let limit = body.optional_u32("limit")?.unwrap_or(SYNC_LIMIT_MAX);
         if !(1..=SYNC_LIMIT_MAX).contains(&limit) {
-            return Err(Refusal::new(
-                errcode::INVALID_PARAMETER,
-                format!("invalid parameter: limit must be 1..{SYNC_LIMIT_MAX}"),
-            ));
+            return Err(Refusal::invalid(format_args!(
+                "limit must be 1..{SYNC_LIMIT_MAX}"
+            )));
         }
         let oldest = now.checked_sub(HISTORY).unwrap_or(UNIX_EPOCH);
         let mut pending = self

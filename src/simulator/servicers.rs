@@ -53,16 +53,14 @@ impl Servicers {
         let userids = body.str_list("userid_list")?;
         let departments = body.u64_list("department_id_list")?;
         if userids.is_empty() && departments.is_empty() {
-            return Err(Refusal::new(
-                errcode::INVALID_PARAMETER,
-                "invalid parameter: userid_list and department_id_list are both empty",
+            return Err(Refusal::invalid(
+                "userid_list and department_id_list are both empty",
             ));
         }
         if userids.len() > CHANGE_MAX_ITEMS || departments.len() > CHANGE_MAX_ITEMS {
-            return Err(Refusal::new(
-                errcode::INVALID_PARAMETER,
-                format!("invalid parameter: at most {CHANGE_MAX_ITEMS} items per list"),
-            ));
+            return Err(Refusal::invalid(format_args!(
+                "at most {CHANGE_MAX_ITEMS} items per list"
+            )));
         }
         let add = op == ServicerOp::Add;
         let mut results = Vec::new();

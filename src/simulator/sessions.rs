@@ -86,16 +86,10 @@ impl Sessions {
         let to = body.required_i64("service_state")?;
         let servicer = body.optional_str("servicer_userid")?;
         if !(1..=ENDED).contains(&to) {
-            return Err(Refusal::new(
-                errcode::INVALID_PARAMETER,
-                "invalid parameter: service_state",
-            ));
+            return Err(Refusal::invalid("service_state"));
         }
         if to == SERVICER && servicer.is_none() {
-            return Err(Refusal::new(
-                errcode::INVALID_PARAMETER,
-                "invalid parameter: servicer_userid missing",
-            ));
+            return Err(Refusal::invalid("servicer_userid missing"));
         }
         let key = (open_kfid.to_owned(), external_userid.to_owned());
         let from = self.by_customer.get(&key).map_or(ENDED, |s| s.state);

@@ -220,10 +220,7 @@ impl World {
             return Reply::http_status(StatusCode::NOT_FOUND);
         };
         let answer = if call.method != endpoint.method() {
-            Err(Refusal::new(
-                errcode::INVALID_PARAMETER,
-                format!("invalid parameter: use {}", endpoint.method()),
-            ))
+            Err(Refusal::invalid(format_args!("use {}", endpoint.method())))
         } else {
             self.answer(endpoint, call, now)
         };
@@ -464,12 +461,7 @@ fn statistic(body: &JsonBody, now: SystemTime) -> Result<Map<String, Value>, Ref
     let start = body.required_i64("start_time")?;
     let end = body.required_i64("end_time")?;
     let at = |secs: i64| UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0).unsigned_abs());
-    crate::kf::statistic::check_range(at(start), at(end), now).map_err(|e| {
-        Refusal::new(
-            errcode::INVALID_PARAMETER,
-            format!("invalid parameter: {e}"),
-        )
-    })?;
+    crate::kf::statistic::check_range(at(start), at(end), now).map_err(Refusal::invalid)?;
     const DAY: i64 = 86_400;
     const CST: i64 = 8 * 3_600;
     let first = (start + CST).div_euclid(DAY) * DAY - CST;

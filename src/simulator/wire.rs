@@ -24,6 +24,15 @@ impl Refusal {
         }
     }
 
+    /// 40058 with `invalid parameter: <what>`: how WeCom refuses a malformed or out-of-range
+    /// field (and how the simulator answers rules whose code the docs do not give).
+    pub(crate) fn invalid(what: impl std::fmt::Display) -> Self {
+        Self::new(
+            errcode::INVALID_PARAMETER,
+            format!("invalid parameter: {what}"),
+        )
+    }
+
     /// A refusal with WeCom's own short English message for `code`.
     pub(crate) fn code(code: i64) -> Self {
         Self::new(code, wecom_message(code))
@@ -143,12 +152,8 @@ impl JsonBody {
     }
 
     pub(crate) fn required_str(&self, field: &str) -> Result<&str, Refusal> {
-        self.optional_str(field)?.ok_or_else(|| {
-            Refusal::new(
-                errcode::INVALID_PARAMETER,
-                format!("invalid parameter: {field} missing"),
-            )
-        })
+        self.optional_str(field)?
+            .ok_or_else(|| Refusal::invalid(format_args!("{field} missing")))
     }
 
     pub(crate) fn optional_str(&self, field: &str) -> Result<Option<&str>, Refusal> {
@@ -196,12 +201,7 @@ impl JsonBody {
 
     /// `object.field`, a required string inside a required object.
     pub(crate) fn object_str(&self, object: &str, field: &str) -> Result<&str, Refusal> {
-        let missing = || {
-            Refusal::new(
-                errcode::INVALID_PARAMETER,
-                format!("invalid parameter: {object}.{field} missing"),
-            )
-        };
+        let missing = || Refusal::invalid(format_args!("{object}.{field} missing"));
         match self.0.get(object) {
             Some(Value::Object(inner)) => match inner.get(field) {
                 Some(Value::String(s)) => Ok(s),
@@ -215,10 +215,7 @@ impl JsonBody {
 
     pub(crate) fn required_i64(&self, field: &str) -> Result<i64, Refusal> {
         match self.0.get(field) {
-            None | Some(Value::Null) => Err(Refusal::new(
-                errcode::INVALID_PARAMETER,
-                format!("invalid parameter: {field} missing"),
-            )),
+            None | Some(Value::Null) => Err(Refusal::invalid(format_args!("{field} missing"))),
             Some(v) => v.as_i64().ok_or_else(|| wrong_type(field, "an integer")),
         }
     }
@@ -236,10 +233,7 @@ impl JsonBody {
 }
 
 fn wrong_type(field: &str, expected: &str) -> Refusal {
-    Refusal::new(
-        errcode::INVALID_PARAMETER,
-        format!("invalid parameter: {field} must be {expected}"),
-    )
+    Refusal::invalid(format_args!("{field} must be {expected}"))
 }
 
 #[cfg(test)]
