@@ -322,6 +322,37 @@ async fn an_event_code_sends_one_message_while_it_is_valid() {
         .await
         .unwrap_err();
     assert!(reused.api().is_some(), "single use: {reused:?}");
+    // A msgid the account has used is refused here too, and the code stays unused.
+    sim.customer_enters(&open_kfid, "wmCAROL", "spring");
+    let page = messages.sync(SyncMsg::new(&open_kfid)).await.unwrap();
+    let carol_code = page
+        .msg_list
+        .iter()
+        .find_map(|m| match &m.content {
+            wecom_kf::kf::message::MessageContent::Event(
+                wecom_kf::kf::message::Event::EnterSession {
+                    external_userid,
+                    welcome_code,
+                    ..
+                },
+            ) if external_userid == "wmCAROL" => welcome_code.clone(),
+            _ => None,
+        })
+        .unwrap();
+    let duplicate = messages
+        .send_on_event(SendOnEvent::new(&carol_code, Outgoing::text("hi")).with_msgid(&sent.msgid))
+        .await
+        .unwrap_err();
+    assert!(
+        duplicate
+            .api()
+            .is_some_and(|e| e.code() == 40058 && e.message().contains("msgid")),
+        "{duplicate:?}"
+    );
+    messages
+        .send_on_event(SendOnEvent::new(&carol_code, Outgoing::text("hi")))
+        .await
+        .unwrap();
 
     // A closing code lasts 20 seconds.
     let trans = client.kf().service_state();

@@ -288,16 +288,7 @@ impl AddContactWay {
     fn validate(&self) -> Result<()> {
         validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
         if let Some(scene) = &self.scene {
-            validate::bytes("scene", scene, 1, SCENE_MAX_BYTES)?;
-            if !scene
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-            {
-                return Err(crate::Error::invalid(
-                    "scene",
-                    "may hold only 0-9, a-z, A-Z, '_' and '-'",
-                ));
-            }
+            validate::id("scene", scene, SCENE_MAX_BYTES)?;
         }
         Ok(())
     }

@@ -109,17 +109,7 @@ impl SendMsg {
 }
 
 fn check_msgid(msgid: &str) -> Result<()> {
-    validate::bytes("msgid", msgid, 1, MSGID_MAX_BYTES)?;
-    if !msgid
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
-        return Err(Error::invalid(
-            "msgid",
-            "may hold only 0-9, a-z, A-Z, '_' and '-'",
-        ));
-    }
-    Ok(())
+    validate::id("msgid", msgid, MSGID_MAX_BYTES)
 }
 
 /// `kf/send_msg` response.

@@ -96,12 +96,7 @@ impl Accounts {
         let scene = body.optional_str("scene")?;
         let mut url = format!("https://work.weixin.qq.com/kf/kfc{open_kfid}");
         if let Some(scene) = scene {
-            let valid = !scene.is_empty()
-                && scene.len() <= SCENE_MAX_BYTES
-                && scene
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-            if !valid {
+            if !crate::validate::is_id(scene, SCENE_MAX_BYTES) {
                 return Err(Refusal::invalid("scene"));
             }
             url.push_str("?enc_scene=ENC");

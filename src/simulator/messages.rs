@@ -11,6 +11,7 @@ use super::wire::{JsonBody, Refusal};
 use crate::clock::unix_secs;
 use crate::errcode;
 use crate::kf::message::SYNC_LIMIT_MAX;
+use crate::kf::send::{MENU_ITEMS_MAX, MSGID_MAX_BYTES, TEXT_MAX_BYTES};
 
 /// How long a callback's token may be used.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(600);
@@ -169,28 +170,7 @@ impl Messages {
         now: SystemTime,
     ) -> Result<Map<String, Value>, Refusal> {
         let touser = body.required_str("touser")?;
-        let msgid = match body.optional_str("msgid")? {
-            Some(id) => {
-                let valid = !id.is_empty()
-                    && id.len() <= 32
-                    && id
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-                if !valid {
-                    return Err(Refusal::invalid("msgid"));
-                }
-                // The docs say a repeated msgid is an error without giving its code.
-                if self
-                    .sent
-                    .iter()
-                    .any(|r| r.open_kfid == open_kfid && r.message.msgid == id)
-                {
-                    return Err(Refusal::invalid("msgid duplicated"));
-                }
-                id.to_owned()
-            }
-            None => self.new_msgid(),
-        };
+        let msgid = self.take_msgid(open_kfid, body)?;
         let msgtype = body.required_str("msgtype")?;
         if !SEND_TYPES.contains(&msgtype) {
             return Err(Refusal::invalid("msgtype"));
@@ -200,11 +180,11 @@ impl Messages {
         };
         if msgtype == "text" {
             let content = payload["content"].as_str().unwrap_or_default();
-            if content.is_empty() || content.len() > 2048 {
+            if content.is_empty() || content.len() > TEXT_MAX_BYTES {
                 return Err(Refusal::invalid("text.content"));
             }
         }
-        if msgtype == "msgmenu" && payload["list"].as_array().map_or(0, Vec::len) > 10 {
+        if msgtype == "msgmenu" && payload["list"].as_array().map_or(0, Vec::len) > MENU_ITEMS_MAX {
             return Err(Refusal::code(errcode::KF_MENU_ITEM_LIMIT));
         }
         if !matches!(state(touser), 0 | 1) {
@@ -344,12 +324,12 @@ impl Messages {
                 "code used, expired, or no longer valid for the session",
             ));
         }
-        event.used = true;
         let (open_kfid, touser) = (event.open_kfid.clone(), event.external_userid.clone());
-        let msgid = match body.optional_str("msgid")? {
-            Some(id) => id.to_owned(),
-            None => self.new_msgid(),
-        };
+        // A refused msgid leaves the code unused.
+        let msgid = self.take_msgid(&open_kfid, body)?;
+        if let Some(event) = self.codes.get_mut(code) {
+            event.used = true;
+        }
         let sent = SimSentMessage {
             msgid,
             touser,
@@ -359,6 +339,25 @@ impl Messages {
             recalled: false,
         };
         Ok(self.record(open_kfid, sent, now))
+    }
+
+    /// The body's msgid (the documented alphabet and length, unused in the account), or a
+    /// fresh one. The docs say a repeated msgid is an error without giving its code.
+    fn take_msgid(&mut self, open_kfid: &str, body: &JsonBody) -> Result<String, Refusal> {
+        let Some(id) = body.optional_str("msgid")? else {
+            return Ok(self.new_msgid());
+        };
+        if !crate::validate::is_id(id, MSGID_MAX_BYTES) {
+            return Err(Refusal::invalid("msgid"));
+        }
+        if self
+            .sent
+            .iter()
+            .any(|r| r.open_kfid == open_kfid && r.message.msgid == id)
+        {
+            return Err(Refusal::invalid("msgid duplicated"));
+        }
+        Ok(id.to_owned())
     }
 
     /// `kf/recall_msg`: a message this account sent, within 2 minutes, once.
