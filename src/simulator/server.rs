@@ -2,6 +2,7 @@
 //! matched against the fault script, and executed.
 
 use std::fmt;
+use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -113,25 +114,10 @@ async fn handle(
             StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         ),
         Some(Fault::Errcode(code)) => shared.refusal(code, &call),
-        Some(Fault::Delay(delay)) => {
-            // In its own task, so the call takes effect even if the caller hangs up meanwhile.
-            let shared = shared.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(delay).await;
-                shared.execute(&call)
-            })
-            .await
-            .map_err(|_| HangUp)?
-        }
+        Some(Fault::Delay(delay)) => execute_after(shared, call, tokio::time::sleep(delay)).await?,
         Some(Fault::Hold) => {
-            // As a delay: in its own task, so the call takes effect even if the caller hangs up.
-            let shared = shared.clone();
-            tokio::spawn(async move {
-                shared.held(&call.path).await;
-                shared.execute(&call)
-            })
-            .await
-            .map_err(|_| HangUp)?
+            let (gate, path) = (shared.clone(), call.path.clone());
+            execute_after(shared, call, async move { gate.held(&path).await }).await?
         }
         Some(Fault::DropBeforeAnswer) => return Err(HangUp),
         Some(Fault::DropAfterEffect) => {
@@ -140,6 +126,21 @@ async fn handle(
         }
     };
     Ok(response(reply))
+}
+
+/// Executes `call` once `wait` is over, in a task of its own, so that it takes effect even if
+/// the caller hangs up meanwhile, as on a real server.
+async fn execute_after(
+    shared: Arc<Shared>,
+    call: Call,
+    wait: impl Future<Output = ()> + Send + 'static,
+) -> Result<Reply, HangUp> {
+    tokio::spawn(async move {
+        wait.await;
+        shared.execute(&call)
+    })
+    .await
+    .map_err(|_| HangUp)
 }
 
 /// The body, or `None` if it is larger than `limit`.
