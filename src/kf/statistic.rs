@@ -156,7 +156,7 @@ pub(crate) fn check_range(start: SystemTime, end: SystemTime, now: SystemTime) -
 }
 
 /// 00:00 China time of the day `t` falls on, in unix seconds.
-fn day_of(t: SystemTime) -> u64 {
+pub(crate) fn day_of(t: SystemTime) -> u64 {
     ((unix_secs(t) + CST_OFFSET) / DAY * DAY).saturating_sub(CST_OFFSET)
 }
 

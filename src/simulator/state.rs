@@ -25,6 +25,7 @@ use super::wire::{JsonBody, Refusal, Reply};
 use crate::clock::Clock;
 use crate::clock::unix_secs;
 use crate::errcode;
+use crate::kf::statistic::day_of;
 
 /// What the simulator counted, from [`Simulator::counters`](super::Simulator::counters).
 ///
@@ -462,12 +463,10 @@ fn statistic(body: &JsonBody, now: SystemTime) -> Result<Map<String, Value>, Ref
     let end = body.required_i64("end_time")?;
     let at = |secs: i64| UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0).unsigned_abs());
     crate::kf::statistic::check_range(at(start), at(end), now).map_err(Refusal::invalid)?;
-    const DAY: i64 = 86_400;
-    const CST: i64 = 8 * 3_600;
-    let first = (start + CST).div_euclid(DAY) * DAY - CST;
-    let days: Vec<Value> = (0..)
-        .map(|i| first + i * DAY)
-        .take_while(|day| *day <= end)
+    // One entry per China-time day of the closed range, as WeCom counts them.
+    let (first, last) = (day_of(at(start)), day_of(at(end)));
+    let days: Vec<Value> = (first..=last)
+        .step_by(86_400)
         .map(|day| {
             serde_json::json!({
                 "stat_time": day,
