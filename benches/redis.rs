@@ -6,7 +6,7 @@
 mod support;
 
 #[allow(dead_code)] // the bench never stops its server early
-#[path = "../tests/common/own_redis.rs"]
+#[path = "../tests/it/common/own_redis.rs"]
 mod own_redis;
 
 use std::time::{Duration, Instant};

@@ -1,11 +1,9 @@
 //! The counts behind benches 4 and 5, kept true by CI: a herd of first calls costs one
 //! `gettoken`, and each rollover under load costs one more, with no call replayed.
 
-mod common;
-
 use std::time::Duration;
 
-use common::client_on_manual_clock;
+use crate::common::client_on_manual_clock;
 use tokio::task::JoinSet;
 use wecom_kf::Client;
 use wecom_kf::kf::account::ListAccounts;

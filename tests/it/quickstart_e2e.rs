@@ -1,7 +1,7 @@
 //! The README's first command, `cargo run --example quickstart`, as a test: its simulator flow
 //! runs here and the server's counters are checked exactly.
 
-#[path = "../examples/quickstart.rs"]
+#[path = "../../examples/quickstart.rs"]
 #[allow(dead_code)]
 mod quickstart;
 

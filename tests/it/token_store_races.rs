@@ -1,13 +1,11 @@
 //! The provider against a shared token store whose reads a test can hold, to set up the
 //! races between processes deterministically (no Redis needed: the store is in memory).
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use crate::common::{fast_retry, minting};
 use async_trait::async_trait;
-use common::{fast_retry, minting};
 use tokio::sync::Notify;
 use wecom_kf::TokenProvider;
 use wecom_kf::token::{Credential, Lease, SharedToken, StoreError, StoreKey, TokenStore};

@@ -4,7 +4,7 @@
 pub mod own_redis;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 use wecom_kf::clock::ManualClock;
@@ -129,4 +129,26 @@ impl wecom_kf::token::TokenStore for PresetToken {
     fn lease_lifetime(&self) -> Duration {
         Duration::from_secs(10)
     }
+}
+
+/// The Redis to test against, or `None` (with a message) when the tests should not run.
+pub fn redis_url() -> Option<String> {
+    let url = std::env::var("WECOM_TEST_REDIS_URL").ok();
+    if url.is_none() {
+        // Straight to stderr: the harness hides what `eprintln!` prints in a passing test.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"skipped: set WECOM_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379) to run the Redis token-store tests\n",
+        );
+    }
+    url
+}
+
+/// A key prefix no other test or run uses.
+pub fn fresh_prefix(test: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("wecom-kf-test:{test}:{}:{nanos:x}:", std::process::id())
 }

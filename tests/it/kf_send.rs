@@ -2,11 +2,9 @@
 //! rules (states 0/1, 5 messages, 48 hours), msgids, each validation rule, and a lost answer
 //! reported as OutcomeUnknown without a second send.
 
-mod common;
-
 use std::time::Duration;
 
-use common::client_on_manual_clock;
+use crate::common::client_on_manual_clock;
 use serde_json::json;
 use wecom_kf::clock::ManualClock;
 use wecom_kf::kf::send::{MenuItem, Outgoing, SendMsg};

@@ -3,12 +3,10 @@
 //! returns. Each test uses keys of its own, so runs never see each other's tokens.
 #![cfg(feature = "redis")]
 
-mod common;
+use std::time::Duration;
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use common::own_redis::OwnRedis;
+use crate::common::own_redis::OwnRedis;
+use crate::common::{fresh_prefix, redis_url};
 use futures_util::StreamExt;
 use tokio::task::JoinSet;
 use wecom_kf::kf::account::ListAccounts;
@@ -17,28 +15,6 @@ use wecom_kf::kf::sync::{CursorStore, RedisCursorStore};
 use wecom_kf::simulator::{Fault, Simulator};
 use wecom_kf::token::{Credential, RedisTokenStore, TokenStore};
 use wecom_kf::{Client, Error};
-
-/// The Redis to test against, or `None` (with a message) when the tests should not run.
-fn redis_url() -> Option<String> {
-    let url = std::env::var("WECOM_TEST_REDIS_URL").ok();
-    if url.is_none() {
-        // Straight to stderr: the harness hides what `eprintln!` prints in a passing test.
-        let _ = std::io::Write::write_all(
-            &mut std::io::stderr(),
-            b"skipped: set WECOM_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379) to run the Redis token-store tests\n",
-        );
-    }
-    url
-}
-
-/// A key prefix no other test or run uses.
-fn fresh_prefix(test: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("wecom-kf-test:{test}:{}:{nanos:x}:", std::process::id())
-}
 
 async fn store(url: &str, prefix: &str) -> RedisTokenStore {
     RedisTokenStore::connect(url).await.unwrap().prefix(prefix)
@@ -229,109 +205,6 @@ async fn a_refresh_cancelled_while_holding_the_lease_gives_it_back() {
     assert_eq!(sim.counters().effects("gettoken"), 1, "the survivor's");
 }
 
-/// Log lines, captured from the thread-local subscriber of a current-thread test.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn lines_with(&self, level: &str, text: &str) -> usize {
-        let bytes = self.0.lock().unwrap().clone();
-        String::from_utf8_lossy(&bytes)
-            .lines()
-            .filter(|l| l.contains(level) && l.contains(text))
-            .count()
-    }
-}
-
-#[tokio::test]
-async fn calls_go_on_while_redis_is_down_and_redis_is_used_again_when_it_returns() {
-    if redis_url().is_none() {
-        return;
-    }
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let redis = OwnRedis::start_on_free_port().expect("redis-server on PATH (.ci/run installs it)");
-    let url = redis.url();
-    let sim = Simulator::start().await.unwrap();
-    // One store (one connection) shared by replicas that come and go, each with a provider of
-    // its own: what Redis holds is what a new replica finds.
-    let shared = RedisTokenStore::connect(&url)
-        .await
-        .unwrap()
-        .prefix(fresh_prefix("down"))
-        .timeout(Duration::from_millis(300));
-    let replica = || {
-        sim.client_builder()
-            .token_store(shared.clone())
-            .build()
-            .unwrap()
-    };
-    let list = |client: &Client| {
-        let client = client.clone();
-        async move {
-            client
-                .kf()
-                .account()
-                .list(ListAccounts::new())
-                .await
-                .unwrap()
-        }
-    };
-    let gettokens = || sim.counters().gettoken_calls();
-    list(&replica()).await;
-    assert_eq!(gettokens(), 1);
-    list(&replica()).await;
-    assert_eq!(
-        gettokens(),
-        1,
-        "the second replica took the token from Redis"
-    );
-
-    let port = redis.stop();
-    let survivor = replica();
-    list(&survivor).await;
-    assert_eq!(
-        gettokens(),
-        2,
-        "Redis down: fetched locally, the call served"
-    );
-    // Two more incidents of a refused token while Redis stays down: served, logged once.
-    for expected in [3, 4] {
-        sim.expire_tokens();
-        list(&survivor).await;
-        assert_eq!(gettokens(), expected);
-    }
-    assert_eq!(captured.lines_with("WARN", "token store unavailable"), 1);
-
-    let _redis = OwnRedis::start(port).expect("redis-server restarts"); // back, and empty
-    sim.expire_tokens();
-    list(&survivor).await;
-    assert_eq!(gettokens(), 5, "fetched under the lease and stored");
-    assert_eq!(
-        captured.lines_with("INFO", "token store reachable again"),
-        1
-    );
-    list(&replica()).await;
-    assert_eq!(gettokens(), 5, "a new replica takes it from Redis again");
-}
-
 /// What a replica process needs, passed from the parent test in one variable.
 const REPLICA_SPEC: &str = "WECOM_TEST_REPLICA";
 const REPLICA_CALLS: usize = 20;
@@ -388,7 +261,12 @@ async fn separate_os_processes_share_one_gettoken() {
     let children: Vec<_> = (0..REPLICAS)
         .map(|_| {
             std::process::Command::new(&exe)
-                .args(["--exact", "replica_process", "--test-threads", "1"])
+                .args([
+                    "--exact",
+                    "redis_store::replica_process",
+                    "--test-threads",
+                    "1",
+                ])
                 .env(REPLICA_SPEC, &spec)
                 .stdout(std::process::Stdio::null())
                 .spawn()

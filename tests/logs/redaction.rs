@@ -2,15 +2,13 @@
 //! dependency's that logs through `tracing`, at TRACE — is free of the corp secret and the access
 //! token, through successes, retries, refreshes and failures.
 
-mod common;
+use crate::capture::capture;
+use crate::common::closed_port_base;
 
-use common::closed_port_base;
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
+use tracing_subscriber::fmt::format::FmtSpan;
 use wecom_kf::kf::account::{AddAccount, ListAccounts};
 use wecom_kf::{Client, RetryConfig};
 use wiremock::matchers::{method, path, query_param};
@@ -19,19 +17,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const SECRET: &str = "CORP-SECRET-XYZ";
 const TOKEN_1: &str = "TOKEN-ONE-111";
 const TOKEN_2: &str = "TOKEN-TWO-222";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn token_reply(token: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(
@@ -42,13 +27,7 @@ fn token_reply(token: &str) -> ResponseTemplate {
 // current_thread runtime: every task runs on this thread, under the thread-local subscriber.
 #[tokio::test]
 async fn nothing_logged_carries_a_secret() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture(FmtSpan::NONE);
 
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -129,7 +108,7 @@ async fn nothing_logged_carries_a_secret() {
         .unwrap_err();
     tracing::error!(error = %err, debug = ?err, "reported by the test");
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("attempt answered"),
         "the capture must see the SDK's own events:\n{logs}"
@@ -148,18 +127,9 @@ async fn nothing_logged_carries_a_secret() {
 /// repair.
 #[tokio::test]
 async fn each_attempt_is_a_span_that_names_its_endpoint_and_outcome() {
-    use tracing_subscriber::fmt::format::FmtSpan;
     use wecom_kf::simulator::{Fault, Simulator};
 
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_span_events(FmtSpan::CLOSE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture(FmtSpan::CLOSE);
 
     let sim = Simulator::start().await.unwrap();
     let client = sim
@@ -179,7 +149,7 @@ async fn each_attempt_is_a_span_that_names_its_endpoint_and_outcome() {
         .await
         .unwrap();
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     let closed = |endpoint: &str| -> Vec<String> {
         let head = format!("wecom_attempt{{endpoint=\"/cgi-bin/{endpoint}\"");
         logs.lines()

@@ -2,8 +2,6 @@
 //! send what the SDK would refuse to send). How the SDK copes with each fault is in
 //! `replay_rules.rs`.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -770,7 +768,7 @@ async fn media_uploads_are_checked_like_wecom() {
 
 #[tokio::test]
 async fn a_shared_manual_clock_moves_the_client_and_the_server_together() {
-    let (sim, clock, client) = common::client_on_manual_clock(TokenIssue::default()).await;
+    let (sim, clock, client) = crate::common::client_on_manual_clock(TokenIssue::default()).await;
     let accounts = client.kf().account();
     accounts.list(ListAccounts::new()).await.unwrap();
     let first = client.access_token().await.unwrap();

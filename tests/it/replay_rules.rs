@@ -2,9 +2,7 @@
 //! replaying it is harmless. Counts are taken on the server: wiremock for one-off answers, the
 //! simulator for dropped connections and calls that take effect.
 
-mod common;
-
-use common::{closed_port_base, count, errcode, fast_retry};
+use crate::common::{closed_port_base, count, errcode, fast_retry};
 use std::time::Duration;
 
 use serde_json::json;
@@ -275,7 +273,7 @@ async fn a_refused_connection_on_add_is_reported_as_nothing_sent() {
         .corp_secret("s1")
         .base_url(base)
         .retry(fast_retry())
-        .token_store(common::PresetToken("T-PRESET"))
+        .token_store(crate::common::PresetToken("T-PRESET"))
         .build()
         .unwrap();
     let err = add(&client).await.unwrap_err();

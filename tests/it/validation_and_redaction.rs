@@ -1,9 +1,7 @@
 //! Bad input is refused before anything is sent; bad answers are decode errors; no error, in
 //! any rendering, carries the corp secret or a token.
 
-mod common;
-
-use common::closed_port_base;
+use crate::common::closed_port_base;
 
 use std::time::Duration;
 

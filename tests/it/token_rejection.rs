@@ -1,9 +1,7 @@
 //! A rejected token (42001, 40014, 41001) is replaced once — compare-and-refresh — and the call
 //! replayed once; bad credentials (40001, 40013) are final.
 
-mod common;
-
-use common::{count, drop_server, errcode, fast_retry, minting};
+use crate::common::{count, drop_server, errcode, fast_retry, minting};
 use std::time::Duration;
 
 use futures::future::join_all;

@@ -3,11 +3,9 @@
 //! and 95007 ending the stream distinctly; against a one-off server, pages that lead nowhere
 //! (an empty or unchanged `next_cursor`) keep the saved cursor and end the stream.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{client_on_manual_clock, minting};
+use crate::common::{client_on_manual_clock, minting};
 use futures_util::StreamExt;
 use wecom_kf::Client;
 use wecom_kf::kf::message::{Message, MessageContent};

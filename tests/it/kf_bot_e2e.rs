@@ -5,7 +5,7 @@
 //! failures that may pass are pulled again and nothing is lost; an expired callback token is
 //! dropped; a callback with a bad signature is refused.
 
-#[path = "../examples/kf_bot.rs"]
+#[path = "../../examples/kf_bot.rs"]
 #[allow(dead_code)]
 mod kf_bot;
 

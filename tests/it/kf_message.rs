@@ -2,11 +2,9 @@
 //! (95007, reported distinctly), the 3-day window, each validation rule, the errcodes, typed
 //! events, and the read replayed after a dropped answer.
 
-mod common;
-
 use std::time::Duration;
 
-use common::client_on_manual_clock;
+use crate::common::client_on_manual_clock;
 use wecom_kf::clock::ManualClock;
 use wecom_kf::kf::message::{Event, MessageContent, Origin, SyncMsg};
 use wecom_kf::simulator::{Fault, Simulator, TokenIssue};

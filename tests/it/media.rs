@@ -2,11 +2,9 @@
 //! (a token refused mid-upload is replayed with the same bytes), each limit checked before
 //! sending, the errcodes, and the idempotency class of each under a dropped answer.
 
-mod common;
-
 use std::time::Duration;
 
-use common::client_on_manual_clock;
+use crate::common::client_on_manual_clock;
 use wecom_kf::clock::ManualClock;
 use wecom_kf::media::{IMAGE_MAX_BYTES, MediaKind, Upload, VOICE_MAX_BYTES};
 use wecom_kf::simulator::{Fault, Simulator, TokenIssue};

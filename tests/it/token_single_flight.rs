@@ -1,9 +1,7 @@
 //! Token caching: one gettoken however many callers wait, keyed per credential, fresh by the
 //! provider's clock, refreshed ahead in the background, and failures never cached.
 
-mod common;
-
-use common::{count, drop_server, minting};
+use crate::common::{count, drop_server, minting};
 use std::time::Duration;
 
 use futures::future::join_all;

@@ -1,0 +1,25 @@
+//! The integration tests, one binary with one module per behaviour (one link instead of one per
+//! file). Shared helpers are in `common`.
+
+mod callback;
+mod common;
+mod kf_account;
+mod kf_bot_e2e;
+mod kf_customer;
+mod kf_knowledge;
+mod kf_message;
+mod kf_send;
+mod kf_service_state;
+mod kf_servicer;
+mod kf_statistic;
+mod kf_sync;
+mod media;
+mod quickstart_e2e;
+mod redis_store;
+mod replay_rules;
+mod simulator_rules;
+mod token_load_counts;
+mod token_rejection;
+mod token_single_flight;
+mod token_store_races;
+mod validation_and_redaction;
