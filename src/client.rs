@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Method;
+
+use crate::spec::{Endpoint, HttpMethod};
 use reqwest_middleware::ClientWithMiddleware;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -146,11 +148,50 @@ impl Client {
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<T> {
-        let mut url = self.endpoint_url(path)?;
+        self.get_with(
+            CallInfo::new(path.to_owned(), Idempotency::Idempotent),
+            query,
+        )
+        .await
+    }
+
+    /// Calls `endpoint` as the endpoint table describes it, with `body` as JSON: the one call
+    /// every POST handle method makes.
+    pub(crate) async fn call<B, T>(&self, endpoint: &Endpoint, body: &B) -> Result<T>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        debug_assert_eq!(endpoint.method, HttpMethod::Post, "{}", endpoint.path);
+        self.send_json(
+            Method::POST,
+            endpoint.path,
+            Some(body),
+            endpoint.idempotency,
+        )
+        .await
+    }
+
+    /// Calls a GET `endpoint` with `query`: the one call every GET handle method makes.
+    pub(crate) async fn call_get<T: DeserializeOwned>(
+        &self,
+        endpoint: &Endpoint,
+        query: &[(&str, &str)],
+    ) -> Result<T> {
+        debug_assert_eq!(endpoint.method, HttpMethod::Get, "{}", endpoint.path);
+        self.get_with(CallInfo::new(endpoint.path, endpoint.idempotency), query)
+            .await
+    }
+
+    async fn get_with<T: DeserializeOwned>(
+        &self,
+        info: CallInfo,
+        query: &[(&str, &str)],
+    ) -> Result<T> {
+        let mut url = self.endpoint_url(&info.endpoint)?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
-        let info = CallInfo::new(path.to_owned(), Idempotency::Idempotent);
         call::send(self.inner.http.get(url), info).await
     }
 
@@ -183,14 +224,13 @@ impl Client {
     /// so the retry and token layers can replay it.
     pub(crate) async fn send_bytes<T: DeserializeOwned>(
         &self,
-        endpoint: &'static str,
+        endpoint: &Endpoint,
         query: &[(&str, &str)],
         content_type: &str,
         body: bytes::Bytes,
-        idempotency: Idempotency,
     ) -> Result<T> {
-        let info = CallInfo::new(endpoint, idempotency);
-        let mut url = self.endpoint_url(endpoint)?;
+        let info = CallInfo::new(endpoint.path, endpoint.idempotency);
+        let mut url = self.endpoint_url(endpoint.path)?;
         url.query_pairs_mut().extend_pairs(query);
         let request = self
             .inner
@@ -205,11 +245,11 @@ impl Client {
     /// errcode is still an [`Error::Api`]. GETs are idempotent.
     pub(crate) async fn get_raw(
         &self,
-        endpoint: &'static str,
+        endpoint: &Endpoint,
         query: &[(&str, &str)],
     ) -> Result<call::RawAnswer> {
-        let info = CallInfo::new(endpoint, Idempotency::Idempotent);
-        let mut url = self.endpoint_url(endpoint)?;
+        let info = CallInfo::new(endpoint.path, endpoint.idempotency);
+        let mut url = self.endpoint_url(endpoint.path)?;
         url.query_pairs_mut().extend_pairs(query);
         call::send_raw(self.inner.http.get(url), info).await
     }

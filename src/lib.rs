@@ -51,6 +51,7 @@ mod redact;
 mod redis_conn;
 #[cfg(feature = "simulator")]
 pub mod simulator;
+mod spec;
 pub mod token;
 mod validate;
 

@@ -14,11 +14,11 @@
 //! # Ok(()) }
 //! ```
 
+use crate::spec;
 use bytes::Bytes;
 use futures_util::TryStreamExt;
 use serde::Deserialize;
 
-use crate::call::Idempotency;
 use crate::error::{Error, Result};
 use crate::{Client, validate};
 
@@ -32,9 +32,6 @@ pub const VOICE_MAX_BYTES: usize = 2 * 1024 * 1024;
 pub const VIDEO_MAX_BYTES: usize = 10 * 1024 * 1024;
 /// Other files: up to 20 MB.
 pub const FILE_MAX_BYTES: usize = 20 * 1024 * 1024;
-
-const UPLOAD: &str = "/cgi-bin/media/upload";
-const GET: &str = "/cgi-bin/media/get";
 
 /// The media API. Obtained with `client.media()`.
 #[derive(Debug, Clone, Copy)]
@@ -76,13 +73,7 @@ impl<'a> MediaApi<'a> {
             .map_err(|e| Error::invalid("media", format!("cannot be encoded: {e}")))?;
         let body = Bytes::from(chunks.concat());
         self.client
-            .send_bytes(
-                UPLOAD,
-                &[("type", kind)],
-                &content_type,
-                body,
-                Idempotency::NotIdempotent,
-            )
+            .send_bytes(&spec::MEDIA_UPLOAD, &[("type", kind)], &content_type, body)
             .await
     }
 
@@ -93,7 +84,10 @@ impl<'a> MediaApi<'a> {
     /// **Read** (a GET): retried after transient failures.
     pub async fn download(self, media_id: &str) -> Result<Downloaded> {
         validate::bytes("media_id", media_id, 1, 256)?;
-        let answer = self.client.get_raw(GET, &[("media_id", media_id)]).await?;
+        let answer = self
+            .client
+            .get_raw(&spec::MEDIA_GET, &[("media_id", media_id)])
+            .await?;
         // Lossy: a file name may arrive as raw UTF-8, which `to_str` refuses.
         let header = |name: http::HeaderName| {
             answer

@@ -14,11 +14,10 @@
 //! # let _ = (page, all); Ok(()) }
 //! ```
 
-use reqwest::Method;
+use crate::spec;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
-use crate::call::Idempotency;
 use crate::error::Result;
 use crate::{Client, validate};
 
@@ -34,12 +33,6 @@ pub const LIST_LIMIT_MAX: u32 = 100;
 pub const SCENE_MAX_BYTES: usize = 32;
 /// A contact link's `scene_param`: up to 128 bytes, URL-encoded.
 pub const SCENE_PARAM_MAX_BYTES: usize = 128;
-
-const ADD: &str = "/cgi-bin/kf/account/add";
-const DEL: &str = "/cgi-bin/kf/account/del";
-const UPDATE: &str = "/cgi-bin/kf/account/update";
-const LIST: &str = "/cgi-bin/kf/account/list";
-const ADD_CONTACT_WAY: &str = "/cgi-bin/kf/add_contact_way";
 
 /// The account API. Obtained with `client.kf().account()`.
 #[derive(Debug, Clone, Copy)]
@@ -59,14 +52,7 @@ impl<'a> AccountApi<'a> {
     /// A corp may have at most 5000 accounts.
     pub async fn add(self, request: AddAccount) -> Result<AddAccountResponse> {
         request.validate()?;
-        self.client
-            .send_json(
-                Method::POST,
-                ADD,
-                Some(&request),
-                Idempotency::NotIdempotent,
-            )
-            .await
+        self.client.call(&spec::KF_ACCOUNT_ADD, &request).await
     }
 
     /// Deletes an account ([doc](https://developer.work.weixin.qq.com/document/path/94663)).
@@ -76,7 +62,7 @@ impl<'a> AccountApi<'a> {
     pub async fn delete(self, request: DeleteAccount) -> Result<()> {
         request.validate()?;
         self.client
-            .send_json::<_, IgnoredAny>(Method::POST, DEL, Some(&request), Idempotency::Idempotent)
+            .call::<_, IgnoredAny>(&spec::KF_ACCOUNT_DEL, &request)
             .await
             .map(drop)
     }
@@ -88,12 +74,7 @@ impl<'a> AccountApi<'a> {
     pub async fn update(self, request: UpdateAccount) -> Result<()> {
         request.validate()?;
         self.client
-            .send_json::<_, IgnoredAny>(
-                Method::POST,
-                UPDATE,
-                Some(&request),
-                Idempotency::Idempotent,
-            )
+            .call::<_, IgnoredAny>(&spec::KF_ACCOUNT_UPDATE, &request)
             .await
             .map(drop)
     }
@@ -103,9 +84,7 @@ impl<'a> AccountApi<'a> {
     /// **Read**: retried after transient failures.
     pub async fn list(self, request: ListAccounts) -> Result<AccountList> {
         request.validate()?;
-        self.client
-            .send_json(Method::POST, LIST, Some(&request), Idempotency::Idempotent)
-            .await
+        self.client.call(&spec::KF_ACCOUNT_LIST, &request).await
     }
 
     /// The link a customer opens to talk to an account
@@ -117,14 +96,7 @@ impl<'a> AccountApi<'a> {
     /// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown).
     pub async fn add_contact_way(self, request: AddContactWay) -> Result<ContactWay> {
         request.validate()?;
-        self.client
-            .send_json(
-                Method::POST,
-                ADD_CONTACT_WAY,
-                Some(&request),
-                Idempotency::NotIdempotent,
-            )
-            .await
+        self.client.call(&spec::KF_ADD_CONTACT_WAY, &request).await
     }
 
     /// Every account, walking the pages (100 a page) until a short page, as the doc says.

@@ -21,11 +21,10 @@
 //! # Ok(()) }
 //! ```
 
-use reqwest::Method;
+use crate::spec;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
-use crate::call::Idempotency;
 use crate::error::{Error, Result};
 use crate::kf::service_state::EXTERNAL_USERID_MAX_BYTES;
 use crate::kf::servicer::USERID_MAX_BYTES;
@@ -33,12 +32,6 @@ use crate::{Client, validate};
 
 /// At most this many customers in one `batchget`.
 pub const BATCHGET_MAX_IDS: usize = 100;
-
-const BATCHGET: &str = "/cgi-bin/kf/customer/batchget";
-const UPGRADE_CONFIG: &str = "/cgi-bin/kf/customer/get_upgrade_service_config";
-const UPGRADE: &str = "/cgi-bin/kf/customer/upgrade_service";
-const CANCEL_UPGRADE: &str = "/cgi-bin/kf/customer/cancel_upgrade_service";
-const QUALIFICATION: &str = "/cgi-bin/kf/get_corp_qualification";
 
 /// The customer API. Obtained with `client.kf().customer()`.
 #[derive(Debug, Clone, Copy)]
@@ -59,12 +52,7 @@ impl<'a> CustomerApi<'a> {
     pub async fn batchget(self, request: BatchGetCustomers) -> Result<CustomerBatch> {
         request.validate()?;
         self.client
-            .send_json(
-                Method::POST,
-                BATCHGET,
-                Some(&request),
-                Idempotency::Idempotent,
-            )
+            .call(&spec::KF_CUSTOMER_BATCHGET, &request)
             .await
     }
 
@@ -73,7 +61,9 @@ impl<'a> CustomerApi<'a> {
     ///
     /// **Read** (a GET): retried after transient failures.
     pub async fn upgrade_service_config(self) -> Result<UpgradeServiceConfig> {
-        self.client.get_json(UPGRADE_CONFIG, &[]).await
+        self.client
+            .call_get(&spec::KF_CUSTOMER_UPGRADE_CONFIG, &[])
+            .await
     }
 
     /// Recommends a member or a group chat to a customer
@@ -85,12 +75,7 @@ impl<'a> CustomerApi<'a> {
     pub async fn upgrade_service(self, request: UpgradeService) -> Result<()> {
         request.validate()?;
         self.client
-            .send_json::<_, IgnoredAny>(
-                Method::POST,
-                UPGRADE,
-                Some(&request),
-                Idempotency::NotIdempotent,
-            )
+            .call::<_, IgnoredAny>(&spec::KF_CUSTOMER_UPGRADE, &request)
             .await
             .map(drop)
     }
@@ -102,12 +87,7 @@ impl<'a> CustomerApi<'a> {
     pub async fn cancel_upgrade_service(self, request: CancelUpgradeService) -> Result<()> {
         request.validate()?;
         self.client
-            .send_json::<_, IgnoredAny>(
-                Method::POST,
-                CANCEL_UPGRADE,
-                Some(&request),
-                Idempotency::Idempotent,
-            )
+            .call::<_, IgnoredAny>(&spec::KF_CUSTOMER_CANCEL_UPGRADE, &request)
             .await
             .map(drop)
     }
@@ -117,7 +97,9 @@ impl<'a> CustomerApi<'a> {
     ///
     /// **Read** (a GET): retried after transient failures.
     pub async fn corp_qualification(self) -> Result<CorpQualification> {
-        self.client.get_json(QUALIFICATION, &[]).await
+        self.client
+            .call_get(&spec::KF_CORP_QUALIFICATION, &[])
+            .await
     }
 }
 

@@ -17,12 +17,11 @@
 //! # let _ = page; Ok(()) }
 //! ```
 
-use reqwest::Method;
+use crate::spec;
 use serde::de::IgnoredAny;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::call::Idempotency;
 use crate::error::{Error, Result};
 use crate::{Client, validate};
 
@@ -42,15 +41,6 @@ pub const LIST_LIMIT_MAX: u32 = 1000;
 /// be an id.
 pub const ID_MAX_BYTES: usize = 128;
 
-const ADD_GROUP: &str = "/cgi-bin/kf/knowledge/add_group";
-const DEL_GROUP: &str = "/cgi-bin/kf/knowledge/del_group";
-const MOD_GROUP: &str = "/cgi-bin/kf/knowledge/mod_group";
-const LIST_GROUP: &str = "/cgi-bin/kf/knowledge/list_group";
-const ADD_INTENT: &str = "/cgi-bin/kf/knowledge/add_intent";
-const DEL_INTENT: &str = "/cgi-bin/kf/knowledge/del_intent";
-const MOD_INTENT: &str = "/cgi-bin/kf/knowledge/mod_intent";
-const LIST_INTENT: &str = "/cgi-bin/kf/knowledge/list_intent";
-
 /// The knowledge-base API. Obtained with `client.kf().knowledge()`.
 #[derive(Debug, Clone, Copy)]
 pub struct KnowledgeApi<'a> {
@@ -62,17 +52,6 @@ impl<'a> KnowledgeApi<'a> {
         Self { client }
     }
 
-    async fn post<B: Serialize, T: serde::de::DeserializeOwned>(
-        self,
-        path: &'static str,
-        body: &B,
-        idempotency: Idempotency,
-    ) -> Result<T> {
-        self.client
-            .send_json(Method::POST, path, Some(body), idempotency)
-            .await
-    }
-
     /// Adds a group ([doc](https://developer.work.weixin.qq.com/document/path/95971)); at
     /// most 100 per corp, names unique.
     ///
@@ -80,12 +59,9 @@ impl<'a> KnowledgeApi<'a> {
     /// took effect): a lost answer is [`Error::OutcomeUnknown`].
     pub async fn add_group(self, name: &str) -> Result<AddedGroup> {
         validate::chars("name", name, 1, GROUP_NAME_MAX_CHARS)?;
-        self.post(
-            ADD_GROUP,
-            &GroupBody::named(None, name),
-            Idempotency::NotIdempotent,
-        )
-        .await
+        self.client
+            .call(&spec::KF_KNOWLEDGE_ADD_GROUP, &GroupBody::named(None, name))
+            .await
     }
 
     /// Deletes a group and its intents; the default group cannot be deleted.
@@ -93,7 +69,8 @@ impl<'a> KnowledgeApi<'a> {
     /// **Idempotent**: retried after transient failures.
     pub async fn delete_group(self, group_id: &str) -> Result<()> {
         validate::bytes("group_id", group_id, 1, ID_MAX_BYTES)?;
-        self.post::<_, IgnoredAny>(DEL_GROUP, &GroupBody::id(group_id), Idempotency::Idempotent)
+        self.client
+            .call::<_, IgnoredAny>(&spec::KF_KNOWLEDGE_DEL_GROUP, &GroupBody::id(group_id))
             .await
             .map(drop)
     }
@@ -105,7 +82,8 @@ impl<'a> KnowledgeApi<'a> {
         validate::bytes("group_id", group_id, 1, ID_MAX_BYTES)?;
         validate::chars("name", name, 1, GROUP_NAME_MAX_CHARS)?;
         let body = GroupBody::named(Some(group_id), name);
-        self.post::<_, IgnoredAny>(MOD_GROUP, &body, Idempotency::Idempotent)
+        self.client
+            .call::<_, IgnoredAny>(&spec::KF_KNOWLEDGE_MOD_GROUP, &body)
             .await
             .map(drop)
     }
@@ -115,7 +93,8 @@ impl<'a> KnowledgeApi<'a> {
     /// **Read**: retried after transient failures.
     pub async fn list_groups(self, request: ListGroups) -> Result<GroupPage> {
         request.page.validate()?;
-        self.post(LIST_GROUP, &request, Idempotency::Idempotent)
+        self.client
+            .call(&spec::KF_KNOWLEDGE_LIST_GROUP, &request)
             .await
     }
 
@@ -127,7 +106,8 @@ impl<'a> KnowledgeApi<'a> {
     /// is [`Error::OutcomeUnknown`].
     pub async fn add_intent(self, intent: Intent) -> Result<AddedIntent> {
         intent.validate()?;
-        self.post(ADD_INTENT, &intent, Idempotency::NotIdempotent)
+        self.client
+            .call(&spec::KF_KNOWLEDGE_ADD_INTENT, &intent)
             .await
     }
 
@@ -137,7 +117,8 @@ impl<'a> KnowledgeApi<'a> {
     pub async fn delete_intent(self, intent_id: &str) -> Result<()> {
         validate::bytes("intent_id", intent_id, 1, ID_MAX_BYTES)?;
         let body = IntentIdBody { intent_id };
-        self.post::<_, IgnoredAny>(DEL_INTENT, &body, Idempotency::Idempotent)
+        self.client
+            .call::<_, IgnoredAny>(&spec::KF_KNOWLEDGE_DEL_INTENT, &body)
             .await
             .map(drop)
     }
@@ -147,7 +128,8 @@ impl<'a> KnowledgeApi<'a> {
     /// **Idempotent**: retried after transient failures.
     pub async fn modify_intent(self, change: ModifyIntent) -> Result<()> {
         change.validate()?;
-        self.post::<_, IgnoredAny>(MOD_INTENT, &change, Idempotency::Idempotent)
+        self.client
+            .call::<_, IgnoredAny>(&spec::KF_KNOWLEDGE_MOD_INTENT, &change)
             .await
             .map(drop)
     }
@@ -157,7 +139,8 @@ impl<'a> KnowledgeApi<'a> {
     /// **Read**: retried after transient failures.
     pub async fn list_intents(self, request: ListIntents) -> Result<IntentPage> {
         request.page.validate()?;
-        self.post(LIST_INTENT, &request, Idempotency::Idempotent)
+        self.client
+            .call(&spec::KF_KNOWLEDGE_LIST_INTENT, &request)
             .await
     }
 }

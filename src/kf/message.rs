@@ -33,11 +33,10 @@
 //! # Ok(()) }
 //! ```
 
-use reqwest::Method;
+use crate::spec;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use crate::call::Idempotency;
 use crate::error::Result;
 use crate::kf::account::OPEN_KFID_MAX_BYTES;
 use crate::kf::customer::WechatChannels;
@@ -49,8 +48,6 @@ pub const CURSOR_MAX_BYTES: usize = 64;
 pub const SYNC_TOKEN_MAX_BYTES: usize = 128;
 /// Page size limit (and WeCom's default) of `sync_msg`.
 pub const SYNC_LIMIT_MAX: u32 = 1000;
-
-const SYNC: &str = "/cgi-bin/kf/sync_msg";
 
 /// The message API. Obtained with `client.kf().message()`.
 #[derive(Debug, Clone, Copy)]
@@ -77,9 +74,7 @@ impl<'a> MessageApi<'a> {
     /// **Read** (the same cursor gives the same page): retried after transient failures.
     pub async fn sync(self, request: SyncMsg) -> Result<MessagePage> {
         request.validate()?;
-        self.client
-            .send_json(Method::POST, SYNC, Some(&request), Idempotency::Idempotent)
-            .await
+        self.client.call(&spec::KF_SYNC_MSG, &request).await
     }
 }
 

@@ -19,12 +19,11 @@
 //! # let _ = msgid; Ok(()) }
 //! ```
 
-use reqwest::Method;
+use crate::spec;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::json;
 
-use crate::call::Idempotency;
 use crate::error::{Error, Result};
 use crate::kf::account::OPEN_KFID_MAX_BYTES;
 use crate::kf::message::MessageApi;
@@ -38,8 +37,6 @@ pub const TEXT_MAX_BYTES: usize = 2048;
 /// A menu holds at most 10 items (95008 beyond).
 pub const MENU_ITEMS_MAX: usize = 10;
 
-const SEND: &str = "/cgi-bin/kf/send_msg";
-
 impl MessageApi<'_> {
     /// Sends a message to a customer
     /// ([doc](https://developer.work.weixin.qq.com/document/path/94677)). Success means WeCom
@@ -52,14 +49,7 @@ impl MessageApi<'_> {
     /// before sending) so that a lost answer can be reconciled by that id.
     pub async fn send(self, request: SendMsg) -> Result<Sent> {
         request.validate()?;
-        self.client()
-            .send_json(
-                Method::POST,
-                SEND,
-                Some(&request),
-                Idempotency::NotIdempotent,
-            )
-            .await
+        self.client().call(&spec::KF_SEND_MSG, &request).await
     }
 }
 
@@ -527,9 +517,6 @@ mod tests {
     }
 }
 
-const SEND_ON_EVENT: &str = "/cgi-bin/kf/send_msg_on_event";
-const RECALL: &str = "/cgi-bin/kf/recall_msg";
-
 impl MessageApi<'_> {
     /// Sends the one message an event allows
     /// ([doc](https://developer.work.weixin.qq.com/document/path/95122)): a welcome on
@@ -541,12 +528,7 @@ impl MessageApi<'_> {
     pub async fn send_on_event(self, request: SendOnEvent) -> Result<Sent> {
         request.validate()?;
         self.client()
-            .send_json(
-                Method::POST,
-                SEND_ON_EVENT,
-                Some(&request),
-                Idempotency::NotIdempotent,
-            )
+            .call(&spec::KF_SEND_MSG_ON_EVENT, &request)
             .await
     }
 
@@ -561,12 +543,7 @@ impl MessageApi<'_> {
         validate::bytes("msgid", msgid, 1, 128)?;
         let body = json!({ "open_kfid": open_kfid, "msgid": msgid });
         self.client()
-            .send_json::<_, serde::de::IgnoredAny>(
-                Method::POST,
-                RECALL,
-                Some(&body),
-                Idempotency::NotIdempotent,
-            )
+            .call::<_, serde::de::IgnoredAny>(&spec::KF_RECALL_MSG, &body)
             .await
             .map(drop)
     }

@@ -19,10 +19,9 @@
 //! # Ok(()) }
 //! ```
 
-use reqwest::Method;
+use crate::spec;
 use serde::{Deserialize, Serialize};
 
-use crate::call::Idempotency;
 use crate::error::{Error, Result};
 use crate::kf::servicer::USERID_MAX_BYTES;
 use crate::{Client, validate};
@@ -30,9 +29,6 @@ use crate::{Client, validate};
 /// A bound on `external_userid` (the docs give none; real ids are far shorter). It only
 /// catches a value that cannot be an id.
 pub const EXTERNAL_USERID_MAX_BYTES: usize = 256;
-
-const GET: &str = "/cgi-bin/kf/service_state/get";
-const TRANS: &str = "/cgi-bin/kf/service_state/trans";
 
 /// The session-state API. Obtained with `client.kf().service_state()`.
 #[derive(Debug, Clone, Copy)]
@@ -52,7 +48,7 @@ impl<'a> ServiceStateApi<'a> {
     pub async fn get(self, request: GetServiceState) -> Result<ServiceStateInfo> {
         request.validate()?;
         self.client
-            .send_json(Method::POST, GET, Some(&request), Idempotency::Idempotent)
+            .call(&spec::KF_SERVICE_STATE_GET, &request)
             .await
     }
 
@@ -68,12 +64,7 @@ impl<'a> ServiceStateApi<'a> {
     pub async fn trans(self, request: TransServiceState) -> Result<Transferred> {
         request.validate()?;
         self.client
-            .send_json(
-                Method::POST,
-                TRANS,
-                Some(&request),
-                Idempotency::NotIdempotent,
-            )
+            .call(&spec::KF_SERVICE_STATE_TRANS, &request)
             .await
     }
 }

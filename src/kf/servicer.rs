@@ -16,10 +16,9 @@
 //! # let _ = list; Ok(()) }
 //! ```
 
-use reqwest::Method;
+use crate::spec;
 use serde::{Deserialize, Serialize};
 
-use crate::call::Idempotency;
 use crate::error::{Error, Result};
 use crate::kf::account::OPEN_KFID_MAX_BYTES;
 use crate::{Client, validate};
@@ -28,10 +27,6 @@ use crate::{Client, validate};
 pub const CHANGE_MAX_ITEMS: usize = 100;
 /// A member's userid: 1 to 64 bytes.
 pub const USERID_MAX_BYTES: usize = 64;
-
-const ADD: &str = "/cgi-bin/kf/servicer/add";
-const DEL: &str = "/cgi-bin/kf/servicer/del";
-const LIST: &str = "/cgi-bin/kf/servicer/list";
 
 /// The servicer API. Obtained with `client.kf().servicer()`.
 #[derive(Debug, Clone, Copy)]
@@ -54,9 +49,7 @@ impl<'a> ServicerApi<'a> {
     /// failures. An account has at most 2000 member servicers and 20 departments.
     pub async fn add(self, request: ChangeServicers) -> Result<ServicerResults> {
         request.validate()?;
-        self.client
-            .send_json(Method::POST, ADD, Some(&request), Idempotency::Idempotent)
-            .await
+        self.client.call(&spec::KF_SERVICER_ADD, &request).await
     }
 
     /// Removes members and/or departments from an account's servicers
@@ -65,9 +58,7 @@ impl<'a> ServicerApi<'a> {
     /// **Idempotent**, like [`add`](Self::add); removing one that is not a servicer succeeds.
     pub async fn delete(self, request: ChangeServicers) -> Result<ServicerResults> {
         request.validate()?;
-        self.client
-            .send_json(Method::POST, DEL, Some(&request), Idempotency::Idempotent)
-            .await
+        self.client.call(&spec::KF_SERVICER_DEL, &request).await
     }
 
     /// An account's servicers ([doc](https://developer.work.weixin.qq.com/document/path/94645)).
@@ -76,7 +67,7 @@ impl<'a> ServicerApi<'a> {
     pub async fn list(self, open_kfid: &str) -> Result<ServicerList> {
         validate::bytes("open_kfid", open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
         self.client
-            .get_json(LIST, &[("open_kfid", open_kfid)])
+            .call_get(&spec::KF_SERVICER_LIST, &[("open_kfid", open_kfid)])
             .await
     }
 }

@@ -19,12 +19,11 @@
 //! # Ok(()) }
 //! ```
 
+use crate::spec;
 use std::time::SystemTime;
 
-use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::call::Idempotency;
 use crate::clock::unix_secs;
 use crate::error::{Error, Result};
 use crate::kf::account::OPEN_KFID_MAX_BYTES;
@@ -40,9 +39,6 @@ pub const MAX_AGE_DAYS: u64 = 180;
 const DAY: u64 = 86_400;
 /// China Standard Time, UTC+8: WeCom's days start at 00:00 there.
 const CST_OFFSET: u64 = 8 * 3_600;
-
-const CORP: &str = "/cgi-bin/kf/get_corp_statistic";
-const SERVICER: &str = "/cgi-bin/kf/get_servicer_statistic";
 
 /// The statistics API. Obtained with `client.kf().statistic()`.
 #[derive(Debug, Clone, Copy)]
@@ -61,9 +57,7 @@ impl<'a> StatisticApi<'a> {
     /// **Read**: retried after transient failures.
     pub async fn corp(self, range: StatisticRange) -> Result<Statistics> {
         range.validate(self.client.token_provider().now())?;
-        self.client
-            .send_json(Method::POST, CORP, Some(&range), Idempotency::Idempotent)
-            .await
+        self.client.call(&spec::KF_CORP_STATISTIC, &range).await
     }
 
     /// A servicer's figures day by day, or all of the account's servicers' together without
@@ -73,14 +67,7 @@ impl<'a> StatisticApi<'a> {
     /// **Read**: retried after transient failures.
     pub async fn servicer(self, range: StatisticRange) -> Result<Statistics> {
         range.validate(self.client.token_provider().now())?;
-        self.client
-            .send_json(
-                Method::POST,
-                SERVICER,
-                Some(&range),
-                Idempotency::Idempotent,
-            )
-            .await
+        self.client.call(&spec::KF_SERVICER_STATISTIC, &range).await
     }
 }
 

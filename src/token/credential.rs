@@ -117,7 +117,7 @@ impl Credential {
         let mut url = self
             .0
             .api_base
-            .join("cgi-bin/gettoken")
+            .join(crate::spec::GETTOKEN.path.trim_start_matches('/'))
             .map_err(|e| Error::Config(format!("cannot build the gettoken URL: {e}")))?;
         url.query_pairs_mut()
             .append_pair("corpid", self.corp_id())

@@ -15,12 +15,12 @@ use serde::Deserialize;
 use super::access_token::AccessToken;
 use super::credential::{CacheKey, Credential};
 use super::store::{Lease, SharedToken, StoreError, StoreKey, TokenStore};
-use crate::call::{self, CallInfo, Idempotency};
+use crate::call::{self, CallInfo};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::middleware::{self, RetryConfig};
 
-const GETTOKEN: &str = "/cgi-bin/gettoken";
+use crate::spec::GETTOKEN;
 
 /// Fetches and caches access tokens, for any number of credentials and clients.
 ///
@@ -481,7 +481,7 @@ impl TokenProvider {
         self.inner.fetches.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(credential = ?credential.key(), "fetching access token");
         let url = credential.gettoken_url()?;
-        let info = CallInfo::new(GETTOKEN, Idempotency::Idempotent);
+        let info = CallInfo::new(GETTOKEN.path, GETTOKEN.idempotency);
         let reply: GetTokenReply = match call::send(self.inner.http.get(url), info).await {
             Ok(reply) => reply,
             Err(error) => {
@@ -500,7 +500,7 @@ impl TokenProvider {
         let lifetime = Duration::from_secs(reply.expires_in).min(MAX_LIFETIME);
         if reply.access_token.is_empty() || lifetime.is_zero() {
             return Err(Error::Decode {
-                endpoint: GETTOKEN.into(),
+                endpoint: GETTOKEN.path.into(),
                 status: 200,
                 reason: "empty access_token or zero expires_in".into(),
                 excerpt: String::new(),

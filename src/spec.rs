@@ -1,0 +1,248 @@
+//! The table of endpoints: for each, its path, HTTP method, idempotency, the token it needs and
+//! its doc page. The handles call through these entries, and a test holds the README's coverage
+//! table to them, so an endpoint's facts are written once.
+//!
+//! Adding an endpoint: an entry here (and in [`ALL`]), its request and response types, a handle
+//! method of one line that calls [`Client::call`](crate::Client), and a simulator handler.
+
+use crate::call::Idempotency;
+
+/// How an endpoint is called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HttpMethod {
+    /// Query parameters only.
+    Get,
+    /// A JSON body (or, for `media/upload`, multipart sent as bytes).
+    Post,
+}
+
+/// Which token goes in the query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenKind {
+    /// None: the call that fetches a corp's token.
+    None,
+    /// A corp's `access_token`.
+    Corp,
+}
+
+/// One endpoint's facts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Endpoint {
+    /// Under the API base, e.g. `/cgi-bin/kf/account/add`.
+    pub(crate) path: &'static str,
+    pub(crate) method: HttpMethod,
+    pub(crate) idempotency: Idempotency,
+    /// Kept for the provider family, whose endpoints take other tokens.
+    #[allow(dead_code)]
+    pub(crate) token: TokenKind,
+    /// The id of its page under `https://developer.work.weixin.qq.com/document/path/`; `None`
+    /// where no copy of the official page was found.
+    #[allow(dead_code)]
+    pub(crate) doc: Option<u32>,
+}
+
+impl Endpoint {
+    /// The path as the simulator's faults and counters name it (without `/cgi-bin/`).
+    #[cfg(test)]
+    pub(crate) fn name(&self) -> &'static str {
+        self.path.trim_start_matches("/cgi-bin/")
+    }
+}
+
+use HttpMethod::{Get, Post};
+use Idempotency::{Idempotent as I, NotIdempotent as N};
+
+const fn corp(
+    path: &'static str,
+    method: HttpMethod,
+    idempotency: Idempotency,
+    doc: Option<u32>,
+) -> Endpoint {
+    Endpoint {
+        path,
+        method,
+        idempotency,
+        token: TokenKind::Corp,
+        doc,
+    }
+}
+
+/// `gettoken`: a corp's access token from its corp id and secret.
+pub(crate) const GETTOKEN: Endpoint = Endpoint {
+    path: "/cgi-bin/gettoken",
+    method: Get,
+    idempotency: I,
+    token: TokenKind::None,
+    doc: Some(91039),
+};
+
+pub(crate) const KF_ACCOUNT_ADD: Endpoint = corp("/cgi-bin/kf/account/add", Post, N, Some(94662));
+pub(crate) const KF_ACCOUNT_DEL: Endpoint = corp("/cgi-bin/kf/account/del", Post, I, Some(94663));
+pub(crate) const KF_ACCOUNT_UPDATE: Endpoint =
+    corp("/cgi-bin/kf/account/update", Post, I, Some(94664));
+pub(crate) const KF_ACCOUNT_LIST: Endpoint = corp("/cgi-bin/kf/account/list", Post, I, Some(94661));
+pub(crate) const KF_ADD_CONTACT_WAY: Endpoint =
+    corp("/cgi-bin/kf/add_contact_way", Post, N, Some(94665));
+pub(crate) const KF_SERVICER_ADD: Endpoint = corp("/cgi-bin/kf/servicer/add", Post, I, Some(94646));
+pub(crate) const KF_SERVICER_DEL: Endpoint = corp("/cgi-bin/kf/servicer/del", Post, I, Some(94647));
+pub(crate) const KF_SERVICER_LIST: Endpoint =
+    corp("/cgi-bin/kf/servicer/list", Get, I, Some(94645));
+pub(crate) const KF_SERVICE_STATE_GET: Endpoint =
+    corp("/cgi-bin/kf/service_state/get", Post, I, Some(94669));
+pub(crate) const KF_SERVICE_STATE_TRANS: Endpoint =
+    corp("/cgi-bin/kf/service_state/trans", Post, N, Some(94669));
+pub(crate) const KF_CUSTOMER_BATCHGET: Endpoint =
+    corp("/cgi-bin/kf/customer/batchget", Post, I, Some(95159));
+pub(crate) const KF_CUSTOMER_UPGRADE_CONFIG: Endpoint = corp(
+    "/cgi-bin/kf/customer/get_upgrade_service_config",
+    Get,
+    I,
+    Some(94674),
+);
+pub(crate) const KF_CUSTOMER_UPGRADE: Endpoint =
+    corp("/cgi-bin/kf/customer/upgrade_service", Post, N, Some(94674));
+pub(crate) const KF_CUSTOMER_CANCEL_UPGRADE: Endpoint = corp(
+    "/cgi-bin/kf/customer/cancel_upgrade_service",
+    Post,
+    I,
+    Some(94674),
+);
+pub(crate) const KF_CORP_QUALIFICATION: Endpoint =
+    corp("/cgi-bin/kf/get_corp_qualification", Get, I, None);
+pub(crate) const KF_CORP_STATISTIC: Endpoint =
+    corp("/cgi-bin/kf/get_corp_statistic", Post, I, Some(95489));
+pub(crate) const KF_SERVICER_STATISTIC: Endpoint =
+    corp("/cgi-bin/kf/get_servicer_statistic", Post, I, Some(95490));
+pub(crate) const KF_KNOWLEDGE_ADD_GROUP: Endpoint =
+    corp("/cgi-bin/kf/knowledge/add_group", Post, N, Some(95971));
+pub(crate) const KF_KNOWLEDGE_DEL_GROUP: Endpoint =
+    corp("/cgi-bin/kf/knowledge/del_group", Post, I, Some(95971));
+pub(crate) const KF_KNOWLEDGE_MOD_GROUP: Endpoint =
+    corp("/cgi-bin/kf/knowledge/mod_group", Post, I, Some(95971));
+pub(crate) const KF_KNOWLEDGE_LIST_GROUP: Endpoint =
+    corp("/cgi-bin/kf/knowledge/list_group", Post, I, Some(95971));
+pub(crate) const KF_KNOWLEDGE_ADD_INTENT: Endpoint =
+    corp("/cgi-bin/kf/knowledge/add_intent", Post, N, Some(95972));
+pub(crate) const KF_KNOWLEDGE_DEL_INTENT: Endpoint =
+    corp("/cgi-bin/kf/knowledge/del_intent", Post, I, Some(95972));
+pub(crate) const KF_KNOWLEDGE_MOD_INTENT: Endpoint =
+    corp("/cgi-bin/kf/knowledge/mod_intent", Post, I, Some(95972));
+pub(crate) const KF_KNOWLEDGE_LIST_INTENT: Endpoint =
+    corp("/cgi-bin/kf/knowledge/list_intent", Post, I, Some(95972));
+pub(crate) const KF_SYNC_MSG: Endpoint = corp("/cgi-bin/kf/sync_msg", Post, I, Some(94670));
+pub(crate) const KF_SEND_MSG: Endpoint = corp("/cgi-bin/kf/send_msg", Post, N, Some(94677));
+pub(crate) const KF_SEND_MSG_ON_EVENT: Endpoint =
+    corp("/cgi-bin/kf/send_msg_on_event", Post, N, Some(95122));
+pub(crate) const KF_RECALL_MSG: Endpoint = corp("/cgi-bin/kf/recall_msg", Post, N, None);
+pub(crate) const MEDIA_UPLOAD: Endpoint = corp("/cgi-bin/media/upload", Post, N, Some(90253));
+pub(crate) const MEDIA_GET: Endpoint = corp("/cgi-bin/media/get", Get, I, Some(90254));
+
+/// Every endpoint the SDK types, `gettoken` first.
+#[cfg(test)]
+pub(crate) const ALL: &[Endpoint] = &[
+    GETTOKEN,
+    KF_ACCOUNT_ADD,
+    KF_ACCOUNT_DEL,
+    KF_ACCOUNT_UPDATE,
+    KF_ACCOUNT_LIST,
+    KF_ADD_CONTACT_WAY,
+    KF_SERVICER_ADD,
+    KF_SERVICER_DEL,
+    KF_SERVICER_LIST,
+    KF_SERVICE_STATE_GET,
+    KF_SERVICE_STATE_TRANS,
+    KF_CUSTOMER_BATCHGET,
+    KF_CUSTOMER_UPGRADE_CONFIG,
+    KF_CUSTOMER_UPGRADE,
+    KF_CUSTOMER_CANCEL_UPGRADE,
+    KF_CORP_QUALIFICATION,
+    KF_CORP_STATISTIC,
+    KF_SERVICER_STATISTIC,
+    KF_KNOWLEDGE_ADD_GROUP,
+    KF_KNOWLEDGE_DEL_GROUP,
+    KF_KNOWLEDGE_MOD_GROUP,
+    KF_KNOWLEDGE_LIST_GROUP,
+    KF_KNOWLEDGE_ADD_INTENT,
+    KF_KNOWLEDGE_DEL_INTENT,
+    KF_KNOWLEDGE_MOD_INTENT,
+    KF_KNOWLEDGE_LIST_INTENT,
+    KF_SYNC_MSG,
+    KF_SEND_MSG,
+    KF_SEND_MSG_ON_EVENT,
+    KF_RECALL_MSG,
+    MEDIA_UPLOAD,
+    MEDIA_GET,
+];
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// The README's coverage table, row by row: `endpoint` → (method, idempotency letter).
+    fn readme_coverage() -> BTreeMap<String, (String, String)> {
+        let readme = include_str!("../README.md");
+        let section = readme
+            .split("\n## Coverage\n")
+            .nth(1)
+            .expect("README has a Coverage section");
+        let section = section.split("\n## ").next().unwrap_or(section);
+        section
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|l| {
+                let cells: Vec<&str> = l.trim_matches('|').split(" | ").map(str::trim).collect();
+                let name = cells[0].trim_matches('`').to_owned();
+                let method = cells[1].split_whitespace().next().unwrap_or("").to_owned();
+                let idempotency = cells[3].split_whitespace().next().unwrap_or("").to_owned();
+                (name, (method, idempotency))
+            })
+            .collect()
+    }
+
+    /// R and I are both replayed: the README tells reads from idempotent writes, the SDK need not.
+    fn letter_matches(letter: &str, idempotency: Idempotency) -> bool {
+        match idempotency {
+            Idempotency::Idempotent => letter == "R" || letter == "I",
+            Idempotency::NotIdempotent => letter == "N",
+        }
+    }
+
+    #[test]
+    fn the_readme_coverage_table_is_the_endpoint_table() {
+        let readme = readme_coverage();
+        let typed: Vec<&Endpoint> = ALL.iter().filter(|e| e.token == TokenKind::Corp).collect();
+        for endpoint in &typed {
+            let (method, letter) = readme.get(endpoint.name()).unwrap_or_else(|| {
+                panic!("README's coverage table has no row for {}", endpoint.name())
+            });
+            let expected = match endpoint.method {
+                Get => "GET",
+                Post => "POST",
+            };
+            assert_eq!(method, expected, "method of {} in README", endpoint.name());
+            assert!(
+                letter_matches(letter, endpoint.idempotency),
+                "README says {letter} for {}, the table says {:?}",
+                endpoint.name(),
+                endpoint.idempotency
+            );
+        }
+        for name in readme.keys() {
+            assert!(
+                typed.iter().any(|e| e.name() == name),
+                "README lists {name}, which the endpoint table does not have"
+            );
+        }
+        assert_eq!(readme.len(), typed.len());
+    }
+
+    #[test]
+    fn every_path_is_written_once() {
+        let mut paths: Vec<&str> = ALL.iter().map(|e| e.path).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(paths.len(), ALL.len());
+    }
+}
