@@ -43,7 +43,7 @@ pub(crate) struct Endpoint {
 
 impl Endpoint {
     /// The path as the simulator's faults and counters name it (without `/cgi-bin/`).
-    #[cfg(test)]
+    #[cfg(any(test, feature = "simulator"))]
     pub(crate) fn name(&self) -> &'static str {
         self.path.trim_start_matches("/cgi-bin/")
     }

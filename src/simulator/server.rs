@@ -1,6 +1,7 @@
 //! The HTTP side: a hyper server on a local port, one task per connection, each call counted,
 //! matched against the fault script, and executed.
 
+use crate::spec;
 use std::fmt;
 use std::future::Future;
 use std::net::IpAddr;
@@ -78,7 +79,7 @@ async fn handle(
     shared: Arc<Shared>,
 ) -> Result<Response<Full<Bytes>>, HangUp> {
     let (parts, body) = request.into_parts();
-    let limit = if path_key(parts.uri.path()) == "media/upload" {
+    let limit = if path_key(parts.uri.path()) == spec::MEDIA_UPLOAD.name() {
         MAX_UPLOAD_BYTES
     } else {
         MAX_BODY_BYTES
@@ -90,7 +91,7 @@ async fn handle(
         .into_owned()
         .collect();
     let path = path_key(parts.uri.path()).to_owned();
-    let upload = if path == "media/upload" {
+    let upload = if path == spec::MEDIA_UPLOAD.name() {
         let content_type = parts
             .headers
             .get(CONTENT_TYPE)

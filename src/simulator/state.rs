@@ -1,6 +1,7 @@
 //! The simulated corp: its credentials, tokens, accounts, scripted faults and counters, and the
 //! routing of one call to the rule that answers it.
 
+use crate::spec;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
@@ -102,54 +103,90 @@ enum Endpoint {
 }
 
 impl Endpoint {
-    fn route(path: &str) -> Option<Self> {
-        Some(match path {
-            "gettoken" => Self::GetToken,
-            "kf/account/add" => Self::Account(AccountOp::Add),
-            "kf/account/del" => Self::Account(AccountOp::Delete),
-            "kf/account/update" => Self::Account(AccountOp::Update),
-            "kf/account/list" => Self::Account(AccountOp::List),
-            "kf/add_contact_way" => Self::Account(AccountOp::AddContactWay),
-            "kf/servicer/add" => Self::Servicer(ServicerOp::Add),
-            "kf/servicer/del" => Self::Servicer(ServicerOp::Delete),
-            "kf/servicer/list" => Self::Servicer(ServicerOp::List),
-            "kf/service_state/get" => Self::ServiceStateGet,
-            "kf/service_state/trans" => Self::ServiceStateTrans,
-            "kf/customer/batchget" => Self::CustomerBatchGet,
-            "kf/customer/get_upgrade_service_config" => Self::UpgradeConfig,
-            "kf/customer/upgrade_service" => Self::Upgrade,
-            "kf/customer/cancel_upgrade_service" => Self::CancelUpgrade,
-            "kf/get_corp_qualification" => Self::CorpQualification,
-            "kf/get_corp_statistic" | "kf/get_servicer_statistic" => Self::Statistic,
-            "kf/knowledge/add_group" => Self::Knowledge(KnowledgeOp::AddGroup),
-            "kf/knowledge/del_group" => Self::Knowledge(KnowledgeOp::DelGroup),
-            "kf/knowledge/mod_group" => Self::Knowledge(KnowledgeOp::ModGroup),
-            "kf/knowledge/list_group" => Self::Knowledge(KnowledgeOp::ListGroup),
-            "kf/knowledge/add_intent" => Self::Knowledge(KnowledgeOp::AddIntent),
-            "kf/knowledge/del_intent" => Self::Knowledge(KnowledgeOp::DelIntent),
-            "kf/knowledge/mod_intent" => Self::Knowledge(KnowledgeOp::ModIntent),
-            "kf/knowledge/list_intent" => Self::Knowledge(KnowledgeOp::ListIntent),
-            "kf/sync_msg" => Self::SyncMsg,
-            "kf/send_msg" => Self::SendMsg,
-            "kf/send_msg_on_event" => Self::SendMsgOnEvent,
-            "kf/recall_msg" => Self::RecallMsg,
-            "media/upload" => Self::MediaUpload,
-            "media/get" => Self::MediaGet,
-            _ => return None,
-        })
-    }
-
-    fn method(self) -> Method {
-        match self {
-            Self::GetToken
-            | Self::Servicer(ServicerOp::List)
-            | Self::UpgradeConfig
-            | Self::CorpQualification
-            | Self::MediaGet => Method::GET,
-            _ => Method::POST,
-        }
+    /// The simulator's handler for `path` (a path key), and the method the endpoint table
+    /// gives it.
+    fn route(path: &str) -> Option<(Self, Method)> {
+        ROUTES
+            .iter()
+            .find(|(spec, _)| spec.name() == path)
+            .map(|(spec, endpoint)| {
+                let method = match spec.method {
+                    spec::HttpMethod::Get => Method::GET,
+                    spec::HttpMethod::Post => Method::POST,
+                };
+                (*endpoint, method)
+            })
     }
 }
+
+/// Each endpoint of the table (`crate::spec`) and the handler that answers it.
+const ROUTES: &[(spec::Endpoint, Endpoint)] = &[
+    (spec::GETTOKEN, Endpoint::GetToken),
+    (spec::KF_ACCOUNT_ADD, Endpoint::Account(AccountOp::Add)),
+    (spec::KF_ACCOUNT_DEL, Endpoint::Account(AccountOp::Delete)),
+    (
+        spec::KF_ACCOUNT_UPDATE,
+        Endpoint::Account(AccountOp::Update),
+    ),
+    (spec::KF_ACCOUNT_LIST, Endpoint::Account(AccountOp::List)),
+    (
+        spec::KF_ADD_CONTACT_WAY,
+        Endpoint::Account(AccountOp::AddContactWay),
+    ),
+    (spec::KF_SERVICER_ADD, Endpoint::Servicer(ServicerOp::Add)),
+    (
+        spec::KF_SERVICER_DEL,
+        Endpoint::Servicer(ServicerOp::Delete),
+    ),
+    (spec::KF_SERVICER_LIST, Endpoint::Servicer(ServicerOp::List)),
+    (spec::KF_SERVICE_STATE_GET, Endpoint::ServiceStateGet),
+    (spec::KF_SERVICE_STATE_TRANS, Endpoint::ServiceStateTrans),
+    (spec::KF_CUSTOMER_BATCHGET, Endpoint::CustomerBatchGet),
+    (spec::KF_CUSTOMER_UPGRADE_CONFIG, Endpoint::UpgradeConfig),
+    (spec::KF_CUSTOMER_UPGRADE, Endpoint::Upgrade),
+    (spec::KF_CUSTOMER_CANCEL_UPGRADE, Endpoint::CancelUpgrade),
+    (spec::KF_CORP_QUALIFICATION, Endpoint::CorpQualification),
+    (spec::KF_CORP_STATISTIC, Endpoint::Statistic),
+    (spec::KF_SERVICER_STATISTIC, Endpoint::Statistic),
+    (
+        spec::KF_KNOWLEDGE_ADD_GROUP,
+        Endpoint::Knowledge(KnowledgeOp::AddGroup),
+    ),
+    (
+        spec::KF_KNOWLEDGE_DEL_GROUP,
+        Endpoint::Knowledge(KnowledgeOp::DelGroup),
+    ),
+    (
+        spec::KF_KNOWLEDGE_MOD_GROUP,
+        Endpoint::Knowledge(KnowledgeOp::ModGroup),
+    ),
+    (
+        spec::KF_KNOWLEDGE_LIST_GROUP,
+        Endpoint::Knowledge(KnowledgeOp::ListGroup),
+    ),
+    (
+        spec::KF_KNOWLEDGE_ADD_INTENT,
+        Endpoint::Knowledge(KnowledgeOp::AddIntent),
+    ),
+    (
+        spec::KF_KNOWLEDGE_DEL_INTENT,
+        Endpoint::Knowledge(KnowledgeOp::DelIntent),
+    ),
+    (
+        spec::KF_KNOWLEDGE_MOD_INTENT,
+        Endpoint::Knowledge(KnowledgeOp::ModIntent),
+    ),
+    (
+        spec::KF_KNOWLEDGE_LIST_INTENT,
+        Endpoint::Knowledge(KnowledgeOp::ListIntent),
+    ),
+    (spec::KF_SYNC_MSG, Endpoint::SyncMsg),
+    (spec::KF_SEND_MSG, Endpoint::SendMsg),
+    (spec::KF_SEND_MSG_ON_EVENT, Endpoint::SendMsgOnEvent),
+    (spec::KF_RECALL_MSG, Endpoint::RecallMsg),
+    (spec::MEDIA_UPLOAD, Endpoint::MediaUpload),
+    (spec::MEDIA_GET, Endpoint::MediaGet),
+];
 
 /// One HTTP call as the simulator sees it.
 #[derive(Debug)]
@@ -217,11 +254,11 @@ impl World {
 
     /// Runs the call against the corp's state: the answer, and whether it took effect.
     fn execute(&mut self, call: &Call, now: SystemTime) -> Reply {
-        let Some(endpoint) = Endpoint::route(&call.path) else {
+        let Some((endpoint, method)) = Endpoint::route(&call.path) else {
             return Reply::http_status(StatusCode::NOT_FOUND);
         };
-        let answer = if call.method != endpoint.method() {
-            Err(Refusal::invalid(format_args!("use {}", endpoint.method())))
+        let answer = if call.method != method {
+            Err(Refusal::invalid(format_args!("use {method}")))
         } else {
             self.answer(endpoint, call, now)
         };
@@ -477,4 +514,21 @@ fn statistic(body: &JsonBody, now: SystemTime) -> Result<Map<String, Value>, Ref
     let mut fields = Map::new();
     fields.insert("statistic_list".into(), Value::from(days));
     Ok(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_endpoint_of_the_table_has_a_handler() {
+        for endpoint in spec::ALL {
+            assert!(
+                Endpoint::route(endpoint.name()).is_some(),
+                "the simulator does not answer {}",
+                endpoint.path
+            );
+        }
+        assert_eq!(ROUTES.len(), spec::ALL.len());
+    }
 }
