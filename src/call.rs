@@ -10,21 +10,7 @@ use serde::de::DeserializeOwned;
 use crate::error::{ApiError, Error, Result, TransportError, TransportErrorKind};
 use crate::middleware::{Classified, TokenFailure, TransportFailure};
 use crate::redact::excerpt;
-
-/// Whether a call may be replayed after it may have reached WeCom.
-///
-/// A call is replayed only when WeCom cannot have executed it (nothing was sent, or the token
-/// was rejected before execution), or when replaying it is harmless ([`Idempotent`](Self::Idempotent)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Idempotency {
-    /// Reads, and writes that end in the same state when repeated (`list`, `update`, `del`):
-    /// retried after transient answers, timeouts and dropped connections.
-    Idempotent,
-    /// Writes that would happen twice (`add`, `send_msg`): never replayed once they may have
-    /// reached WeCom. A lost answer is reported as [`Error::OutcomeUnknown`].
-    NotIdempotent,
-}
+use crate::replay::{self, Idempotency};
 
 /// Attached to every request as an extension so the layers know what they carry.
 #[derive(Debug, Clone)]
@@ -41,8 +27,9 @@ impl CallInfo {
         }
     }
 
-    fn replay_safe(&self) -> bool {
-        self.idempotency == Idempotency::Idempotent
+    /// Whether what happened leaves the call's outcome unknown.
+    fn outcome_unknown_after(&self, happened: replay::Happened) -> bool {
+        replay::verdict(self.idempotency, happened) == replay::Verdict::OutcomeUnknown
     }
 }
 
@@ -124,11 +111,13 @@ async fn checked(
             excerpt: excerpt(&body, EXCERPT_CHARS),
         };
         // A gateway error may hide an executed request.
-        return Err(if status.is_server_error() && !info.replay_safe() {
-            outcome_unknown(info, error)
-        } else {
-            error
-        });
+        return Err(
+            if info.outcome_unknown_after(replay::of_answer(status, errcode)) {
+                outcome_unknown(info, error)
+            } else {
+                error
+            },
+        );
     }
     if let Some(code) = errcode.filter(|&c| c != 0) {
         let errmsg = serde_json::from_slice::<ErrorBody>(&body)
@@ -185,10 +174,10 @@ fn stack_error(error: &reqwest_middleware::Error, info: &CallInfo) -> Error {
 }
 
 fn transport_error(error: TransportError, info: &CallInfo) -> Error {
-    if error.nothing_sent() || info.replay_safe() {
-        Error::Transport(error)
-    } else {
+    if info.outcome_unknown_after(replay::of_failure(error.kind())) {
         outcome_unknown(info, Error::Transport(error))
+    } else {
+        Error::Transport(error)
     }
 }
 

@@ -14,11 +14,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::call::{self, CallInfo, Idempotency};
+use crate::call::{self, CallInfo};
 use crate::endpoint::Endpoints;
 use crate::error::{Error, Result};
 use crate::kf::Kf;
 use crate::middleware::{self, RetryConfig, Timeouts, TokenLayer};
+use crate::replay::Idempotency;
 use crate::token::{
     AccessToken, Credential, DEFAULT_API_BASE, TokenProvider, TokenStore, parse_api_base,
 };

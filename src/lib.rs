@@ -49,6 +49,7 @@ mod middleware;
 mod redact;
 #[cfg(feature = "redis")]
 mod redis_conn;
+mod replay;
 #[cfg(feature = "simulator")]
 pub mod simulator;
 mod spec;
@@ -60,8 +61,8 @@ mod validate;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-pub use call::Idempotency;
 pub use client::{Client, ClientBuilder};
 pub use error::{ApiError, Error, Result, TransportError, TransportErrorKind};
 pub use middleware::RetryConfig;
+pub use replay::Idempotency;
 pub use token::{AccessToken, TokenProvider};

@@ -5,7 +5,7 @@
 //! Adding an endpoint: an entry here (and in [`ALL`]), its request and response types, a handle
 //! method of one line that calls [`Client::call`](crate::Client), and a simulator handler.
 
-use crate::call::Idempotency;
+use crate::replay::Idempotency;
 
 /// How an endpoint is called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,13 +4,13 @@ use std::fmt;
 
 use async_trait::async_trait;
 use http::Extensions;
-use reqwest::{Request, Response, ResponseBuilderExt, StatusCode};
+use reqwest::{Request, Response, ResponseBuilderExt};
 use reqwest_middleware::{Middleware, Next};
 use serde::Deserialize;
 
-use crate::call::{CallInfo, Idempotency};
-use crate::errcode;
+use crate::call::CallInfo;
 use crate::error::{TransportError, TransportErrorKind};
+use crate::replay::{self, Idempotency, Verdict};
 
 /// Response extension: what the body said, and whether the retry layer may replay the call.
 #[derive(Debug, Clone, Copy)]
@@ -56,7 +56,8 @@ impl Middleware for Classify {
         };
         match outcome {
             Ok((mut response, errcode)) => {
-                let retry = response_is_retryable(response.status(), errcode, idempotency);
+                let happened = replay::of_answer(response.status(), errcode);
+                let retry = replay::verdict(idempotency, happened) == Verdict::Retry;
                 tracing::debug!(
                     endpoint = ext.get::<CallInfo>().map_or("", |i| &i.endpoint),
                     status = response.status().as_u16(),
@@ -77,7 +78,7 @@ impl Middleware for Classify {
                 let kind = kind_of(&e);
                 let failure = TransportFailure {
                     error: TransportError::new(kind, endpoint, &error_chain(&e)),
-                    retry: failure_is_retryable(kind, idempotency),
+                    retry: replay::verdict(idempotency, replay::of_failure(kind)) == Verdict::Retry,
                 };
                 tracing::debug!(%endpoint, error = %failure, "attempt failed");
                 Err(reqwest_middleware::Error::Middleware(failure.into()))
@@ -140,27 +141,6 @@ fn leading_errcode(body: &[u8]) -> Option<i64> {
     let rest = body.strip_prefix(br#"{"errcode":"#)?;
     let end = rest.iter().position(|&b| b == b',' || b == b'}')?;
     std::str::from_utf8(&rest[..end]).ok()?.trim().parse().ok()
-}
-
-/// Transient answers are replayed for idempotent calls only. Token rejections belong to the
-/// token layer, and 45009 is never retried.
-fn response_is_retryable(status: StatusCode, errcode: Option<i64>, idem: Idempotency) -> bool {
-    let idempotent = idem == Idempotency::Idempotent;
-    if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-        return idempotent;
-    }
-    idempotent && errcode.is_some_and(errcode::is_transient)
-}
-
-/// A failed connect sent nothing and is always retried; a lost answer only for idempotent calls.
-fn failure_is_retryable(kind: TransportErrorKind, idem: Idempotency) -> bool {
-    match kind {
-        TransportErrorKind::Connect => true,
-        TransportErrorKind::Timeout | TransportErrorKind::ConnectionDropped => {
-            idem == Idempotency::Idempotent
-        }
-        _ => false,
-    }
 }
 
 fn kind_of(e: &reqwest::Error) -> TransportErrorKind {

@@ -8,8 +8,9 @@ use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
 use super::classify::Classified;
-use crate::errcode;
+use crate::call::CallInfo;
 use crate::error::Error;
+use crate::replay::{self, Idempotency, Verdict};
 use crate::token::{AccessToken, Credential, TokenProvider};
 
 pub(crate) struct TokenLayer {
@@ -66,11 +67,15 @@ impl Middleware for TokenLayer {
         let replay = req.try_clone();
         with_token(&mut req, &token);
         let response = next.clone().run(req, ext).await?;
-        let rejected = response
+        let errcode = response
             .extensions()
             .get::<Classified>()
-            .and_then(|c| c.errcode)
-            .is_some_and(errcode::is_token_rejected);
+            .and_then(|c| c.errcode);
+        let idempotency = ext
+            .get::<CallInfo>()
+            .map_or(Idempotency::NotIdempotent, |i| i.idempotency);
+        let happened = replay::of_answer(response.status(), errcode);
+        let rejected = replay::verdict(idempotency, happened) == Verdict::RefreshAndReplay;
         let (true, Some(mut again)) = (rejected, replay) else {
             return Ok(response);
         };

@@ -1,0 +1,232 @@
+//! The replay rule, the crate's core promise, in one place: **a call is replayed only when WeCom
+//! cannot have executed it, or when replaying it is harmless.**
+//!
+//! The layers only record what happened to an attempt ([`Happened`], from [`of_answer`] or
+//! [`of_failure`]) and ask [`verdict`]; nothing else decides. The README's table "What is
+//! replayed, and when" is held to these functions row by row by a test below.
+
+use http::StatusCode;
+
+use crate::errcode;
+use crate::error::TransportErrorKind;
+
+/// Whether a call may be replayed after it may have reached WeCom.
+///
+/// A call is replayed only when WeCom cannot have executed it (nothing was sent, or the token
+/// was rejected before execution), or when replaying it is harmless ([`Idempotent`](Self::Idempotent)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Idempotency {
+    /// Reads, and writes that end in the same state when repeated (`list`, `update`, `del`):
+    /// retried after transient answers, timeouts and dropped connections.
+    Idempotent,
+    /// Writes that would happen twice (`add`, `send_msg`): never replayed once they may have
+    /// reached WeCom. A lost answer is reported as [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown).
+    NotIdempotent,
+}
+
+/// What happened to one attempt, as far as replaying it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Happened {
+    /// 42001, 40014, 41001: WeCom refused the token before executing anything.
+    TokenRejected,
+    /// The connection could not be made (refused, DNS, TLS): nothing reached WeCom.
+    NothingSent,
+    /// WeCom answered "try again": -1, 6000, 45033, HTTP 429.
+    Transient,
+    /// The answer was lost or is ambiguous (timeout, dropped connection, HTTP 5xx): WeCom may
+    /// have executed the call.
+    LostAnswer,
+    /// 45009: retrying would spend quota and extend the ban.
+    RateLimited,
+    /// The exchange broke in a way that is neither of the above: the call may have reached
+    /// WeCom, and nothing says trying again would help.
+    Broken,
+    /// Any other answer: success, or an error no retry can fix.
+    Answered,
+}
+
+/// What to do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Replace that token (compare-and-refresh) and replay the call, once.
+    RefreshAndReplay,
+    /// Try again, within the retry budget.
+    Retry,
+    /// Stop, and report [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown): it may have
+    /// happened.
+    OutcomeUnknown,
+    /// Stop, and report what happened as it is.
+    Final,
+}
+
+/// The rule.
+pub(crate) fn verdict(idempotency: Idempotency, happened: Happened) -> Verdict {
+    let idempotent = idempotency == Idempotency::Idempotent;
+    match (happened, idempotent) {
+        (Happened::TokenRejected, _) => Verdict::RefreshAndReplay,
+        (Happened::NothingSent, _) => Verdict::Retry,
+        (Happened::Transient | Happened::LostAnswer, true) => Verdict::Retry,
+        (Happened::LostAnswer | Happened::Broken, false) => Verdict::OutcomeUnknown,
+        (Happened::Transient, false)
+        | (Happened::Broken, true)
+        | (Happened::RateLimited | Happened::Answered, _) => Verdict::Final,
+    }
+}
+
+/// What an answer with `status` and the body's `errcode` (`None`: not an API answer) means.
+/// A token rejection comes first: whatever the status, WeCom says it executed nothing.
+pub(crate) fn of_answer(status: StatusCode, errcode: Option<i64>) -> Happened {
+    if errcode.is_some_and(errcode::is_token_rejected) {
+        return Happened::TokenRejected;
+    }
+    if status.is_server_error() {
+        return Happened::LostAnswer;
+    }
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return Happened::Transient;
+    }
+    match errcode {
+        Some(code) if errcode::is_transient(code) => Happened::Transient,
+        Some(code) if errcode::is_rate_limited(code) => Happened::RateLimited,
+        _ => Happened::Answered,
+    }
+}
+
+/// What a failed exchange means.
+pub(crate) fn of_failure(kind: TransportErrorKind) -> Happened {
+    match kind {
+        TransportErrorKind::Connect => Happened::NothingSent,
+        TransportErrorKind::Timeout | TransportErrorKind::ConnectionDropped => Happened::LostAnswer,
+        _ => Happened::Broken,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's table: one row per kind of event, a cell per idempotency.
+    fn readme_rows() -> Vec<(String, String, String)> {
+        let readme = include_str!("../README.md");
+        let section = readme
+            .split("\n## What is replayed, and when\n")
+            .nth(1)
+            .expect("README has the replay section");
+        section
+            .lines()
+            .skip_while(|l| !l.starts_with("| what happened"))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .map(|l| {
+                let cells: Vec<String> = l
+                    .trim_matches('|')
+                    .split(" | ")
+                    .map(|c| c.trim().to_owned())
+                    .collect();
+                (cells[0].clone(), cells[1].clone(), cells[2].clone())
+            })
+            .collect()
+    }
+
+    /// What a README cell says, as a verdict.
+    fn cell_verdict(cell: &str) -> Verdict {
+        if cell.starts_with("refresh that token") || cell.starts_with("same (rejected") {
+            Verdict::RefreshAndReplay
+        } else if cell == "retried" {
+            Verdict::Retry
+        } else if cell.contains("OutcomeUnknown") {
+            Verdict::OutcomeUnknown
+        } else if cell == "final" || cell == "never retried" || cell.starts_with("returned as") {
+            Verdict::Final
+        } else {
+            panic!("a README cell this test cannot read: {cell:?}")
+        }
+    }
+
+    /// What each README row describes, as the events the layers record.
+    fn row_events(row: &str) -> Vec<Happened> {
+        let events = [
+            ("token rejected", vec![Happened::TokenRejected]),
+            ("nothing sent", vec![Happened::NothingSent]),
+            ("transient answer", vec![Happened::Transient]),
+            ("lost or ambiguous", vec![Happened::LostAnswer]),
+            ("rate limited", vec![Happened::RateLimited]),
+            ("anything else", vec![Happened::Answered]),
+        ];
+        events
+            .into_iter()
+            .find(|(head, _)| row.starts_with(head))
+            .map(|(_, e)| e)
+            .unwrap_or_else(|| panic!("a README row this test does not know: {row:?}"))
+    }
+
+    #[test]
+    fn the_readme_replay_table_is_the_rule() {
+        let rows = readme_rows();
+        assert_eq!(rows.len(), 6, "{rows:?}");
+        for (what, idempotent, not_idempotent) in rows {
+            for happened in row_events(&what) {
+                assert_eq!(
+                    verdict(Idempotency::Idempotent, happened),
+                    cell_verdict(&idempotent),
+                    "{what} (idempotent)"
+                );
+                assert_eq!(
+                    verdict(Idempotency::NotIdempotent, happened),
+                    cell_verdict(&not_idempotent),
+                    "{what} (not idempotent)"
+                );
+            }
+        }
+    }
+
+    /// The README rows name these answers and failures; each is classified as its row says.
+    #[test]
+    fn answers_and_failures_fall_in_their_rows() {
+        let ok = StatusCode::OK;
+        for code in [42001, 40014, 41001] {
+            assert_eq!(of_answer(ok, Some(code)), Happened::TokenRejected);
+        }
+        assert_eq!(
+            of_failure(TransportErrorKind::Connect),
+            Happened::NothingSent
+        );
+        for code in [-1, 6000, 45033] {
+            assert_eq!(of_answer(ok, Some(code)), Happened::Transient);
+        }
+        assert_eq!(
+            of_answer(StatusCode::TOO_MANY_REQUESTS, None),
+            Happened::Transient
+        );
+        for status in [500, 502, 503, 504] {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert_eq!(of_answer(status, None), Happened::LostAnswer);
+        }
+        for kind in [
+            TransportErrorKind::Timeout,
+            TransportErrorKind::ConnectionDropped,
+        ] {
+            assert_eq!(of_failure(kind), Happened::LostAnswer);
+        }
+        assert_eq!(of_answer(ok, Some(45009)), Happened::RateLimited);
+        for code in [0, 40001, 40013, 95001] {
+            assert_eq!(of_answer(ok, Some(code)), Happened::Answered);
+        }
+        // Not a README row: a broken exchange is final for reads and unknown for writes.
+        assert_eq!(
+            verdict(
+                Idempotency::Idempotent,
+                of_failure(TransportErrorKind::Other)
+            ),
+            Verdict::Final
+        );
+        assert_eq!(
+            verdict(
+                Idempotency::NotIdempotent,
+                of_failure(TransportErrorKind::Other)
+            ),
+            Verdict::OutcomeUnknown
+        );
+    }
+}
