@@ -1,36 +1,18 @@
-//! One call from the SDK's point of view: what it is ([`CallInfo`]) and how its outcome becomes a
-//! typed value or an [`Error`] at the outermost boundary.
-
-use std::borrow::Cow;
+//! One call at the outermost boundary: how what the stack returned becomes a typed value or an
+//! [`Error`].
 
 use reqwest_retry::RetryError;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, Error, Result, TransportError, TransportErrorKind};
-use crate::middleware::{Classified, TokenFailure, TransportFailure};
+use crate::middleware::{CallInfo, Classified, TokenFailure, TransportFailure};
 use crate::redact::excerpt;
-use crate::replay::{self, Idempotency};
+use crate::replay;
 
-/// Attached to every request as an extension so the layers know what they carry.
-#[derive(Debug, Clone)]
-pub(crate) struct CallInfo {
-    pub(crate) endpoint: Cow<'static, str>,
-    pub(crate) idempotency: Idempotency,
-}
-
-impl CallInfo {
-    pub(crate) fn new(endpoint: impl Into<Cow<'static, str>>, idempotency: Idempotency) -> Self {
-        Self {
-            endpoint: endpoint.into(),
-            idempotency,
-        }
-    }
-
-    /// Whether what happened leaves the call's outcome unknown.
-    fn outcome_unknown_after(&self, happened: replay::Happened) -> bool {
-        replay::verdict(self.idempotency, happened) == replay::Verdict::OutcomeUnknown
-    }
+/// Whether what happened leaves the call's outcome unknown.
+fn outcome_unknown_after(info: &CallInfo, happened: replay::Happened) -> bool {
+    replay::verdict(info.idempotency, happened) == replay::Verdict::OutcomeUnknown
 }
 
 /// Excerpt length for bodies quoted in errors.
@@ -112,7 +94,7 @@ async fn checked(
         };
         // A gateway error may hide an executed request.
         return Err(
-            if info.outcome_unknown_after(replay::of_answer(status, errcode)) {
+            if outcome_unknown_after(info, replay::of_answer(status, errcode)) {
                 outcome_unknown(info, error)
             } else {
                 error
@@ -174,7 +156,7 @@ fn stack_error(error: &reqwest_middleware::Error, info: &CallInfo) -> Error {
 }
 
 fn transport_error(error: TransportError, info: &CallInfo) -> Error {
-    if info.outcome_unknown_after(replay::of_failure(error.kind())) {
+    if outcome_unknown_after(info, replay::of_failure(error.kind())) {
         outcome_unknown(info, Error::Transport(error))
     } else {
         Error::Transport(error)

@@ -14,10 +14,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::call::{self, CallInfo};
+use crate::call;
 use crate::endpoint::Endpoints;
 use crate::error::{Error, Result};
 use crate::kf::Kf;
+use crate::middleware::CallInfo;
 use crate::middleware::{self, RetryConfig, Timeouts, TokenLayer};
 use crate::replay::Idempotency;
 use crate::token::{

@@ -8,7 +8,7 @@ use reqwest::{Request, Response, ResponseBuilderExt};
 use reqwest_middleware::{Middleware, Next};
 use serde::Deserialize;
 
-use crate::call::CallInfo;
+use super::CallInfo;
 use crate::error::{TransportError, TransportErrorKind};
 use crate::replay::{self, Idempotency, Verdict};
 

@@ -25,7 +25,26 @@ pub(crate) use classify::{Classified, TransportFailure, error_chain};
 pub use retry::RetryConfig;
 pub(crate) use token::{TokenFailure, TokenLayer};
 
+use std::borrow::Cow;
+
 use crate::error::{Error, Result};
+use crate::replay::Idempotency;
+
+/// Attached to every request as an extension so the layers know what they carry.
+#[derive(Debug, Clone)]
+pub(crate) struct CallInfo {
+    pub(crate) endpoint: Cow<'static, str>,
+    pub(crate) idempotency: Idempotency,
+}
+
+impl CallInfo {
+    pub(crate) fn new(endpoint: impl Into<Cow<'static, str>>, idempotency: Idempotency) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            idempotency,
+        }
+    }
+}
 
 /// Per-attempt timeouts of the HTTP client.
 #[derive(Debug, Clone, Copy)]

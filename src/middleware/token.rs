@@ -7,8 +7,8 @@ use http::Extensions;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
+use super::CallInfo;
 use super::classify::Classified;
-use crate::call::CallInfo;
 use crate::error::Error;
 use crate::replay::{self, Idempotency, Verdict};
 use crate::token::{AccessToken, Credential, TokenProvider};

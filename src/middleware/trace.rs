@@ -12,8 +12,8 @@ use reqwest_tracing::{ReqwestOtelSpanBackend, TracingMiddleware};
 use tracing::Span;
 use tracing::field::{Empty, display};
 
+use super::CallInfo;
 use super::classify::Classified;
-use crate::call::CallInfo;
 
 /// The span of one attempt: `wecom_attempt{endpoint, method, status, errcode, retry, error}`.
 pub(crate) struct AttemptSpan;

@@ -15,9 +15,10 @@ use serde::Deserialize;
 use super::access_token::AccessToken;
 use super::credential::{CacheKey, Credential};
 use super::store::{Lease, SharedToken, StoreError, StoreKey, TokenStore};
-use crate::call::{self, CallInfo};
+use crate::call;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
+use crate::middleware::CallInfo;
 use crate::middleware::{self, RetryConfig};
 
 use crate::spec::GETTOKEN;
