@@ -54,7 +54,7 @@ mod tests {
     fn joins_under_the_base_and_reuses_the_result() {
         let endpoints = Endpoints::new(Url::parse("http://proxy.local/wecom/").unwrap());
         for _ in 0..2 {
-            let url = endpoints.url("/cgi-bin/kf/account/list").unwrap();
+            let url = endpoints.url(crate::spec::KF_ACCOUNT_LIST.path).unwrap();
             assert_eq!(
                 url.as_str(),
                 "http://proxy.local/wecom/cgi-bin/kf/account/list"

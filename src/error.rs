@@ -294,7 +294,7 @@ mod tests {
         let e = ApiError::new(
             42001,
             "access_token expired, hint: [1700000000_12_abc], from ip: 1.2.3.4, more info at https://open.work.weixin.qq.com/devtool/query?e=42001",
-            "/cgi-bin/kf/account/list",
+            crate::spec::KF_ACCOUNT_LIST.path,
         );
         assert_eq!(e.hint(), Some("1700000000_12_abc"));
         assert!(e.is_token_rejected());
