@@ -66,7 +66,7 @@ pub async fn run_on_simulator(sim: &Simulator, out: &mut impl Write) -> DemoResu
         ))
         .await
     {
-        Err(Error::InvalidInput { field, reason }) => {
+        Err(Error::InvalidInput { field, reason, .. }) => {
             writeln!(out, "refused before sending: `{field}` {reason}")?
         }
         other => return Err(format!("expected a validation error, got {other:?}").into()),

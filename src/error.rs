@@ -34,6 +34,7 @@ pub enum Error {
 
     /// The request was rejected by the SDK before anything was sent.
     #[error("invalid input: `{field}` {reason}")]
+    #[non_exhaustive]
     InvalidInput {
         /// The offending field, as named on the wire.
         field: &'static str,
@@ -45,6 +46,7 @@ pub enum Error {
     /// dropped connection, gateway error): WeCom may or may not have executed it. The SDK did not
     /// replay it; check the server's state (e.g. list the accounts) before trying again.
     #[error("outcome unknown: {endpoint} may or may not have taken effect ({cause})")]
+    #[non_exhaustive]
     OutcomeUnknown {
         /// The API path that was called, e.g. `/cgi-bin/kf/account/add`.
         endpoint: String,
@@ -59,6 +61,7 @@ pub enum Error {
 
     /// WeCom (or a proxy in front of it) answered with a non-success HTTP status.
     #[error("{endpoint} answered HTTP {status}: {excerpt}")]
+    #[non_exhaustive]
     HttpStatus {
         /// The API path that was called.
         endpoint: String,
@@ -72,6 +75,7 @@ pub enum Error {
     #[error(
         "{endpoint} answered HTTP {status} with a body that could not be decoded ({reason}): {excerpt}"
     )]
+    #[non_exhaustive]
     Decode {
         /// The API path that was called.
         endpoint: String,
