@@ -64,5 +64,4 @@ struct ReadmeDoctests;
 pub use client::{Client, ClientBuilder};
 pub use error::{ApiError, Error, Result, TransportError, TransportErrorKind};
 pub use middleware::RetryConfig;
-pub use replay::Idempotency;
 pub use token::{AccessToken, TokenProvider};

@@ -15,8 +15,7 @@ use crate::error::TransportErrorKind;
 /// A call is replayed only when WeCom cannot have executed it (nothing was sent, or the token
 /// was rejected before execution), or when replaying it is harmless ([`Idempotent`](Self::Idempotent)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Idempotency {
+pub(crate) enum Idempotency {
     /// Reads, and writes that end in the same state when repeated (`list`, `update`, `del`):
     /// retried after transient answers, timeouts and dropped connections.
     Idempotent,
