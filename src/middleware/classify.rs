@@ -12,13 +12,20 @@ use super::CallInfo;
 use crate::error::{TransportError, TransportErrorKind};
 use crate::replay::{self, Idempotency, Verdict};
 
-/// Response extension: what the body said, and whether the retry layer may replay the call.
+/// Response extension: what the body said, and what the replay rule makes of the answer (decided
+/// once here; the layers above only read it).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Classified {
     /// The body's `errcode` (missing means 0); `None` if the body is not a JSON object, or is
     /// a file (`Content-Disposition`).
     pub(crate) errcode: Option<i64>,
-    pub(crate) retry: bool,
+    pub(crate) verdict: Verdict,
+}
+
+impl Classified {
+    pub(crate) fn retry(&self) -> bool {
+        self.verdict == Verdict::Retry
+    }
 }
 
 /// A redacted transport failure, carried through the stack as a middleware error.
@@ -57,7 +64,8 @@ impl Middleware for Classify {
         match outcome {
             Ok((mut response, errcode)) => {
                 let happened = replay::of_answer(response.status(), errcode);
-                let retry = replay::verdict(idempotency, happened) == Verdict::Retry;
+                let verdict = replay::verdict(idempotency, happened);
+                let retry = verdict == Verdict::Retry;
                 tracing::debug!(
                     endpoint = ext.get::<CallInfo>().map_or("", |i| &i.endpoint),
                     status = response.status().as_u16(),
@@ -67,7 +75,7 @@ impl Middleware for Classify {
                 );
                 response
                     .extensions_mut()
-                    .insert(Classified { errcode, retry });
+                    .insert(Classified { errcode, verdict });
                 Ok(response)
             }
             Err(mut e) => {

@@ -99,7 +99,7 @@ impl RetryableStrategy for WeComStrategy {
             Ok(response) => response
                 .extensions()
                 .get::<Classified>()
-                .is_some_and(|c| c.retry),
+                .is_some_and(Classified::retry),
             Err(reqwest_middleware::Error::Middleware(e)) => e
                 .downcast_ref::<TransportFailure>()
                 .is_some_and(|f| f.retry),

@@ -7,10 +7,9 @@ use http::Extensions;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
-use super::CallInfo;
 use super::classify::Classified;
 use crate::error::Error;
-use crate::replay::{self, Idempotency, Verdict};
+use crate::replay::Verdict;
 use crate::token::{AccessToken, Credential, TokenProvider};
 
 pub(crate) struct TokenLayer {
@@ -67,15 +66,10 @@ impl Middleware for TokenLayer {
         let replay = req.try_clone();
         with_token(&mut req, &token);
         let response = next.clone().run(req, ext).await?;
-        let errcode = response
+        let rejected = response
             .extensions()
             .get::<Classified>()
-            .and_then(|c| c.errcode);
-        let idempotency = ext
-            .get::<CallInfo>()
-            .map_or(Idempotency::NotIdempotent, |i| i.idempotency);
-        let happened = replay::of_answer(response.status(), errcode);
-        let rejected = replay::verdict(idempotency, happened) == Verdict::RefreshAndReplay;
+            .is_some_and(|c| c.verdict == Verdict::RefreshAndReplay);
         let (true, Some(mut again)) = (rejected, replay) else {
             return Ok(response);
         };

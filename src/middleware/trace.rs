@@ -49,7 +49,7 @@ impl ReqwestOtelSpanBackend for AttemptSpan {
                     if let Some(errcode) = classified.errcode {
                         span.record("errcode", errcode);
                     }
-                    span.record("retry", classified.retry);
+                    span.record("retry", classified.retry());
                 }
             }
             // Already redacted: the classify layer below turns every transport error into
