@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::kf::Kf;
 use crate::middleware::CallInfo;
 use crate::middleware::{self, RetryConfig, Timeouts, TokenLayer};
-use crate::replay::Idempotency;
+use crate::spec::Idempotency;
 use crate::token::{
     AccessToken, Credential, DEFAULT_API_BASE, TokenProvider, TokenStore, parse_api_base,
 };

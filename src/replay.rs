@@ -9,20 +9,7 @@ use http::StatusCode;
 
 use crate::errcode;
 use crate::error::TransportErrorKind;
-
-/// Whether a call may be replayed after it may have reached WeCom.
-///
-/// A call is replayed only when WeCom cannot have executed it (nothing was sent, or the token
-/// was rejected before execution), or when replaying it is harmless ([`Idempotent`](Self::Idempotent)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Idempotency {
-    /// Reads, and writes that end in the same state when repeated (`list`, `update`, `del`):
-    /// retried after transient answers, timeouts and dropped connections.
-    Idempotent,
-    /// Writes that would happen twice (`add`, `send_msg`): never replayed once they may have
-    /// reached WeCom. A lost answer is reported as [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown).
-    NotIdempotent,
-}
+use crate::spec::Idempotency;
 
 /// What happened to one attempt, as far as replaying it goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,19 @@
 //! Adding an endpoint: an entry here (and in [`ALL`]), its request and response types, a handle
 //! method of one line that calls [`Client::call`](crate::Client), and a simulator handler.
 
-use crate::replay::Idempotency;
+/// Whether a call may be replayed after it may have reached WeCom.
+///
+/// A call is replayed only when WeCom cannot have executed it (nothing was sent, or the token
+/// was rejected before execution), or when replaying it is harmless ([`Idempotent`](Self::Idempotent)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Idempotency {
+    /// Reads, and writes that end in the same state when repeated (`list`, `update`, `del`):
+    /// retried after transient answers, timeouts and dropped connections.
+    Idempotent,
+    /// Writes that would happen twice (`add`, `send_msg`): never replayed once they may have
+    /// reached WeCom. A lost answer is reported as [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown).
+    NotIdempotent,
+}
 
 /// How an endpoint is called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,8 @@ use serde::Deserialize;
 
 use super::CallInfo;
 use crate::error::{TransportError, TransportErrorKind};
-use crate::replay::{self, Idempotency, Verdict};
+use crate::replay::{self, Verdict};
+use crate::spec::Idempotency;
 
 /// Response extension: what the body said, and what the replay rule makes of the answer (decided
 /// once here; the layers above only read it).

@@ -28,7 +28,7 @@ pub(crate) use token::{TokenFailure, TokenLayer};
 use std::borrow::Cow;
 
 use crate::error::{Error, Result};
-use crate::replay::Idempotency;
+use crate::spec::Idempotency;
 
 /// Attached to every request as an extension so the layers know what they carry.
 #[derive(Debug, Clone)]
