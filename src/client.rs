@@ -15,14 +15,16 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::call;
+use crate::clock::Clock;
 use crate::endpoint::Endpoints;
 use crate::error::{Error, Result};
 use crate::kf::Kf;
 use crate::middleware::CallInfo;
-use crate::middleware::{self, RetryConfig, Timeouts, TokenLayer};
+use crate::middleware::{self, RetryConfig, Timeouts};
 use crate::spec::Idempotency;
 use crate::token::{
-    AccessToken, Credential, DEFAULT_API_BASE, TokenProvider, TokenStore, parse_api_base,
+    AccessToken, Credential, DEFAULT_API_BASE, TokenLayer, TokenProvider, TokenStore,
+    parse_api_base,
 };
 
 /// A WeCom API client that manages its own access token.
@@ -72,6 +74,11 @@ impl Client {
     /// `WECOM_API_BASE`.
     pub fn from_env() -> Result<Self> {
         Self::builder().from_env()?.build()
+    }
+
+    /// The time by the client's clock (see [`ClientBuilder::clock`]).
+    pub(crate) fn now(&self) -> std::time::SystemTime {
+        self.inner.provider.clock().now()
     }
 
     /// The current access token, fetched if needed. Only for APIs this SDK does not wrap: every
@@ -275,6 +282,7 @@ pub struct ClientBuilder {
     provider: Option<TokenProvider>,
     store: Option<Arc<dyn TokenStore>>,
     http: Option<reqwest::Client>,
+    clock: Option<Arc<dyn Clock>>,
     below: Option<Arc<dyn reqwest_middleware::Middleware>>,
 }
 
@@ -325,6 +333,17 @@ impl ClientBuilder {
     /// Connect timeout (default 5 s). Ignored with [`http_client`](Self::http_client).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.timeouts.connect = timeout;
+        self
+    }
+
+    /// The clock for everything the client decides by the time: token freshness and the
+    /// checks of time ranges (default [`SystemClock`](crate::clock::SystemClock); tests pass a
+    /// [`ManualClock`](crate::clock::ManualClock)). A provider passed to
+    /// [`token_provider`](Self::token_provider) brings its own
+    /// ([`TokenProviderBuilder::clock`](crate::token::TokenProviderBuilder::clock)), and the
+    /// client follows it.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Some(Arc::new(clock));
         self
     }
 
@@ -394,11 +413,21 @@ impl ClientBuilder {
             None => middleware::default_http_client(self.timeouts)?,
         };
         let provider = match self.provider {
+            Some(_) if self.clock.is_some() => {
+                return Err(Error::Config(
+                    "a clock was set on a client with a shared token provider: set it on the \
+                     provider (TokenProviderBuilder::clock), which the client follows"
+                        .into(),
+                ));
+            }
             Some(provider) => provider,
             None => {
                 let mut builder = TokenProvider::builder()
                     .http_client(http.clone())
                     .retry(self.retry.clone());
+                if let Some(clock) = self.clock {
+                    builder = builder.shared_clock(clock);
+                }
                 if let Some(store) = self.store {
                     builder = builder.shared_store(store);
                 }
@@ -408,7 +437,7 @@ impl ClientBuilder {
         let token = TokenLayer::new(provider.clone(), credential.clone());
         Ok(Client {
             inner: Arc::new(Inner {
-                http: middleware::stack(http, &self.retry, Some(token), self.below),
+                http: middleware::stack(http, &self.retry, Some(Arc::new(token)), self.below),
                 endpoints: Endpoints::new(api_base),
                 credential,
                 provider,
@@ -423,5 +452,33 @@ fn env(name: &str) -> Result<String> {
         _ => Err(Error::Config(format!(
             "environment variable {name} is not set"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    /// One clock per client: a second one beside a shared provider's would split token
+    /// freshness from the checks of time ranges.
+    #[test]
+    fn a_clock_beside_a_shared_provider_is_refused() {
+        let builder = || Client::builder().corp_id("ww1").corp_secret("s1");
+        let provider = TokenProvider::new().unwrap();
+        let both = builder()
+            .clock(ManualClock::new())
+            .token_provider(provider.clone())
+            .build();
+        assert!(matches!(both, Err(Error::Config(m)) if m.contains("TokenProviderBuilder::clock")));
+        let clock = ManualClock::new();
+        let own = builder().clock(clock.clone()).build().unwrap();
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(
+            own.now(),
+            clock.now(),
+            "the client follows the clock it was given"
+        );
+        assert!(builder().token_provider(provider).build().is_ok());
     }
 }

@@ -56,7 +56,7 @@ impl<'a> StatisticApi<'a> {
     ///
     /// **Read**: retried after transient failures.
     pub async fn corp(self, range: StatisticRange) -> Result<Statistics> {
-        range.validate(self.client.token_provider().now())?;
+        range.validate(self.client.now())?;
         self.client.call(&spec::KF_CORP_STATISTIC, &range).await
     }
 
@@ -66,7 +66,7 @@ impl<'a> StatisticApi<'a> {
     ///
     /// **Read**: retried after transient failures.
     pub async fn servicer(self, range: StatisticRange) -> Result<Statistics> {
-        range.validate(self.client.token_provider().now())?;
+        range.validate(self.client.now())?;
         self.client.call(&spec::KF_SERVICER_STATISTIC, &range).await
     }
 }

@@ -4,7 +4,7 @@
 //!    cannot have executed, or what is harmless to replay.
 //! 2. **trace**: one DEBUG span per attempt (reqwest-tracing with our span: endpoint, status,
 //!    errcode, retry verdict; never the URL).
-//! 3. **token**: puts the current token in `?access_token=`; on 42001/40014/41001 replaces that
+//! 3. **token** (`token::layer`, given to [`stack`]): puts the current token in `?access_token=`; on 42001/40014/41001 replaces that
 //!    token (compare-and-refresh) and replays the call once.
 //! 4. **classify** (innermost): buffers the body once, tags the response with its errcode and
 //!    whether a retry is allowed, and turns transport errors into redacted, tagged failures.
@@ -13,7 +13,6 @@
 
 mod classify;
 mod retry;
-mod token;
 mod trace;
 
 use std::sync::Arc;
@@ -23,7 +22,6 @@ use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware};
 
 pub(crate) use classify::{Classified, TransportFailure, error_chain};
 pub use retry::RetryConfig;
-pub(crate) use token::{TokenFailure, TokenLayer};
 
 use std::borrow::Cow;
 
@@ -45,6 +43,18 @@ impl CallInfo {
         }
     }
 }
+
+/// The token could not be obtained; carries the SDK error through the stack unchanged.
+#[derive(Debug)]
+pub(crate) struct TokenFailure(pub(crate) Error);
+
+impl std::fmt::Display for TokenFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "could not obtain an access token: {}", self.0)
+    }
+}
+
+impl std::error::Error for TokenFailure {}
 
 /// Per-attempt timeouts of the HTTP client.
 #[derive(Debug, Clone, Copy)]
@@ -79,7 +89,7 @@ pub(crate) fn default_http_client(timeouts: Timeouts) -> Result<reqwest::Client>
 pub(crate) fn stack(
     http: reqwest::Client,
     retry: &RetryConfig,
-    token: Option<TokenLayer>,
+    token: Option<Arc<dyn Middleware>>,
     below: Option<Arc<dyn Middleware>>,
 ) -> ClientWithMiddleware {
     let mut builder = ClientBuilder::new(http);
@@ -88,7 +98,7 @@ pub(crate) fn stack(
     }
     builder = builder.with(trace::layer());
     if let Some(token) = token {
-        builder = builder.with(token);
+        builder = builder.with_arc(token);
     }
     builder = builder.with(classify::Classify);
     if let Some(below) = below {

@@ -3,27 +3,27 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use moka::Expiry;
 use moka::future::Cache;
 use moka::ops::compute::Op;
-use reqwest_middleware::ClientWithMiddleware;
-use serde::Deserialize;
 
 use super::access_token::AccessToken;
+use super::cooldown::Cooldown;
 use super::credential::{CacheKey, Credential};
-use super::store::{Lease, SharedToken, StoreError, StoreKey, TokenStore};
-use crate::call;
+use super::freshness::{Freshness, MAX_LIFETIME, Predecessor, State};
+use super::gettoken::GetToken;
+use super::lease::{Adoptable, SharedLevel};
+use super::source::TokenSource;
+use super::store::TokenStore;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
-use crate::middleware::CallInfo;
 use crate::middleware::{self, RetryConfig};
 
-use crate::spec::GETTOKEN;
-
-/// Fetches and caches access tokens, for any number of credentials and clients.
+/// Caches access tokens, for any number of credentials and clients, and decides when its
+/// [`TokenSource`] (by default WeCom's `gettoken`) fetches a new one.
 ///
 /// Cheap to clone; clones share the cache. Hand one provider to several
 /// [`ClientBuilder::token_provider`](crate::ClientBuilder::token_provider) calls to share it
@@ -40,9 +40,9 @@ use crate::spec::GETTOKEN;
 ///   per rollover cannot be avoided, and the early refresh costs one extra `gettoken`.
 /// - **Compare-and-refresh:** a token WeCom rejected is replaced only if the cache still holds
 ///   that same token, so a storm of rejections costs one `gettoken`.
-/// - **Bad credentials are final:** a `gettoken` answered 40001/40013 (or another
-///   configuration errcode) is returned to every caller for the next 10 s without asking
-///   again, because WeCom bans an IP that keeps fetching with a bad secret.
+/// - **Bad credentials are final:** a fetch answered 40001/40013 (or another configuration
+///   errcode) is returned to every caller for the next 10 s without asking again, because
+///   WeCom bans an IP that keeps fetching with a bad secret.
 /// - Freshness is decided by the provider's [`Clock`].
 ///
 /// ```
@@ -66,26 +66,15 @@ pub struct TokenProvider {
 
 struct Inner {
     cache: Cache<CacheKey, AccessToken>,
-    http: ClientWithMiddleware,
+    source: Arc<dyn TokenSource>,
     clock: Arc<dyn Clock>,
     freshness: Freshness,
     generation: AtomicU64,
     fetches: AtomicU64,
-    /// Configuration errors (bad secret, bad corp id) kept for [`CONFIG_ERROR_COOLDOWN`]:
-    /// WeCom bans an IP that keeps fetching with a bad secret, so callers arriving after the
-    /// failure get it too instead of asking again. Transient failures are never kept.
-    config_errors: Cache<CacheKey, (Error, SystemTime)>,
-    /// Tokens WeCom refused lately, by credential: never adopted from the store again, even
-    /// by a load that started before the refusal.
-    rejected: moka::sync::Cache<CacheKey, Box<str>>,
+    cooldown: Cooldown,
     /// The level shared with other processes, if any.
-    store: Option<Arc<dyn TokenStore>>,
-    /// The store failed and has not answered since: its incident is logged once.
-    store_down: AtomicBool,
+    shared: Option<SharedLevel>,
 }
-
-/// How long a configuration error from `gettoken` is answered from memory.
-const CONFIG_ERROR_COOLDOWN: Duration = Duration::from_secs(10);
 
 impl fmt::Debug for TokenProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -93,7 +82,8 @@ impl fmt::Debug for TokenProvider {
             .field("cached_tokens", &self.inner.cache.entry_count())
             .field("freshness", &self.inner.freshness)
             .field("clock", &self.inner.clock)
-            .field("store", &self.inner.store)
+            .field("source", &self.inner.source)
+            .field("store", &self.inner.shared)
             .finish_non_exhaustive()
     }
 }
@@ -151,15 +141,13 @@ impl TokenProvider {
         rejected: &AccessToken,
     ) -> Result<AccessToken> {
         tracing::debug!(credential = ?credential.key(), "access token rejected; refreshing");
-        if self.inner.store.is_some() {
-            self.inner
-                .rejected
-                .insert(credential.key().clone(), rejected.as_str().into());
+        if let Some(shared) = &self.inner.shared {
+            shared.remember_rejected(credential.key(), rejected.as_str());
         }
         // With a shared store, a load that began before the refusal (a cold start reading the
         // store) may still bring the refused token back, under a new generation: drop it by
         // its value and load once more. After the first round no load can adopt it again.
-        let rounds = if self.inner.store.is_some() { 2 } else { 1 };
+        let rounds = if self.inner.shared.is_some() { 2 } else { 1 };
         let mut token = rejected.clone();
         for _ in 0..rounds {
             self.remove_if_current(credential, &token, Some(rejected.as_str()))
@@ -179,7 +167,8 @@ impl TokenProvider {
         self.inner.cache.invalidate(credential.key()).await;
     }
 
-    /// How many `gettoken` requests this provider has started (including ones that failed).
+    /// How many fetches this provider has started (`gettoken` requests with the default
+    /// source), including ones that failed.
     pub fn fetch_count(&self) -> u64 {
         self.inner.fetches.load(Ordering::Relaxed)
     }
@@ -189,10 +178,10 @@ impl TokenProvider {
         self.inner.cache.entry_count()
     }
 
-    /// The time by this provider's clock (validation of time ranges follows it too, so that
-    /// a test's manual clock moves both).
-    pub(crate) fn now(&self) -> SystemTime {
-        self.inner.clock.now()
+    /// The provider's clock, which its clients follow too (a test's manual clock moves token
+    /// freshness and the checks of time ranges alike).
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        &*self.inner.clock
     }
 
     /// The coalesced load: concurrent callers share one fetch and its result (or error).
@@ -218,150 +207,35 @@ impl TokenProvider {
         credential: &Credential,
         predecessor: Predecessor<'_>,
     ) -> Result<AccessToken> {
-        if let Some((error, until)) = self.inner.config_errors.get(credential.key()).await {
-            if self.inner.clock.now() < until {
-                return Err(error);
-            }
-            self.inner.config_errors.invalidate(credential.key()).await;
-        }
+        let now = self.inner.clock.now();
+        self.inner.cooldown.check(credential.key(), now).await?;
         self.obtain(credential, predecessor).await
     }
 
     /// A new token: from the shared store when there is one, else (or when the store is down)
-    /// from `gettoken`.
+    /// from the source.
     async fn obtain(
         &self,
         credential: &Credential,
         predecessor: Predecessor<'_>,
     ) -> Result<AccessToken> {
-        match &self.inner.store {
-            Some(store) => self.obtain_shared(store, credential, predecessor).await,
+        match &self.inner.shared {
+            Some(shared) => {
+                let adopt = |adoptable| self.adopt(adoptable);
+                let fetch = || self.fetch(credential, predecessor);
+                shared.obtain(credential, predecessor, &adopt, fetch).await
+            }
             None => self.fetch(credential, predecessor).await,
         }
     }
 
-    /// Takes the token another process stored, or fetches it while holding the key's lease,
-    /// so that one `gettoken` serves every process. Waits for a lease holder at most twice the
-    /// lease's lifetime; a store that fails is bypassed.
-    async fn obtain_shared(
-        &self,
-        store: &Arc<dyn TokenStore>,
-        credential: &Credential,
-        predecessor: Predecessor<'_>,
-    ) -> Result<AccessToken> {
-        let key = credential.store_key();
-        if let Predecessor::Rejected(refused) = predecessor {
-            // Compare-and-invalidate, once per process (this runs inside the coalesced load):
-            // only if the store still holds the refused token.
-            if let Err(down) = store.invalidate_if(&key, refused.as_str()).await {
-                self.note_store(Err(down));
-                return self.fetch(credential, predecessor).await;
-            }
-        }
-        let now = tokio::time::Instant::now();
-        let give_up = now
-            .checked_add(store.lease_lifetime().saturating_mul(2))
-            .unwrap_or(now + MAX_LIFETIME);
-        let mut pause = LEASE_POLL_FIRST;
-        loop {
-            match self.try_shared(store, &key, credential, predecessor).await {
-                Ok(Some(obtained)) => {
-                    self.note_store(Ok(()));
-                    return obtained;
-                }
-                Ok(None) if tokio::time::Instant::now() < give_up => {
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(LEASE_POLL_MAX);
-                }
-                Ok(None) => {
-                    tracing::warn!(credential = ?credential.key(),
-                        "no token appeared in the store while another process held the lease; fetching it here");
-                    return self.fetch(credential, predecessor).await;
-                }
-                Err(down) => {
-                    self.note_store(Err(down));
-                    return self.fetch(credential, predecessor).await;
-                }
-            }
-        }
-    }
-
-    /// One look at the store: a usable stored token, or the lease and a fetch, or `None` when
-    /// another process holds the lease. Store errors after a fetch are logged, not returned:
-    /// the fetched token is good either way.
-    async fn try_shared(
-        &self,
-        store: &Arc<dyn TokenStore>,
-        key: &StoreKey,
-        credential: &Credential,
-        predecessor: Predecessor<'_>,
-    ) -> std::result::Result<Option<Result<AccessToken>>, StoreError> {
-        if let Some(token) = self.usable(credential.key(), store.get(key).await?, predecessor) {
-            return Ok(Some(Ok(token)));
-        }
-        let Some(lease) = store.try_lease(key).await? else {
-            return Ok(None);
-        };
-        let lease = HeldLease {
-            store: Arc::clone(store),
-            key: key.clone(),
-            lease: Some(lease),
-        };
-        // The lease holder before us may have stored a token since our first look.
-        let stored = store.get(key).await;
-        let obtained = match stored.map(|s| self.usable(credential.key(), s, predecessor)) {
-            Ok(Some(token)) => Ok(token),
-            _ => {
-                let fetched = self.fetch(credential, predecessor).await;
-                if let Ok(token) = &fetched {
-                    let shared =
-                        SharedToken::new(token.as_str(), token.obtained_at(), token.expires_at());
-                    self.note_store(store.put(key, &shared).await);
-                }
-                fetched
-            }
-        };
-        self.note_store(lease.release().await);
-        Ok(Some(obtained))
-    }
-
-    /// A stored token this provider may adopt: unexpired, not too close to its end, and not
-    /// the token being replaced (unless the store holds it as fetched again since).
-    fn usable(
-        &self,
-        credential_key: &CacheKey,
-        stored: Option<SharedToken>,
-        predecessor: Predecessor<'_>,
-    ) -> Option<AccessToken> {
-        let stored = stored?;
-        if self
-            .inner
-            .rejected
-            .get(credential_key)
-            .is_some_and(|refused| *refused == *stored.value)
-        {
-            return None;
-        }
-        let lifetime = stored
-            .expires_at
-            .duration_since(stored.obtained_at)
-            .ok()?
-            .min(MAX_LIFETIME);
-        let reissued = match predecessor {
-            Predecessor::None => false,
-            Predecessor::Stale(old) => {
-                if stored.obtained_at <= old.obtained_at() {
-                    return None;
-                }
-                old.as_str() == stored.value
-            }
-            Predecessor::Rejected(old) => {
-                if old.as_str() == stored.value {
-                    return None;
-                }
-                false
-            }
-        };
+    /// A token another process stored, unless it is already too close to its end.
+    fn adopt(&self, adoptable: Adoptable) -> Option<AccessToken> {
+        let Adoptable {
+            stored,
+            lifetime,
+            reissued,
+        } = adoptable;
         let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed) + 1;
         let token = AccessToken::fetched(
             stored.value,
@@ -372,23 +246,6 @@ impl TokenProvider {
         );
         let state = self.inner.freshness.state(&token, self.inner.clock.now());
         (state != State::Stale).then_some(token)
-    }
-
-    /// Logs a store failure once per incident, and the store's return.
-    fn note_store(&self, outcome: std::result::Result<(), StoreError>) {
-        match outcome {
-            Ok(()) => {
-                if self.inner.store_down.swap(false, Ordering::Relaxed) {
-                    tracing::info!("token store reachable again; sharing tokens through it");
-                }
-            }
-            Err(error) => {
-                if !self.inner.store_down.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(%error,
-                        "token store unavailable; fetching tokens in this process until it returns");
-                }
-            }
-        }
     }
 
     /// Compare-and-remove: removes the entry only if it still holds `token` (or, given
@@ -472,52 +329,35 @@ impl TokenProvider {
             .await;
     }
 
-    /// One `gettoken`, with the stack's bounded retry on transient failures. 40001/40013 and
-    /// other errcodes are final.
+    /// One fetch from the source; a configuration error starts the cooldown.
     async fn fetch(
         &self,
         credential: &Credential,
         predecessor: Predecessor<'_>,
     ) -> Result<AccessToken> {
         self.inner.fetches.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(credential = ?credential.key(), "fetching access token");
-        let url = credential.gettoken_url()?;
-        let info = CallInfo::new(GETTOKEN.path, GETTOKEN.idempotency);
-        let reply: GetTokenReply = match call::send(self.inner.http.get(url), info).await {
-            Ok(reply) => reply,
+        let fetched = match self.inner.source.fetch(credential).await {
+            Ok(fetched) => fetched,
             Err(error) => {
-                if error.is_configuration() {
-                    let until = self.inner.clock.now() + CONFIG_ERROR_COOLDOWN;
-                    let kept = (error.clone(), until);
-                    self.inner
-                        .config_errors
-                        .insert(credential.key().clone(), kept)
-                        .await;
-                }
+                let now = self.inner.clock.now();
+                self.inner
+                    .cooldown
+                    .note(credential.key(), &error, now)
+                    .await;
                 return Err(error);
             }
         };
-        // WeCom says 7200 s; a server that claims more than a day is not believed further.
-        let lifetime = Duration::from_secs(reply.expires_in).min(MAX_LIFETIME);
-        if reply.access_token.is_empty() || lifetime.is_zero() {
-            return Err(Error::Decode {
-                endpoint: GETTOKEN.path.into(),
-                status: 200,
-                reason: "empty access_token or zero expires_in".into(),
-                excerpt: String::new(),
-            });
-        }
+        // WeCom says 7200 s; a source that claims more than a day is not believed further.
+        let lifetime = fetched.expires_in.min(MAX_LIFETIME);
         let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed) + 1;
-        // WeCom is observed to hand back a valid token unchanged, its `expires_in` counting
-        // down: then no new token exists before this one expires.
-        let reissued = matches!(predecessor,
-            Predecessor::Stale(old) if old.as_str() == reply.access_token);
+        // Then no new token exists before this one expires.
+        let reissued = predecessor.is_reissued_as(&fetched.value);
         if reissued {
             tracing::debug!(credential = ?credential.key(),
-                "gettoken returned the current token; using it until it expires");
+                "the source returned the current token; using it until it expires");
         }
         Ok(AccessToken::fetched(
-            reply.access_token,
+            fetched.value,
             generation,
             self.inner.clock.now(),
             lifetime,
@@ -526,109 +366,8 @@ impl TokenProvider {
     }
 }
 
-/// A lease this process holds in the store. Given back by [`release`](Self::release), or, if
-/// the refresh holding it is dropped midway (its caller cancelled, say by a timeout), by a task
-/// spawned on drop: otherwise every process would wait out the lease's lifetime.
-struct HeldLease {
-    store: Arc<dyn TokenStore>,
-    key: StoreKey,
-    lease: Option<Lease>,
-}
-
-impl HeldLease {
-    async fn release(mut self) -> std::result::Result<(), StoreError> {
-        match self.lease.take() {
-            Some(lease) => self.store.release(&self.key, &lease).await,
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for HeldLease {
-    fn drop(&mut self) {
-        let Some(lease) = self.lease.take() else {
-            return;
-        };
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let (store, key) = (Arc::clone(&self.store), self.key.clone());
-            runtime.spawn(async move {
-                let _ = store.release(&key, &lease).await;
-            });
-        }
-    }
-}
-
 /// Pause after a failed background refresh before the next one may start.
 const REFRESH_RETRY_PAUSE: Duration = Duration::from_secs(5);
-
-/// The longest lifetime a token is trusted with, whatever `expires_in` says.
-const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3_600);
-
-/// How long a token WeCom refused is never adopted from the shared store again.
-const REJECTED_MEMORY: Duration = Duration::from_secs(60);
-
-/// How often a provider looks again while another process holds the lease: from the first
-/// pause, doubling, up to the last.
-const LEASE_POLL_FIRST: Duration = Duration::from_millis(10);
-const LEASE_POLL_MAX: Duration = Duration::from_millis(200);
-
-/// The token a new one is obtained to replace, and why.
-#[derive(Clone, Copy)]
-enum Predecessor<'a> {
-    /// None cached (a cold start).
-    None,
-    /// Too close to its end (or due for its early refresh). If WeCom hands it back unchanged,
-    /// it is kept to its end (see [`AccessToken::is_reissued`]).
-    Stale(&'a AccessToken),
-    /// Refused by WeCom (42001/40014/41001): never adopted again from the store.
-    Rejected(&'a AccessToken),
-}
-
-#[derive(Deserialize)]
-struct GetTokenReply {
-    access_token: String,
-    expires_in: u64,
-}
-
-/// When a token is fresh, due for a background refresh, or too close to expiry to use.
-#[derive(Debug, Clone, Copy)]
-struct Freshness {
-    margin: Duration,
-    ahead: Duration,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Fresh,
-    RefreshAhead,
-    Stale,
-}
-
-impl Freshness {
-    fn state(&self, token: &AccessToken, now: SystemTime) -> State {
-        // A token WeCom reissued unchanged is used to its end: fetching earlier would only
-        // bring it back again. The call that finds it expired fetches its successor (and a
-        // call that still carried it then is refused 42001 and replayed once).
-        if token.is_reissued() {
-            return if now >= token.expires_at() {
-                State::Stale
-            } else {
-                State::Fresh
-            };
-        }
-        let fifth = token.lifetime() / 5;
-        let margin = self.margin.min(fifth);
-        let ahead = self.ahead.min(fifth);
-        let stale_at = token.expires_at() - margin;
-        if now >= stale_at {
-            State::Stale
-        } else if now >= stale_at - ahead {
-            State::RefreshAhead
-        } else {
-            State::Fresh
-        }
-    }
-}
 
 /// moka's own expiry only cleans up: an entry lives for the token's lifetime in real time.
 /// Freshness is decided by the provider's clock. Both hooks are set, because moka's default
@@ -667,6 +406,7 @@ pub struct TokenProviderBuilder {
     ahead: Duration,
     max_credentials: u64,
     store: Option<Arc<dyn TokenStore>>,
+    source: Option<Arc<dyn TokenSource>>,
 }
 
 impl Default for TokenProviderBuilder {
@@ -679,6 +419,7 @@ impl Default for TokenProviderBuilder {
             ahead: Duration::from_secs(300),
             max_credentials: 100_000,
             store: None,
+            source: None,
         }
     }
 }
@@ -688,6 +429,11 @@ impl TokenProviderBuilder {
     /// [`ManualClock`](crate::clock::ManualClock).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
+        self
+    }
+
+    pub(crate) fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -705,14 +451,23 @@ impl TokenProviderBuilder {
         self
     }
 
-    /// Retries for `gettoken` on transient failures (default [`RetryConfig::default`]).
+    /// Where tokens come from (default: WeCom's `gettoken` with the credential's corp id and
+    /// secret, through [`http_client`](Self::http_client) with [`retry`](Self::retry)).
+    pub fn source(mut self, source: impl TokenSource) -> Self {
+        self.source = Some(Arc::new(source));
+        self
+    }
+
+    /// Retries for `gettoken` on transient failures (default [`RetryConfig::default`]); for
+    /// the default source only.
     pub fn retry(mut self, retry: RetryConfig) -> Self {
         self.retry = retry;
         self
     }
 
     /// The HTTP client for `gettoken` (default: the SDK's hardened client, see
-    /// [`ClientBuilder::http_client`](crate::ClientBuilder::http_client)).
+    /// [`ClientBuilder::http_client`](crate::ClientBuilder::http_client)); for the default
+    /// source only.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -739,9 +494,15 @@ impl TokenProviderBuilder {
 
     /// Builds the provider.
     pub fn build(self) -> Result<TokenProvider> {
-        let http = match self.http {
-            Some(client) => client,
-            None => middleware::default_http_client(middleware::Timeouts::default())?,
+        let source: Arc<dyn TokenSource> = match self.source {
+            Some(source) => source,
+            None => {
+                let http = match self.http {
+                    Some(client) => client,
+                    None => middleware::default_http_client(middleware::Timeouts::default())?,
+                };
+                Arc::new(GetToken::new(http, &self.retry))
+            }
         };
         let cache = Cache::builder()
             .max_capacity(self.max_credentials)
@@ -750,7 +511,7 @@ impl TokenProviderBuilder {
         Ok(TokenProvider {
             inner: Arc::new(Inner {
                 cache,
-                http: middleware::stack(http, &self.retry, None, None),
+                source,
                 clock: self.clock,
                 freshness: Freshness {
                     margin: self.margin,
@@ -758,16 +519,10 @@ impl TokenProviderBuilder {
                 },
                 generation: AtomicU64::new(0),
                 fetches: AtomicU64::new(0),
-                config_errors: Cache::builder()
-                    .max_capacity(self.max_credentials)
-                    .time_to_live(CONFIG_ERROR_COOLDOWN)
-                    .build(),
-                rejected: moka::sync::Cache::builder()
-                    .max_capacity(self.max_credentials)
-                    .time_to_live(REJECTED_MEMORY)
-                    .build(),
-                store: self.store,
-                store_down: AtomicBool::new(false),
+                cooldown: Cooldown::new(self.max_credentials),
+                shared: self
+                    .store
+                    .map(|store| SharedLevel::new(store, self.max_credentials)),
             }),
         })
     }
@@ -776,42 +531,7 @@ impl TokenProviderBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn freshness_windows_scale_with_lifetime() {
-        let f = Freshness {
-            margin: Duration::from_secs(300),
-            ahead: Duration::from_secs(300),
-        };
-        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        let tok = AccessToken::new("t", 1, t0, Duration::from_secs(7200));
-        let at = |s| t0 + Duration::from_secs(s);
-        assert_eq!(f.state(&tok, at(0)), State::Fresh);
-        assert_eq!(f.state(&tok, at(6599)), State::Fresh);
-        assert_eq!(f.state(&tok, at(6600)), State::RefreshAhead);
-        assert_eq!(f.state(&tok, at(6899)), State::RefreshAhead);
-        assert_eq!(f.state(&tok, at(6900)), State::Stale);
-        // A 10 s token: margin and lead are capped at 2 s each.
-        let short = AccessToken::new("t", 2, t0, Duration::from_secs(10));
-        assert_eq!(f.state(&short, at(5)), State::Fresh);
-        assert_eq!(f.state(&short, at(6)), State::RefreshAhead);
-        assert_eq!(f.state(&short, at(8)), State::Stale);
-    }
-
-    #[test]
-    fn a_reissued_token_is_fresh_until_it_expires() {
-        let f = Freshness {
-            margin: Duration::from_secs(300),
-            ahead: Duration::from_secs(300),
-        };
-        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        let at = |s| t0 + Duration::from_secs(s);
-        // Handed back 600 s before its end: no early refresh, no margin.
-        let tok = AccessToken::fetched("t", 3, at(6600), Duration::from_secs(600), true);
-        assert_eq!(f.state(&tok, at(6600)), State::Fresh);
-        assert_eq!(f.state(&tok, at(7199)), State::Fresh);
-        assert_eq!(f.state(&tok, at(7200)), State::Stale);
-    }
+    use crate::token::cooldown::CONFIG_ERROR_COOLDOWN;
 
     /// A gettoken server answering `first`, then `rest` for ever after.
     async fn gettoken_server(

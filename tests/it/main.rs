@@ -21,5 +21,6 @@ mod simulator_rules;
 mod token_load_counts;
 mod token_rejection;
 mod token_single_flight;
+mod token_source;
 mod token_store_races;
 mod validation_and_redaction;

@@ -1,16 +1,16 @@
-//! The token layer: inject the current token; on rejection, compare-and-refresh and replay once.
-
-use std::fmt;
+//! The token layer of the middleware stack: inject the current token; on rejection, compare-and-refresh and replay once.
 
 use async_trait::async_trait;
 use http::Extensions;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
-use super::classify::Classified;
+use super::access_token::AccessToken;
+use super::credential::Credential;
+use super::provider::TokenProvider;
 use crate::error::Error;
+use crate::middleware::{Classified, TokenFailure};
 use crate::replay::Verdict;
-use crate::token::{AccessToken, Credential, TokenProvider};
 
 pub(crate) struct TokenLayer {
     provider: TokenProvider,
@@ -25,18 +25,6 @@ impl TokenLayer {
         }
     }
 }
-
-/// The token could not be obtained; carries the SDK error through the stack unchanged.
-#[derive(Debug)]
-pub(crate) struct TokenFailure(pub(crate) Error);
-
-impl fmt::Display for TokenFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "could not obtain an access token: {}", self.0)
-    }
-}
-
-impl std::error::Error for TokenFailure {}
 
 fn token_failure(error: Error) -> reqwest_middleware::Error {
     reqwest_middleware::Error::Middleware(TokenFailure(error).into())
