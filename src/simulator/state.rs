@@ -47,7 +47,7 @@ impl Counters {
         self.calls("gettoken")
     }
 
-    /// Calls received on `path` (`"kf/account/list"` or `"/cgi-bin/kf/account/list"`).
+    /// Calls received on `path` (written with or without the leading `/cgi-bin/`).
     pub fn calls(&self, path: &str) -> u64 {
         self.calls.get(path_key(path)).copied().unwrap_or(0)
     }
@@ -72,8 +72,7 @@ impl fmt::Display for Counters {
     }
 }
 
-/// `"/cgi-bin/kf/account/add"`, `"cgi-bin/kf/account/add"` and `"kf/account/add"` all name
-/// the same path.
+/// A path with or without its leading `/` and `cgi-bin/`: all three spellings name one path.
 pub(crate) fn path_key(path: &str) -> &str {
     let path = path.trim_start_matches('/');
     path.strip_prefix("cgi-bin/").unwrap_or(path)

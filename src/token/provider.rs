@@ -541,13 +541,13 @@ mod tests {
         use wiremock::matchers::path;
         use wiremock::{Mock, MockServer, ResponseTemplate};
         let server = MockServer::start().await;
-        Mock::given(path("/cgi-bin/gettoken"))
+        Mock::given(path(crate::spec::GETTOKEN.path))
             .respond_with(ResponseTemplate::new(200).set_body_json(first))
             .up_to_n_times(1)
             .with_priority(1)
             .mount(&server)
             .await;
-        Mock::given(path("/cgi-bin/gettoken"))
+        Mock::given(path(crate::spec::GETTOKEN.path))
             .respond_with(ResponseTemplate::new(200).set_body_json(rest))
             .with_priority(2)
             .mount(&server)
