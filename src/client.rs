@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::kf::Kf;
 use crate::middleware::CallInfo;
 use crate::middleware::{self, RetryConfig, Timeouts, TokenLayer};
+use crate::operation::{Decode, Operation};
 use crate::replay::Idempotency;
 use crate::token::{
     AccessToken, Credential, DEFAULT_API_BASE, TokenProvider, TokenStore, parse_api_base,
@@ -155,6 +156,25 @@ impl Client {
             query,
         )
         .await
+    }
+
+    /// Validates `op` and sends it as its endpoint's row in the table says (POST: a JSON body;
+    /// GET: the query), then decodes the answer: the one call every handle method makes.
+    pub(crate) async fn execute<O: Operation>(&self, op: O) -> Result<O::Response> {
+        op.validate()?;
+        let endpoint = O::ENDPOINT;
+        let wire = match endpoint.method {
+            HttpMethod::Post => {
+                self.send_json(Method::POST, endpoint.path, Some(&op), endpoint.idempotency)
+                    .await?
+            }
+            HttpMethod::Get => {
+                let url = self.endpoint_url(endpoint.path)?;
+                let info = CallInfo::new(endpoint.path, endpoint.idempotency);
+                call::send(self.inner.http.get(url).query(&op), info).await?
+            }
+        };
+        Ok(O::Response::decode(wire))
     }
 
     /// Calls `endpoint` as the endpoint table describes it, with `body` as JSON: the one call

@@ -3,7 +3,7 @@
 //! idempotency class under a dropped answer.
 
 use wecom_kf::errcode;
-use wecom_kf::kf::account::{AddContactWay, ContactWay};
+use wecom_kf::kf::account::{AddContactWay, AddContactWayResponse};
 use wecom_kf::kf::servicer::{ChangeServicers, ReceptionStatus, ServicerResults};
 use wecom_kf::simulator::{Fault, Simulator};
 use wecom_kf::{Client, Error};
@@ -282,7 +282,7 @@ async fn each_contact_link_rule_is_checked_before_sending() {
         Some(errcode::KF_OPEN_KFID_NOT_FOUND)
     );
 
-    let way: ContactWay =
+    let way: AddContactWayResponse =
         serde_json::from_str(r#"{"url":"https://work.weixin.qq.com/kf/x?enc_scene=E"}"#).unwrap();
     assert!(
         way.with_scene_param(&"é".repeat(22)).is_err(),
@@ -328,7 +328,7 @@ fn the_official_examples_decode() {
         ]
     );
     assert_eq!(list.servicer_list[3].department_id, Some(3));
-    let way: ContactWay =
+    let way: AddContactWayResponse =
         serde_json::from_str(include_str!("fixtures/kf_add_contact_way.json")).unwrap();
     assert_eq!(
         way.url,
