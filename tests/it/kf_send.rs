@@ -371,7 +371,7 @@ async fn an_event_code_sends_one_message_while_it_is_valid() {
     client
         .kf()
         .servicer()
-        .add(wecom_kf::kf::servicer::ChangeServicers::new(&open_kfid).userids(["zhangsan"]))
+        .add(wecom_kf::kf::servicer::AddServicers::new(&open_kfid).userids(["zhangsan"]))
         .await
         .unwrap();
     trans

@@ -4,7 +4,7 @@
 
 use wecom_kf::errcode;
 use wecom_kf::kf::service_state::{GetServiceState, ServiceState, TransServiceState};
-use wecom_kf::kf::servicer::ChangeServicers;
+use wecom_kf::kf::servicer::AddServicers;
 use wecom_kf::simulator::{Fault, Simulator};
 use wecom_kf::{Client, Error};
 
@@ -22,7 +22,7 @@ async fn started() -> (Simulator, Client, String) {
     client
         .kf()
         .servicer()
-        .add(ChangeServicers::new(&open_kfid).userids(["zhangsan"]))
+        .add(AddServicers::new(&open_kfid).userids(["zhangsan"]))
         .await
         .unwrap();
     sim.seed_session(&open_kfid, CUSTOMER);
