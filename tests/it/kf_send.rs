@@ -8,7 +8,7 @@ use crate::common::client_on_manual_clock;
 use serde_json::json;
 use wecom_kf::clock::ManualClock;
 use wecom_kf::kf::send::{MenuItem, Outgoing, SendMsg};
-use wecom_kf::kf::service_state::{ServiceState, TransServiceState};
+use wecom_kf::kf::service_state::{ServiceState, TransferServiceState};
 use wecom_kf::simulator::{Fault, Simulator, TokenIssue};
 use wecom_kf::{Client, Error, errcode};
 
@@ -114,7 +114,7 @@ async fn only_within_48_hours_and_in_states_0_or_1() {
     client
         .kf()
         .service_state()
-        .trans(TransServiceState::new(
+        .transfer(TransferServiceState::new(
             &open_kfid,
             ALICE,
             ServiceState::Queued,
@@ -355,11 +355,15 @@ async fn an_event_code_sends_one_message_while_it_is_valid() {
     // A closing code lasts 20 seconds.
     let trans = client.kf().service_state();
     trans
-        .trans(TransServiceState::new(&open_kfid, ALICE, ServiceState::Bot))
+        .transfer(TransferServiceState::new(
+            &open_kfid,
+            ALICE,
+            ServiceState::Bot,
+        ))
         .await
         .unwrap();
     let queued = trans
-        .trans(TransServiceState::new(
+        .transfer(TransferServiceState::new(
             &open_kfid,
             ALICE,
             ServiceState::Queued,
@@ -375,8 +379,8 @@ async fn an_event_code_sends_one_message_while_it_is_valid() {
         .await
         .unwrap();
     trans
-        .trans(
-            TransServiceState::new(&open_kfid, ALICE, ServiceState::Servicer)
+        .transfer(
+            TransferServiceState::new(&open_kfid, ALICE, ServiceState::Servicer)
                 .servicer_userid("zhangsan"),
         )
         .await
@@ -390,7 +394,7 @@ async fn an_event_code_sends_one_message_while_it_is_valid() {
         "the session left the state that made the code"
     );
     let ended = trans
-        .trans(TransServiceState::new(
+        .transfer(TransferServiceState::new(
             &open_kfid,
             ALICE,
             ServiceState::Ended,
@@ -429,7 +433,7 @@ async fn on_event_rules_and_a_lost_answer() {
     let queued = client
         .kf()
         .service_state()
-        .trans(TransServiceState::new(
+        .transfer(TransferServiceState::new(
             &open_kfid,
             ALICE,
             ServiceState::Queued,
