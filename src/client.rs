@@ -194,17 +194,6 @@ impl Client {
         .await
     }
 
-    /// Calls a GET `endpoint` with `query`: the one call every GET handle method makes.
-    pub(crate) async fn call_get<T: DeserializeOwned>(
-        &self,
-        endpoint: &Endpoint,
-        query: &[(&str, &str)],
-    ) -> Result<T> {
-        debug_assert_eq!(endpoint.method, HttpMethod::Get, "{}", endpoint.path);
-        self.get_with(CallInfo::new(endpoint.path, endpoint.idempotency), query)
-            .await
-    }
-
     async fn get_with<T: DeserializeOwned>(
         &self,
         info: CallInfo,
