@@ -41,7 +41,7 @@ use tokio::sync::watch;
 use wecom_kf::Client;
 use wecom_kf::callback::{CallbackCrypto, CallbackEvent};
 use wecom_kf::kf::message::{MessageContent, Origin};
-use wecom_kf::kf::send::{Outgoing, SendMsg};
+use wecom_kf::kf::send::{Outgoing, SendMessage};
 use wecom_kf::kf::sync::CursorStore;
 
 /// The bot: a client, the callback settings, where cursors are kept, and its running pulls.
@@ -171,7 +171,7 @@ impl Bot {
             else {
                 continue;
             };
-            let reply = SendMsg::new(&open_kfid, customer, Outgoing::text(echo(content)))
+            let reply = SendMessage::new(&open_kfid, customer, Outgoing::text(echo(content)))
                 .with_msgid(reply_msgid(&message.msgid));
             match self.client.kf().message().send(reply).await {
                 Ok(_) => {}

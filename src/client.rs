@@ -177,23 +177,6 @@ impl Client {
         Ok(O::Response::decode(wire))
     }
 
-    /// Calls `endpoint` as the endpoint table describes it, with `body` as JSON: the one call
-    /// every POST handle method makes.
-    pub(crate) async fn call<B, T>(&self, endpoint: &Endpoint, body: &B) -> Result<T>
-    where
-        B: Serialize + ?Sized,
-        T: DeserializeOwned,
-    {
-        debug_assert_eq!(endpoint.method, HttpMethod::Post, "{}", endpoint.path);
-        self.send_json(
-            Method::POST,
-            endpoint.path,
-            Some(body),
-            endpoint.idempotency,
-        )
-        .await
-    }
-
     async fn get_with<T: DeserializeOwned>(
         &self,
         info: CallInfo,

@@ -6,12 +6,12 @@
 //! messages. Keep pulling while `has_more` is set, even when a page comes back empty.
 //!
 //! ```no_run
-//! use wecom_kf::kf::message::{MessageContent, SyncMsg};
+//! use wecom_kf::kf::message::{MessageContent, SyncMessages};
 //!
 //! # async fn demo(client: wecom_kf::Client, open_kfid: String, token: String,
 //! #     mut cursor: Option<String>) -> Result<(), wecom_kf::Error> {
 //! loop {
-//!     let mut request = SyncMsg::new(&open_kfid).token(&token);
+//!     let mut request = SyncMessages::new(&open_kfid).token(&token);
 //!     if let Some(c) = &cursor {
 //!         request = request.cursor(c);
 //!     }
@@ -33,13 +33,14 @@
 //! # Ok(()) }
 //! ```
 
-use crate::spec;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::Result;
 use crate::kf::account::OPEN_KFID_MAX_BYTES;
 use crate::kf::customer::WechatChannels;
+use crate::operation::{Operation, decoded_as_is};
+use crate::spec::{self, Endpoint};
 use crate::{Client, validate};
 
 /// A `sync_msg` cursor: up to 64 bytes.
@@ -72,9 +73,8 @@ impl<'a> MessageApi<'a> {
     /// [`Error::is_sync_token_expired`](crate::Error::is_sync_token_expired).
     ///
     /// **Read** (the same cursor gives the same page): retried after transient failures.
-    pub async fn sync(self, request: SyncMsg) -> Result<MessagePage> {
-        request.validate()?;
-        self.client.call(&spec::KF_SYNC_MSG, &request).await
+    pub async fn sync(self, request: SyncMessages) -> Result<SyncMessagesResponse> {
+        self.client.execute(request).await
     }
 }
 
@@ -90,7 +90,7 @@ pub enum VoiceFormat {
 
 /// `kf/sync_msg` request.
 #[derive(Debug, Clone, Serialize)]
-pub struct SyncMsg {
+pub struct SyncMessages {
     open_kfid: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     cursor: Option<String>,
@@ -102,7 +102,7 @@ pub struct SyncMsg {
     voice_format: Option<u32>,
 }
 
-impl SyncMsg {
+impl SyncMessages {
     /// The messages of account `open_kfid`, from the earliest of the last 3 days.
     pub fn new(open_kfid: impl Into<String>) -> Self {
         Self {
@@ -141,6 +141,11 @@ impl SyncMsg {
         });
         self
     }
+}
+
+impl Operation for SyncMessages {
+    const ENDPOINT: &'static Endpoint = &spec::KF_SYNC_MSG;
+    type Response = SyncMessagesResponse;
 
     fn validate(&self) -> Result<()> {
         validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
@@ -160,7 +165,7 @@ impl SyncMsg {
 /// `kf/sync_msg` response.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
-pub struct MessagePage {
+pub struct SyncMessagesResponse {
     /// Store it, and pass it with the next call.
     #[serde(default)]
     pub next_cursor: String,
@@ -171,6 +176,8 @@ pub struct MessagePage {
     #[serde(default, deserialize_with = "super::wire::list_or_null")]
     pub msg_list: Vec<Message>,
 }
+
+decoded_as_is!(SyncMessagesResponse);
 
 /// Who a message came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -543,7 +550,7 @@ mod tests {
 
     #[test]
     fn every_documented_type_decodes_and_unknown_ones_are_kept() {
-        let page: MessagePage = serde_json::from_str(
+        let page: SyncMessagesResponse = serde_json::from_str(
             r#"{"next_cursor":"c1","has_more":1,"msg_list":[
                 {"msgid":"1","open_kfid":"wk","external_userid":"wm","send_time":1,"origin":3,"msgtype":"text","text":{"content":"hi","menu_id":"101"}},
                 {"msgid":"2","send_time":2,"origin":3,"msgtype":"location","location":{"latitude":23.1,"longitude":113.3,"name":"n","address":"a"}},

@@ -6,20 +6,19 @@
 //! (states 0 and 1, else 95018).
 //!
 //! ```no_run
-//! use wecom_kf::kf::send::{MenuItem, Outgoing, SendMsg};
+//! use wecom_kf::kf::send::{MenuItem, Outgoing, SendMessage};
 //!
 //! # async fn demo(client: wecom_kf::Client, open_kfid: String, customer: String)
 //! # -> Result<(), wecom_kf::Error> {
-//! let reply = SendMsg::new(&open_kfid, &customer, Outgoing::text("您好，请问有什么可以帮您？"));
+//! let reply = SendMessage::new(&open_kfid, &customer, Outgoing::text("您好，请问有什么可以帮您？"));
 //! let msgid = reply.msgid().to_owned(); // known before sending: reconcile a lost answer with it
 //! client.kf().message().send(reply).await?;
 //! let menu = Outgoing::menu([MenuItem::click("101", "查订单"), MenuItem::click("102", "转人工")])
 //!     .head_content("请选择：");
-//! client.kf().message().send(SendMsg::new(&open_kfid, &customer, menu)).await?;
+//! client.kf().message().send(SendMessage::new(&open_kfid, &customer, menu)).await?;
 //! # let _ = msgid; Ok(()) }
 //! ```
 
-use crate::spec;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::json;
@@ -28,6 +27,8 @@ use crate::error::{Error, Result};
 use crate::kf::account::OPEN_KFID_MAX_BYTES;
 use crate::kf::message::MessageApi;
 use crate::kf::service_state::EXTERNAL_USERID_MAX_BYTES;
+use crate::operation::{Operation, decoded_as_is};
+use crate::spec::{self, Endpoint};
 use crate::validate;
 
 /// A message id you choose: up to 32 bytes of `0-9 a-z A-Z _ -`, unique within the account.
@@ -45,17 +46,16 @@ impl MessageApi<'_> {
     /// **Not replayed** once it may have reached WeCom: a lost answer is
     /// [`Error::OutcomeUnknown`]. The docs say a repeated `msgid` is refused with an error but
     /// do not give its code, so a replay's refusal could not be told from a real failure. Every
-    /// call carries a `msgid` (generated when you set none; read it with [`SendMsg::msgid`]
+    /// call carries a `msgid` (generated when you set none; read it with [`SendMessage::msgid`]
     /// before sending) so that a lost answer can be reconciled by that id.
-    pub async fn send(self, request: SendMsg) -> Result<Sent> {
-        request.validate()?;
-        self.client().call(&spec::KF_SEND_MSG, &request).await
+    pub async fn send(self, request: SendMessage) -> Result<SendMessageResponse> {
+        self.client().execute(request).await
     }
 }
 
 /// `kf/send_msg` request.
 #[derive(Debug, Clone, Serialize)]
-pub struct SendMsg {
+pub struct SendMessage {
     touser: String,
     open_kfid: String,
     msgid: String,
@@ -63,7 +63,7 @@ pub struct SendMsg {
     content: Outgoing,
 }
 
-impl SendMsg {
+impl SendMessage {
     /// Sends `content` from account `open_kfid` to the customer `external_userid`, with a
     /// fresh msgid.
     pub fn new(
@@ -89,6 +89,11 @@ impl SendMsg {
     pub fn msgid(&self) -> &str {
         &self.msgid
     }
+}
+
+impl Operation for SendMessage {
+    const ENDPOINT: &'static Endpoint = &spec::KF_SEND_MSG;
+    type Response = SendMessageResponse;
 
     fn validate(&self) -> Result<()> {
         validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
@@ -105,7 +110,7 @@ fn check_msgid(msgid: &str) -> Result<()> {
 /// `kf/send_msg` response.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
-pub struct Sent {
+pub struct SendMessageResponse {
     /// The message's id (the one sent).
     #[serde(default)]
     pub msgid: String,
@@ -491,7 +496,7 @@ mod tests {
 
     #[test]
     fn messages_serialise_as_on_the_wire() {
-        let text = SendMsg::new("wk", "wm", Outgoing::text("hi")).with_msgid("m1");
+        let text = SendMessage::new("wk", "wm", Outgoing::text("hi")).with_msgid("m1");
         assert_eq!(
             serde_json::to_value(&text).unwrap(),
             json!({"touser": "wm", "open_kfid": "wk", "msgid": "m1", "msgtype": "text",
@@ -501,7 +506,7 @@ mod tests {
             Outgoing::menu([MenuItem::click("1", "a"), MenuItem::view("https://x", "b")])
                 .head_content("h"),
         );
-        let wire = serde_json::to_value(SendMsg::new("wk", "wm", menu)).unwrap();
+        let wire = serde_json::to_value(SendMessage::new("wk", "wm", menu)).unwrap();
         assert_eq!(wire["msgtype"], "msgmenu");
         assert_eq!(wire["msgmenu"]["head_content"], "h");
         assert_eq!(wire["msgmenu"]["list"][1]["view"]["url"], "https://x");
@@ -509,8 +514,8 @@ mod tests {
 
     #[test]
     fn a_generated_msgid_fits_the_rules() {
-        let a = SendMsg::new("wk", "wm", Outgoing::text("x"));
-        let b = SendMsg::new("wk", "wm", Outgoing::text("x"));
+        let a = SendMessage::new("wk", "wm", Outgoing::text("x"));
+        let b = SendMessage::new("wk", "wm", Outgoing::text("x"));
         assert_ne!(a.msgid(), b.msgid());
         assert!(a.validate().is_ok());
         assert_eq!(a.msgid().len(), 32);
@@ -525,11 +530,8 @@ impl MessageApi<'_> {
     /// `session_status_change` event). Each code works once; text or a menu only.
     ///
     /// **Not replayed** (the code is single-use): a lost answer is [`Error::OutcomeUnknown`].
-    pub async fn send_on_event(self, request: SendOnEvent) -> Result<Sent> {
-        request.validate()?;
-        self.client()
-            .call(&spec::KF_SEND_MSG_ON_EVENT, &request)
-            .await
+    pub async fn send_on_event(self, request: SendOnEvent) -> Result<SendOnEventResponse> {
+        self.client().execute(request).await
     }
 
     /// Recalls a message sent with [`send`](Self::send) within the last 2 minutes. A recalled
@@ -538,14 +540,8 @@ impl MessageApi<'_> {
     /// **Not replayed**: recalling again is an error whose code the docs do not give, so a
     /// replay could turn a recall that happened into an error; a lost answer is
     /// [`Error::OutcomeUnknown`].
-    pub async fn recall(self, open_kfid: &str, msgid: &str) -> Result<()> {
-        validate::bytes("open_kfid", open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
-        validate::bytes("msgid", msgid, 1, 128)?;
-        let body = json!({ "open_kfid": open_kfid, "msgid": msgid });
-        self.client()
-            .call::<_, serde::de::IgnoredAny>(&spec::KF_RECALL_MSG, &body)
-            .await
-            .map(drop)
+    pub async fn recall(self, request: RecallMessage) -> Result<()> {
+        self.client().execute(request).await
     }
 }
 
@@ -568,7 +564,7 @@ impl SendOnEvent {
         }
     }
 
-    /// Use this msgid instead (same rules as [`SendMsg::with_msgid`]).
+    /// Use this msgid instead (same rules as [`SendMessage::with_msgid`]).
     pub fn with_msgid(mut self, msgid: impl Into<String>) -> Self {
         self.msgid = msgid.into();
         self
@@ -578,6 +574,11 @@ impl SendOnEvent {
     pub fn msgid(&self) -> &str {
         &self.msgid
     }
+}
+
+impl Operation for SendOnEvent {
+    const ENDPOINT: &'static Endpoint = &spec::KF_SEND_MSG_ON_EVENT;
+    type Response = SendOnEventResponse;
 
     fn validate(&self) -> Result<()> {
         validate::bytes("code", &self.code, 1, 512)?;
@@ -591,3 +592,41 @@ impl SendOnEvent {
         self.content.validate()
     }
 }
+
+/// `kf/send_msg_on_event` response.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct SendOnEventResponse {
+    /// The message's id (the one sent).
+    #[serde(default)]
+    pub msgid: String,
+}
+
+/// `kf/recall_msg` request.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecallMessage {
+    open_kfid: String,
+    msgid: String,
+}
+
+impl RecallMessage {
+    /// Recalls the message `msgid` that account `open_kfid` sent.
+    pub fn new(open_kfid: impl Into<String>, msgid: impl Into<String>) -> Self {
+        Self {
+            open_kfid: open_kfid.into(),
+            msgid: msgid.into(),
+        }
+    }
+}
+
+impl Operation for RecallMessage {
+    const ENDPOINT: &'static Endpoint = &spec::KF_RECALL_MSG;
+    type Response = ();
+
+    fn validate(&self) -> Result<()> {
+        validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
+        validate::bytes("msgid", &self.msgid, 1, 128)
+    }
+}
+
+decoded_as_is!(SendMessageResponse, SendOnEventResponse);

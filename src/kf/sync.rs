@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use futures_util::Stream;
 
-use super::message::{Message, MessageApi, SyncMsg};
+use super::message::{Message, MessageApi, SyncMessages};
 #[cfg(feature = "redis")]
 pub use super::redis_cursor::{DEFAULT_CURSOR_PREFIX, RedisCursorStore};
 use crate::error::{Error, Result};
@@ -248,7 +248,7 @@ impl Pull<'_> {
                 .await?
                 .filter(|c| !c.is_empty()),
         };
-        let mut request = SyncMsg::new(&self.open_kfid);
+        let mut request = SyncMessages::new(&self.open_kfid);
         if let Some(c) = &cursor {
             request = request.cursor(c);
         }
