@@ -7,13 +7,9 @@ pub mod account;
 pub mod customer;
 pub mod knowledge;
 pub mod message;
-#[cfg(feature = "redis")]
-mod redis_cursor;
-pub mod send;
 pub mod service_state;
 pub mod servicer;
 pub mod statistic;
-pub mod sync;
 mod wire;
 
 use crate::Client;

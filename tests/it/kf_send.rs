@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::common::client_on_manual_clock;
 use serde_json::json;
 use wecom_kf::clock::ManualClock;
-use wecom_kf::kf::send::{MenuItem, Outgoing, RecallMessage, SendMessage};
+use wecom_kf::kf::message::{MenuItem, Outgoing, RecallMessage, SendMessage};
 use wecom_kf::kf::service_state::{ServiceState, TransferServiceState};
 use wecom_kf::simulator::{Fault, Simulator, TokenIssue};
 use wecom_kf::{Client, Error, errcode};
@@ -305,8 +305,7 @@ fn welcome_code(page: &wecom_kf::kf::message::SyncMessagesResponse) -> String {
 
 #[tokio::test]
 async fn an_event_code_sends_one_message_while_it_is_valid() {
-    use wecom_kf::kf::message::SyncMessages;
-    use wecom_kf::kf::send::SendOnEvent;
+    use wecom_kf::kf::message::{SendOnEvent, SyncMessages};
     let (sim, client, open_kfid, clock) = started().await;
     let messages = client.kf().message();
     sim.customer_enters(&open_kfid, "wmBOB", "spring");
@@ -418,7 +417,7 @@ async fn an_event_code_sends_one_message_while_it_is_valid() {
 
 #[tokio::test]
 async fn on_event_rules_and_a_lost_answer() {
-    use wecom_kf::kf::send::SendOnEvent;
+    use wecom_kf::kf::message::SendOnEvent;
     let (sim, client, open_kfid, _clock) = started().await;
     let messages = client.kf().message();
     for (request, field) in [

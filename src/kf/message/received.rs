@@ -1,37 +1,5 @@
-//! Messages (消息): pulling what customers sent (`kf/sync_msg`), with every message and event
-//! type the docs list as a typed enum that keeps the types it does not know.
-//!
-//! WeCom POSTs a `kf_msg_or_event` callback carrying a `Token`; pass it with the cursor you
-//! stored, and store `next_cursor` after each page so that a restart neither loses nor repeats
-//! messages. Keep pulling while `has_more` is set, even when a page comes back empty.
-//!
-//! ```no_run
-//! use wecom_kf::kf::message::{MessageContent, SyncMessages};
-//!
-//! # async fn demo(client: wecom_kf::Client, open_kfid: String, token: String,
-//! #     mut cursor: Option<String>) -> Result<(), wecom_kf::Error> {
-//! loop {
-//!     let mut request = SyncMessages::new(&open_kfid).token(&token);
-//!     if let Some(c) = &cursor {
-//!         request = request.cursor(c);
-//!     }
-//!     let page = match client.kf().message().sync(request).await {
-//!         // The callback's token lasts 10 minutes; without it the call is rate-limited.
-//!         Err(e) if e.is_sync_token_expired() => break, // wait for the next callback
-//!         other => other?,
-//!     };
-//!     for message in &page.msg_list {
-//!         if let MessageContent::Text { content, .. } = &message.content {
-//!             println!("{:?} wrote {content}", message.external_userid);
-//!         }
-//!     }
-//!     cursor = Some(page.next_cursor.clone()); // persist it here
-//!     if !page.has_more {
-//!         break;
-//!     }
-//! }
-//! # Ok(()) }
-//! ```
+//! What customers send: `kf/sync_msg` pages of messages and events, every type the docs list
+//! as a typed enum that keeps the types it does not know.
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
@@ -41,7 +9,7 @@ use crate::kf::account::OPEN_KFID_MAX_BYTES;
 use crate::kf::customer::WechatChannels;
 use crate::operation::{Operation, decoded_as_is};
 use crate::spec::{self, Endpoint};
-use crate::{Client, validate};
+use crate::validate;
 
 /// A `sync_msg` cursor: up to 64 bytes.
 pub const CURSOR_MAX_BYTES: usize = 64;
@@ -49,34 +17,6 @@ pub const CURSOR_MAX_BYTES: usize = 64;
 pub const SYNC_TOKEN_MAX_BYTES: usize = 128;
 /// Page size limit (and WeCom's default) of `sync_msg`.
 pub const SYNC_LIMIT_MAX: u32 = 1000;
-
-/// The message API. Obtained with `client.kf().message()`.
-#[derive(Debug, Clone, Copy)]
-pub struct MessageApi<'a> {
-    client: &'a Client,
-}
-
-impl<'a> MessageApi<'a> {
-    pub(crate) fn new(client: &'a Client) -> Self {
-        Self { client }
-    }
-
-    pub(crate) fn client(self) -> &'a Client {
-        self.client
-    }
-
-    /// One page of messages and events after a cursor
-    /// ([doc](https://developer.work.weixin.qq.com/document/path/94670)): the last 3 days at
-    /// most, never the messages sent through `send_msg`.
-    ///
-    /// A token that expired (10 minutes after its callback) is errcode 95007: see
-    /// [`Error::is_sync_token_expired`](crate::Error::is_sync_token_expired).
-    ///
-    /// **Read** (the same cursor gives the same page): retried after transient failures.
-    pub async fn sync(self, request: SyncMessages) -> Result<SyncMessagesResponse> {
-        self.client.execute(request).await
-    }
-}
 
 /// How voice messages are delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,10 +110,10 @@ pub struct SyncMessagesResponse {
     #[serde(default)]
     pub next_cursor: String,
     /// More messages follow (possibly after an empty page).
-    #[serde(default, deserialize_with = "super::wire::bool_from_int")]
+    #[serde(default, deserialize_with = "crate::kf::wire::bool_from_int")]
     pub has_more: bool,
     /// The messages and events, oldest first.
-    #[serde(default, deserialize_with = "super::wire::list_or_null")]
+    #[serde(default, deserialize_with = "crate::kf::wire::list_or_null")]
     pub msg_list: Vec<Message>,
 }
 

@@ -1,23 +1,5 @@
-//! Sending messages to customers: `kf/send_msg` with every message type the docs list,
-//! `kf/send_msg_on_event` (the one message an event allows), and `kf/recall_msg`.
-//!
-//! WeCom lets an account send at most 5 messages after a customer's last message, within 48
-//! hours of it (95001 / 95002), and only while the session is untreated or with the bot
-//! (states 0 and 1, else 95018).
-//!
-//! ```no_run
-//! use wecom_kf::kf::send::{MenuItem, Outgoing, SendMessage};
-//!
-//! # async fn demo(client: wecom_kf::Client, open_kfid: String, customer: String)
-//! # -> Result<(), wecom_kf::Error> {
-//! let reply = SendMessage::new(&open_kfid, &customer, Outgoing::text("您好，请问有什么可以帮您？"));
-//! let msgid = reply.msgid().to_owned(); // known before sending: reconcile a lost answer with it
-//! client.kf().message().send(reply).await?;
-//! let menu = Outgoing::menu([MenuItem::click("101", "查订单"), MenuItem::click("102", "转人工")])
-//!     .head_content("请选择：");
-//! client.kf().message().send(SendMessage::new(&open_kfid, &customer, menu)).await?;
-//! # let _ = msgid; Ok(()) }
-//! ```
+//! What is sent to customers: the message types of `kf/send_msg` ([`Outgoing`]), and the
+//! requests of `kf/send_msg`, `kf/send_msg_on_event` and `kf/recall_msg`.
 
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
@@ -25,7 +7,6 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::kf::account::OPEN_KFID_MAX_BYTES;
-use crate::kf::message::MessageApi;
 use crate::kf::service_state::EXTERNAL_USERID_MAX_BYTES;
 use crate::operation::{Operation, decoded_as_is};
 use crate::spec::{self, Endpoint};
@@ -37,21 +18,6 @@ pub const MSGID_MAX_BYTES: usize = 32;
 pub const TEXT_MAX_BYTES: usize = 2048;
 /// A menu holds at most 10 items (95008 beyond).
 pub const MENU_ITEMS_MAX: usize = 10;
-
-impl MessageApi<'_> {
-    /// Sends a message to a customer
-    /// ([doc](https://developer.work.weixin.qq.com/document/path/94677)). Success means WeCom
-    /// accepted it; a delivery failure comes later as a `msg_send_fail` event.
-    ///
-    /// **Not replayed** once it may have reached WeCom: a lost answer is
-    /// [`Error::OutcomeUnknown`]. The docs say a repeated `msgid` is refused with an error but
-    /// do not give its code, so a replay's refusal could not be told from a real failure. Every
-    /// call carries a `msgid` (generated when you set none; read it with [`SendMessage::msgid`]
-    /// before sending) so that a lost answer can be reconciled by that id.
-    pub async fn send(self, request: SendMessage) -> Result<SendMessageResponse> {
-        self.client().execute(request).await
-    }
-}
 
 /// `kf/send_msg` request.
 #[derive(Debug, Clone, Serialize)]
@@ -519,29 +485,6 @@ mod tests {
         assert_ne!(a.msgid(), b.msgid());
         assert!(a.validate().is_ok());
         assert_eq!(a.msgid().len(), 32);
-    }
-}
-
-impl MessageApi<'_> {
-    /// Sends the one message an event allows
-    /// ([doc](https://developer.work.weixin.qq.com/document/path/95122)): a welcome on
-    /// `enter_session` (its `welcome_code`, valid 20 s), or a message when a session is queued,
-    /// taken or ended (the `msg_code` of `service_state/trans` or of the
-    /// `session_status_change` event). Each code works once; text or a menu only.
-    ///
-    /// **Not replayed** (the code is single-use): a lost answer is [`Error::OutcomeUnknown`].
-    pub async fn send_on_event(self, request: SendOnEvent) -> Result<SendOnEventResponse> {
-        self.client().execute(request).await
-    }
-
-    /// Recalls a message sent with [`send`](Self::send) within the last 2 minutes. A recalled
-    /// message still counts toward the 5-message quota.
-    ///
-    /// **Not replayed**: recalling again is an error whose code the docs do not give, so a
-    /// replay could turn a recall that happened into an error; a lost answer is
-    /// [`Error::OutcomeUnknown`].
-    pub async fn recall(self, request: RecallMessage) -> Result<()> {
-        self.client().execute(request).await
     }
 }
 
