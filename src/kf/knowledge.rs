@@ -555,7 +555,18 @@ impl Answer {
     }
 }
 
-/// An attachment to an answer.
+/// An attachment to an answer: one constructor per type.
+///
+/// ```
+/// use wecom_kf::kf::knowledge::{Answer, Attachment};
+///
+/// let answer = Answer::text("See the guide, or watch the video.")
+///     .attachment(Attachment::image("MEDIA_ID"))
+///     .attachment(Attachment::video("MEDIA_ID"))
+///     .attachment(Attachment::link("Returns", "https://example.com/r.png", "The guide", "https://example.com/r"))
+///     .attachment(Attachment::mini_program("Our shop", "THUMB_ID", "wx123", "pages/index"));
+/// # let _ = answer;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Attachment {
@@ -605,6 +616,36 @@ impl Attachment {
     pub fn video(media_id: impl Into<String>) -> Self {
         Self::Video {
             media_id: media_id.into(),
+        }
+    }
+
+    /// A link card to `url`, with a picture by URL.
+    pub fn link(
+        title: impl Into<String>,
+        picurl: impl Into<String>,
+        desc: impl Into<String>,
+        url: impl Into<String>,
+    ) -> Self {
+        Self::Link {
+            title: title.into(),
+            picurl: picurl.into(),
+            desc: desc.into(),
+            url: url.into(),
+        }
+    }
+
+    /// A mini program card that opens `pagepath` of the mini program `appid`.
+    pub fn mini_program(
+        title: impl Into<String>,
+        thumb_media_id: impl Into<String>,
+        appid: impl Into<String>,
+        pagepath: impl Into<String>,
+    ) -> Self {
+        Self::MiniProgram {
+            title: title.into(),
+            thumb_media_id: thumb_media_id.into(),
+            appid: appid.into(),
+            pagepath: pagepath.into(),
         }
     }
 

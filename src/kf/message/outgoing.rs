@@ -82,7 +82,26 @@ pub struct SendMessageResponse {
     pub msgid: String,
 }
 
-/// What to send, by type.
+/// What to send, by type: one constructor per type.
+///
+/// ```
+/// use wecom_kf::kf::message::{MenuItem, Outgoing};
+///
+/// let messages = [
+///     Outgoing::text("您好"),
+///     Outgoing::image("MEDIA_ID"),
+///     Outgoing::voice("MEDIA_ID"),
+///     Outgoing::video("MEDIA_ID"),
+///     Outgoing::file("MEDIA_ID"),
+///     Outgoing::link("Returns", "How to send an item back", "https://example.com/r", "THUMB_ID"),
+///     Outgoing::mini_program("wx123", "Our shop", "THUMB_ID", "pages/index"),
+///     Outgoing::menu([MenuItem::click("101", "查订单")]).head_content("请选择：").into(),
+///     Outgoing::location(23.1, 113.3, "广州塔", "广州市海珠区阅江西路222号"),
+///     Outgoing::business_card("zhangsan"),
+///     Outgoing::ca_link("https://work.weixin.qq.com/ca/cawcde"),
+/// ];
+/// # let _ = messages;
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Outgoing {
@@ -173,12 +192,93 @@ impl Outgoing {
         }
     }
 
-    /// A menu message of `items` (1 to 10).
+    /// A voice message.
+    pub fn voice(media_id: impl Into<String>) -> Self {
+        Self::Voice {
+            media_id: media_id.into(),
+        }
+    }
+
+    /// A video message.
+    pub fn video(media_id: impl Into<String>) -> Self {
+        Self::Video {
+            media_id: media_id.into(),
+        }
+    }
+
+    /// A file message.
+    pub fn file(media_id: impl Into<String>) -> Self {
+        Self::File {
+            media_id: media_id.into(),
+        }
+    }
+
+    /// A link card to `url` (http or https), with a cover image by media id.
+    pub fn link(
+        title: impl Into<String>,
+        desc: impl Into<String>,
+        url: impl Into<String>,
+        thumb_media_id: impl Into<String>,
+    ) -> Self {
+        Self::Link {
+            title: title.into(),
+            desc: desc.into(),
+            url: url.into(),
+            thumb_media_id: thumb_media_id.into(),
+        }
+    }
+
+    /// A mini program card that opens `pagepath` of the mini program `appid`.
+    pub fn mini_program(
+        appid: impl Into<String>,
+        title: impl Into<String>,
+        thumb_media_id: impl Into<String>,
+        pagepath: impl Into<String>,
+    ) -> Self {
+        Self::MiniProgram {
+            appid: appid.into(),
+            title: title.into(),
+            thumb_media_id: thumb_media_id.into(),
+            pagepath: pagepath.into(),
+        }
+    }
+
+    /// A menu message of `items` (1 to 10): a [`Menu`], to give a head or a tail, then
+    /// `.into()` (or pass it where an `impl Into<Outgoing>` is taken).
     pub fn menu(items: impl IntoIterator<Item = MenuItem>) -> Menu {
         Menu {
             head_content: None,
             list: items.into_iter().collect(),
             tail_content: None,
+        }
+    }
+
+    /// A location (latitude −90 to 90, longitude −180 to 180).
+    pub fn location(
+        latitude: f64,
+        longitude: f64,
+        name: impl Into<String>,
+        address: impl Into<String>,
+    ) -> Self {
+        Self::Location {
+            latitude,
+            longitude,
+            name: name.into(),
+            address: address.into(),
+        }
+    }
+
+    /// The business card of the member `userid`.
+    pub fn business_card(userid: impl Into<String>) -> Self {
+        Self::BusinessCard {
+            userid: userid.into(),
+        }
+    }
+
+    /// A customer-acquisition link (获客链接).
+    pub fn ca_link(link_url: impl Into<String>) -> Self {
+        Self::CaLink {
+            link_url: link_url.into(),
         }
     }
 
