@@ -62,21 +62,26 @@ impl<'a> KnowledgeApi<'a> {
         self.client.execute(request).await
     }
 
-    /// Deletes a group and its intents (`del_group`); the default group cannot be deleted.
+    /// Deletes a group and its intents (`del_group`,
+    /// [doc](https://developer.work.weixin.qq.com/document/path/95971)); the default group
+    /// cannot be deleted.
     ///
     /// **Idempotent**: retried after transient failures.
     pub async fn delete_group(self, request: DeleteGroup) -> Result<()> {
         self.client.execute(request).await
     }
 
-    /// Renames a group (`mod_group`); the default group cannot be renamed.
+    /// Renames a group (`mod_group`,
+    /// [doc](https://developer.work.weixin.qq.com/document/path/95971)); the default group
+    /// cannot be renamed.
     ///
     /// **Idempotent**: retried after transient failures.
     pub async fn update_group(self, request: UpdateGroup) -> Result<()> {
         self.client.execute(request).await
     }
 
-    /// One page of groups (`list_group`).
+    /// One page of groups (`list_group`,
+    /// [doc](https://developer.work.weixin.qq.com/document/path/95971)).
     ///
     /// **Read**: retried after transient failures.
     pub async fn list_groups(self, request: ListGroups) -> Result<ListGroupsResponse> {
@@ -94,22 +99,26 @@ impl<'a> KnowledgeApi<'a> {
         self.client.execute(request).await
     }
 
-    /// Deletes an intent (`del_intent`).
+    /// Deletes an intent (`del_intent`,
+    /// [doc](https://developer.work.weixin.qq.com/document/path/95972)).
     ///
     /// **Idempotent**: retried after transient failures.
     pub async fn delete_intent(self, request: DeleteIntent) -> Result<()> {
         self.client.execute(request).await
     }
 
-    /// Replaces parts of an intent (`mod_intent`): each part given is overwritten whole.
+    /// Replaces parts of an intent (`mod_intent`,
+    /// [doc](https://developer.work.weixin.qq.com/document/path/95972)): each part given is
+    /// overwritten whole.
     ///
     /// **Idempotent**: retried after transient failures.
     pub async fn update_intent(self, request: UpdateIntent) -> Result<()> {
         self.client.execute(request).await
     }
 
-    /// One page of intents (`list_intent`). Attachments come back with a `name` instead of a
-    /// `media_id`.
+    /// One page of intents (`list_intent`,
+    /// [doc](https://developer.work.weixin.qq.com/document/path/95972)). Attachments come back
+    /// with a `name` instead of a `media_id`.
     ///
     /// **Read**: retried after transient failures.
     pub async fn list_intents(self, request: ListIntents) -> Result<ListIntentsResponse> {
