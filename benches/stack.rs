@@ -19,7 +19,7 @@ use support::{
     sdk_list,
 };
 use wecom_kf::Client;
-use wecom_kf::kf::account::AccountList;
+use wecom_kf::kf::account::ListAccountsResponse;
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -52,7 +52,7 @@ async fn bare_call(client: &ClientWithMiddleware, target: &RawTarget) {
         .send()
         .await
         .expect("bare send");
-    let page: AccountList = response.json().await.expect("bare decode");
+    let page: ListAccountsResponse = response.json().await.expect("bare decode");
     assert_eq!(page.account_list.len(), 3);
 }
 

@@ -40,9 +40,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use wecom_kf::Client;
 use wecom_kf::callback::{CallbackCrypto, CallbackEvent};
-use wecom_kf::kf::message::{MessageContent, Origin};
-use wecom_kf::kf::send::{Outgoing, SendMsg};
-use wecom_kf::kf::sync::CursorStore;
+use wecom_kf::kf::message::{CursorStore, MessageContent, Origin, Outgoing, SendMessage};
 
 /// The bot: a client, the callback settings, where cursors are kept, and its running pulls.
 pub struct Bot {
@@ -171,7 +169,7 @@ impl Bot {
             else {
                 continue;
             };
-            let reply = SendMsg::new(&open_kfid, customer, Outgoing::text(echo(content)))
+            let reply = SendMessage::new(&open_kfid, customer, Outgoing::text(echo(content)))
                 .with_msgid(reply_msgid(&message.msgid));
             match self.client.kf().message().send(reply).await {
                 Ok(_) => {}
@@ -277,7 +275,7 @@ pub async fn run_on_simulator(out: &mut impl Write) -> Result<(), Box<dyn std::e
     let bot = Bot::new(
         sim.client_builder().build()?,
         CallbackCrypto::new(TOKEN, AES_KEY, sim.corp_id())?,
-        Arc::new(wecom_kf::kf::sync::MemoryCursorStore::new()),
+        Arc::new(wecom_kf::kf::message::MemoryCursorStore::new()),
     );
     let server = tokio::spawn(serve(listener, bot.clone()));
     writeln!(out, "bot listening at {url} (simulated WeCom)")?;
@@ -314,7 +312,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::env::var("WECOM_CORP_ID")?,
     )?;
     let dir = std::env::var("WECOM_BOT_CURSORS").unwrap_or_else(|_| "bot-cursors".into());
-    let cursors = Arc::new(wecom_kf::kf::sync::FileCursorStore::new(dir)?);
+    let cursors = Arc::new(wecom_kf::kf::message::FileCursorStore::new(dir)?);
     let addr = std::env::var("WECOM_BOT_ADDR").unwrap_or_else(|_| "0.0.0.0:8080".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("bot listening on {addr}, callback path /callback");

@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::kf::Kf;
 use crate::middleware::CallInfo;
 use crate::middleware::{self, RetryConfig, Timeouts};
+use crate::operation::{Decode, Operation};
 use crate::spec::Idempotency;
 use crate::token::{
     AccessToken, Credential, DEFAULT_API_BASE, TokenLayer, TokenProvider, TokenStore,
@@ -164,32 +165,23 @@ impl Client {
         .await
     }
 
-    /// Calls `endpoint` as the endpoint table describes it, with `body` as JSON: the one call
-    /// every POST handle method makes.
-    pub(crate) async fn call<B, T>(&self, endpoint: &Endpoint, body: &B) -> Result<T>
-    where
-        B: Serialize + ?Sized,
-        T: DeserializeOwned,
-    {
-        debug_assert_eq!(endpoint.method, HttpMethod::Post, "{}", endpoint.path);
-        self.send_json(
-            Method::POST,
-            endpoint.path,
-            Some(body),
-            endpoint.idempotency,
-        )
-        .await
-    }
-
-    /// Calls a GET `endpoint` with `query`: the one call every GET handle method makes.
-    pub(crate) async fn call_get<T: DeserializeOwned>(
-        &self,
-        endpoint: &Endpoint,
-        query: &[(&str, &str)],
-    ) -> Result<T> {
-        debug_assert_eq!(endpoint.method, HttpMethod::Get, "{}", endpoint.path);
-        self.get_with(CallInfo::new(endpoint.path, endpoint.idempotency), query)
-            .await
+    /// Validates `op` and sends it as its endpoint's row in the table says (POST: a JSON body;
+    /// GET: the query), then decodes the answer: the one call every handle method makes.
+    pub(crate) async fn execute<O: Operation>(&self, op: O) -> Result<O::Response> {
+        op.validate()?;
+        let endpoint = O::ENDPOINT;
+        let wire = match endpoint.method {
+            HttpMethod::Post => {
+                self.send_json(Method::POST, endpoint.path, Some(&op), endpoint.idempotency)
+                    .await?
+            }
+            HttpMethod::Get => {
+                let url = self.endpoint_url(endpoint.path)?;
+                let info = CallInfo::new(endpoint.path, endpoint.idempotency);
+                call::send(self.inner.http.get(url).query(&op), info).await?
+            }
+        };
+        Ok(O::Response::decode(wire))
     }
 
     async fn get_with<T: DeserializeOwned>(

@@ -46,6 +46,7 @@ mod hex;
 pub mod kf;
 pub mod media;
 mod middleware;
+mod operation;
 mod redact;
 #[cfg(feature = "redis")]
 mod redis_conn;

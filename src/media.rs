@@ -3,13 +3,15 @@
 //!
 //! The upload is encoded (reqwest's multipart encoder) into bytes before it is sent, so that
 //! the retry and token layers can send it again; it is in memory anyway, within the limits.
+//! Neither call is JSON both ways, so they send through their own paths rather than
+//! `Client::execute`, but take request types like every other endpoint.
 //!
 //! ```no_run
-//! use wecom_kf::media::Upload;
+//! use wecom_kf::media::{DownloadMedia, UploadMedia};
 //!
 //! # async fn demo(client: wecom_kf::Client, png: Vec<u8>) -> Result<(), wecom_kf::Error> {
-//! let uploaded = client.media().upload(Upload::image("avatar.png", png)).await?;
-//! let file = client.media().download(&uploaded.media_id).await?;
+//! let uploaded = client.media().upload(UploadMedia::image("avatar.png", png)).await?;
+//! let file = client.media().download(DownloadMedia::new(&uploaded.media_id)).await?;
 //! println!("{:?}: {} bytes", file.filename, file.bytes.len());
 //! # Ok(()) }
 //! ```
@@ -51,7 +53,7 @@ impl<'a> MediaApi<'a> {
     /// **Not replayed** once it may have reached WeCom (a second upload would make a second
     /// media_id; harmless, as it expires in 3 days, but the SDK keeps the rule): a lost answer
     /// is [`Error::OutcomeUnknown`].
-    pub async fn upload(self, upload: Upload) -> Result<Uploaded> {
+    pub async fn upload(self, upload: UploadMedia) -> Result<UploadMediaResponse> {
         upload.validate()?;
         let kind = upload.kind.as_str();
         // As a body over the same bytes (no copy); the form is gathered into one buffer below.
@@ -82,11 +84,11 @@ impl<'a> MediaApi<'a> {
     /// does not make.
     ///
     /// **Read** (a GET): retried after transient failures.
-    pub async fn download(self, media_id: &str) -> Result<Downloaded> {
-        validate::bytes("media_id", media_id, 1, 256)?;
+    pub async fn download(self, request: DownloadMedia) -> Result<DownloadMediaResponse> {
+        request.validate()?;
         let answer = self
             .client
-            .get_raw(&spec::MEDIA_GET, &[("media_id", media_id)])
+            .get_raw(&spec::MEDIA_GET, &[("media_id", &request.media_id)])
             .await?;
         // Lossy: a file name may arrive as raw UTF-8, which `to_str` refuses.
         let header = |name: http::HeaderName| {
@@ -98,7 +100,7 @@ impl<'a> MediaApi<'a> {
         let filename = header(http::header::CONTENT_DISPOSITION)
             .as_deref()
             .and_then(disposition_filename);
-        Ok(Downloaded {
+        Ok(DownloadMediaResponse {
             content_type: header(http::header::CONTENT_TYPE),
             filename,
             bytes: answer.body,
@@ -216,17 +218,17 @@ impl MediaKind {
     }
 }
 
-/// A file to upload: its kind, its name (shown to the recipient of a file message) and its
-/// bytes.
+/// `media/upload` request: a file's kind, its name (shown to the recipient of a file message)
+/// and its bytes.
 #[derive(Debug, Clone)]
-pub struct Upload {
+pub struct UploadMedia {
     kind: MediaKind,
     filename: String,
     content_type: Option<String>,
     bytes: Bytes,
 }
 
-impl Upload {
+impl UploadMedia {
     /// A file of `kind`.
     pub fn new(kind: MediaKind, filename: impl Into<String>, bytes: impl Into<Bytes>) -> Self {
         Self {
@@ -305,7 +307,7 @@ impl Upload {
 /// `media/upload` response.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
-pub struct Uploaded {
+pub struct UploadMediaResponse {
     /// The media's kind, as WeCom names it.
     #[serde(rename = "type", default)]
     pub kind: String,
@@ -316,10 +318,29 @@ pub struct Uploaded {
     pub created_at: String,
 }
 
+/// `media/get` request (a GET).
+#[derive(Debug, Clone)]
+pub struct DownloadMedia {
+    media_id: String,
+}
+
+impl DownloadMedia {
+    /// The file `media_id` (e.g. of an image a customer sent).
+    pub fn new(media_id: impl Into<String>) -> Self {
+        Self {
+            media_id: media_id.into(),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        validate::bytes("media_id", &self.media_id, 1, 256)
+    }
+}
+
 /// `media/get` response: the file.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct Downloaded {
+pub struct DownloadMediaResponse {
     /// Its content type.
     pub content_type: Option<String>,
     /// Its name, from `Content-Disposition`, as the sender chose it: it may hold path
@@ -369,21 +390,24 @@ mod tests {
 
     #[test]
     fn limits_are_checked_per_kind() {
-        let field = |u: Upload| match u.validate() {
+        let field = |u: UploadMedia| match u.validate() {
             Err(Error::InvalidInput { field, .. }) => field,
             other => panic!("{other:?}"),
         };
-        assert_eq!(field(Upload::image("a.png", vec![0u8; 5])), "media");
-        assert_eq!(field(Upload::image("a.gif", vec![0u8; 6])), "filename");
+        assert_eq!(field(UploadMedia::image("a.png", vec![0u8; 5])), "media");
+        assert_eq!(field(UploadMedia::image("a.gif", vec![0u8; 6])), "filename");
         assert_eq!(
-            field(Upload::voice("a.amr", vec![0u8; VOICE_MAX_BYTES + 1])),
+            field(UploadMedia::voice("a.amr", vec![0u8; VOICE_MAX_BYTES + 1])),
             "media"
         );
-        assert_eq!(field(Upload::file("", vec![0u8; 6])), "filename");
-        assert_eq!(field(Upload::file("a\r\nb.txt", vec![0u8; 6])), "filename");
-        assert!(Upload::image("A.JPG", vec![0u8; 6]).validate().is_ok());
+        assert_eq!(field(UploadMedia::file("", vec![0u8; 6])), "filename");
+        assert_eq!(
+            field(UploadMedia::file("a\r\nb.txt", vec![0u8; 6])),
+            "filename"
+        );
+        assert!(UploadMedia::image("A.JPG", vec![0u8; 6]).validate().is_ok());
         assert!(
-            Upload::file("notes", vec![0u8; FILE_MAX_BYTES])
+            UploadMedia::file("notes", vec![0u8; FILE_MAX_BYTES])
                 .validate()
                 .is_ok()
         );

@@ -2,8 +2,9 @@
 //! its doc page. The handles call through these entries, and a test holds the README's coverage
 //! table to them, so an endpoint's facts are written once.
 //!
-//! Adding an endpoint: an entry here (and in [`ALL`]), its request and response types, a handle
-//! method of one line that calls [`Client::call`](crate::Client), and a simulator handler.
+//! Adding an endpoint: an entry here (and in [`ALL`]), its request type (implementing
+//! [`Operation`](crate::operation::Operation) with this entry) and response type, a handle
+//! method of one line that calls [`Client::execute`](crate::Client), and a simulator handler.
 
 /// Whether a call may be replayed after it may have reached WeCom.
 ///

@@ -17,7 +17,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use wecom_kf::Client;
-use wecom_kf::kf::account::{AccountList, ListAccounts};
+use wecom_kf::kf::account::{ListAccounts, ListAccountsResponse};
 
 /// The canned `kf/account/list` answer: three accounts, as WeCom shapes them.
 pub const LIST_BODY: &str = r#"{"errcode":0,"errmsg":"ok","account_list":[{"open_kfid":"wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q","name":"咨询客服","avatar":"https://wework.qpic.cn/wwhead/duc2TvpEgSSjibPZlNR6chpx9W3dtd9Ogp8XEmSNKGa6uufMWn2239HUPuwIFoYYZ7Ph580FPvo8/0","manage_privilege":true},{"open_kfid":"wkAJ2GCAAAZSfhHCt7IFSvLKtMPxyAAA","name":"售前客服","avatar":"https://wework.qpic.cn/wwhead/duc2TvpEgSSjibPZlNR6chpx9W3dtd9Ogp8XEmSNKGa6uufMWn2239HUPuwIFoYYZ7Ph580FPvo8/0","manage_privilege":false},{"open_kfid":"wkAJ2GCAAAZSfhHCt7IFSvLKtMPxyBBB","name":"售后客服","avatar":"https://wework.qpic.cn/wwhead/duc2TvpEgSSjibPZlNR6chpx9W3dtd9Ogp8XEmSNKGa6uufMWn2239HUPuwIFoYYZ7Ph580FPvo8/0","manage_privilege":true}]}"#;
@@ -232,7 +232,7 @@ impl RawTarget {
 
 /// The baseline: what a program without the SDK writes for the same call. The same URL with
 /// the token, the same JSON body, the same struct decoded.
-pub async fn raw_list(http: &reqwest::Client, target: &RawTarget) -> AccountList {
+pub async fn raw_list(http: &reqwest::Client, target: &RawTarget) -> ListAccountsResponse {
     let response = http
         .post(target.list_url())
         .header(http::header::CONTENT_TYPE, "application/json")
@@ -241,7 +241,10 @@ pub async fn raw_list(http: &reqwest::Client, target: &RawTarget) -> AccountList
         .await
         .expect("raw send");
     assert!(response.status().is_success());
-    response.json::<AccountList>().await.expect("raw decode")
+    response
+        .json::<ListAccountsResponse>()
+        .await
+        .expect("raw decode")
 }
 
 /// The median of `values` (which it sorts).

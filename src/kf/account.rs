@@ -14,11 +14,11 @@
 //! # let _ = (page, all); Ok(()) }
 //! ```
 
-use crate::spec;
-use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::operation::{Operation, decoded_as_is};
+use crate::spec::{self, Endpoint};
 use crate::{Client, validate};
 
 /// Account names: 1 to 16 characters.
@@ -51,8 +51,7 @@ impl<'a> AccountApi<'a> {
     /// have reached WeCom; a lost answer is [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown).
     /// A corp may have at most 5000 accounts.
     pub async fn add(self, request: AddAccount) -> Result<AddAccountResponse> {
-        request.validate()?;
-        self.client.call(&spec::KF_ACCOUNT_ADD, &request).await
+        self.client.execute(request).await
     }
 
     /// Deletes an account ([doc](https://developer.work.weixin.qq.com/document/path/94663)).
@@ -60,11 +59,7 @@ impl<'a> AccountApi<'a> {
     /// **Idempotent**: retried after transient failures. A replay of a delete that did happen
     /// answers errcode 95004 (open_kfid does not exist).
     pub async fn delete(self, request: DeleteAccount) -> Result<()> {
-        request.validate()?;
-        self.client
-            .call::<_, IgnoredAny>(&spec::KF_ACCOUNT_DEL, &request)
-            .await
-            .map(drop)
+        self.client.execute(request).await
     }
 
     /// Changes an account's name and/or avatar
@@ -72,19 +67,14 @@ impl<'a> AccountApi<'a> {
     ///
     /// **Idempotent**: retried after transient failures.
     pub async fn update(self, request: UpdateAccount) -> Result<()> {
-        request.validate()?;
-        self.client
-            .call::<_, IgnoredAny>(&spec::KF_ACCOUNT_UPDATE, &request)
-            .await
-            .map(drop)
+        self.client.execute(request).await
     }
 
     /// One page of accounts ([doc](https://developer.work.weixin.qq.com/document/path/94661)).
     ///
     /// **Read**: retried after transient failures.
-    pub async fn list(self, request: ListAccounts) -> Result<AccountList> {
-        request.validate()?;
-        self.client.call(&spec::KF_ACCOUNT_LIST, &request).await
+    pub async fn list(self, request: ListAccounts) -> Result<ListAccountsResponse> {
+        self.client.execute(request).await
     }
 
     /// The link a customer opens to talk to an account
@@ -94,9 +84,8 @@ impl<'a> AccountApi<'a> {
     /// **Not idempotent** (each call makes a link; an extra one would be harmless, but the SDK
     /// does not replay what may have reached WeCom): a lost answer is
     /// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown).
-    pub async fn add_contact_way(self, request: AddContactWay) -> Result<ContactWay> {
-        request.validate()?;
-        self.client.call(&spec::KF_ADD_CONTACT_WAY, &request).await
+    pub async fn add_contact_way(self, request: AddContactWay) -> Result<AddContactWayResponse> {
+        self.client.execute(request).await
     }
 
     /// Every account, walking the pages (100 a page) until a short page, as the doc says.
@@ -148,6 +137,11 @@ impl AddAccount {
             media_id: media_id.into(),
         }
     }
+}
+
+impl Operation for AddAccount {
+    const ENDPOINT: &'static Endpoint = &spec::KF_ACCOUNT_ADD;
+    type Response = AddAccountResponse;
 
     fn validate(&self) -> Result<()> {
         validate::chars("name", &self.name, 1, NAME_MAX_CHARS)?;
@@ -176,6 +170,11 @@ impl DeleteAccount {
             open_kfid: open_kfid.into(),
         }
     }
+}
+
+impl Operation for DeleteAccount {
+    const ENDPOINT: &'static Endpoint = &spec::KF_ACCOUNT_DEL;
+    type Response = ();
 
     fn validate(&self) -> Result<()> {
         validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)
@@ -214,6 +213,11 @@ impl UpdateAccount {
         self.media_id = Some(media_id.into());
         self
     }
+}
+
+impl Operation for UpdateAccount {
+    const ENDPOINT: &'static Endpoint = &spec::KF_ACCOUNT_UPDATE;
+    type Response = ();
 
     fn validate(&self) -> Result<()> {
         validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
@@ -256,6 +260,11 @@ impl AddContactWay {
         self.scene = Some(scene.into());
         self
     }
+}
+
+impl Operation for AddContactWay {
+    const ENDPOINT: &'static Endpoint = &spec::KF_ADD_CONTACT_WAY;
+    type Response = AddContactWayResponse;
 
     fn validate(&self) -> Result<()> {
         validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
@@ -269,17 +278,17 @@ impl AddContactWay {
 /// `kf/add_contact_way` response.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
-pub struct ContactWay {
+pub struct AddContactWayResponse {
     /// The link.
     pub url: String,
 }
 
-impl ContactWay {
+impl AddContactWayResponse {
     /// The link with `&scene_param=` added (for a link made with a `scene`): `param` comes
     /// back in the `enter_session` event. It may be at most 128 bytes once URL-encoded.
     ///
     /// ```
-    /// # let way: wecom_kf::kf::account::ContactWay = serde_json::from_str(
+    /// # let way: wecom_kf::kf::account::AddContactWayResponse = serde_json::from_str(
     /// #     r#"{"url":"https://work.weixin.qq.com/kf/kfc123?enc_scene=ENC1"}"#).unwrap();
     /// let link = way.with_scene_param("campaign=春节")?;
     /// assert!(link.ends_with("&scene_param=campaign%3D%E6%98%A5%E8%8A%82"));
@@ -319,6 +328,11 @@ impl ListAccounts {
         self.limit = Some(limit);
         self
     }
+}
+
+impl Operation for ListAccounts {
+    const ENDPOINT: &'static Endpoint = &spec::KF_ACCOUNT_LIST;
+    type Response = ListAccountsResponse;
 
     fn validate(&self) -> Result<()> {
         match self.limit {
@@ -331,11 +345,17 @@ impl ListAccounts {
 /// `kf/account/list` response.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
-pub struct AccountList {
+pub struct ListAccountsResponse {
     /// The accounts on this page.
     #[serde(default)]
     pub account_list: Vec<Account>,
 }
+
+decoded_as_is!(
+    AddAccountResponse,
+    AddContactWayResponse,
+    ListAccountsResponse
+);
 
 /// A customer-service account.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -374,7 +394,7 @@ mod tests {
 
     #[test]
     fn account_tolerates_unknown_and_missing_fields() {
-        let a: AccountList = serde_json::from_str(
+        let a: ListAccountsResponse = serde_json::from_str(
             r#"{"errcode":0,"errmsg":"ok","account_list":[{"open_kfid":"wk1","name":"n","avatar":"u","manage_privilege":true,"new":1},{"open_kfid":"wk2"}]}"#,
         )
         .unwrap();

@@ -9,7 +9,7 @@
 //! # -> Result<(), wecom_kf::Error> {
 //! let customers = client.kf().customer();
 //! let found = customers
-//!     .batchget(BatchGetCustomers::new([customer.as_str()]).with_enter_session_context())
+//!     .batch_get(BatchGetCustomers::new([customer.as_str()]).with_enter_session_context())
 //!     .await?;
 //! for c in &found.customer_list {
 //!     println!("{} came through scene {:?}", c.nickname, c.enter_session_context);
@@ -21,13 +21,13 @@
 //! # Ok(()) }
 //! ```
 
-use crate::spec;
-use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::kf::service_state::EXTERNAL_USERID_MAX_BYTES;
 use crate::kf::servicer::USERID_MAX_BYTES;
+use crate::operation::{Operation, decoded_as_is};
+use crate::spec::{self, Endpoint};
 use crate::{Client, validate};
 
 /// At most this many customers in one `batchget`.
@@ -46,24 +46,19 @@ impl<'a> CustomerApi<'a> {
 
     /// Customers' profiles ([doc](https://developer.work.weixin.qq.com/document/path/95159)).
     /// Only customers who wrote in the last 48 hours are found; the others come back in
-    /// [`CustomerBatch::invalid_external_userid`] (data, not an error).
+    /// [`BatchGetCustomersResponse::invalid_external_userid`] (data, not an error).
     ///
     /// **Read**: retried after transient failures.
-    pub async fn batchget(self, request: BatchGetCustomers) -> Result<CustomerBatch> {
-        request.validate()?;
-        self.client
-            .call(&spec::KF_CUSTOMER_BATCHGET, &request)
-            .await
+    pub async fn batch_get(self, request: BatchGetCustomers) -> Result<BatchGetCustomersResponse> {
+        self.client.execute(request).await
     }
 
     /// The members and group chats configured to take customers on
     /// ([doc](https://developer.work.weixin.qq.com/document/path/94674)).
     ///
     /// **Read** (a GET): retried after transient failures.
-    pub async fn upgrade_service_config(self) -> Result<UpgradeServiceConfig> {
-        self.client
-            .call_get(&spec::KF_CUSTOMER_UPGRADE_CONFIG, &[])
-            .await
+    pub async fn get_upgrade_service_config(self) -> Result<GetUpgradeServiceConfigResponse> {
+        self.client.execute(GetUpgradeServiceConfig).await
     }
 
     /// Recommends a member or a group chat to a customer
@@ -73,11 +68,7 @@ impl<'a> CustomerApi<'a> {
     /// **Not idempotent** (the customer is shown the recommendation): a lost answer is
     /// [`Error::OutcomeUnknown`].
     pub async fn upgrade_service(self, request: UpgradeService) -> Result<()> {
-        request.validate()?;
-        self.client
-            .call::<_, IgnoredAny>(&spec::KF_CUSTOMER_UPGRADE, &request)
-            .await
-            .map(drop)
+        self.client.execute(request).await
     }
 
     /// Withdraws a recommendation
@@ -85,21 +76,15 @@ impl<'a> CustomerApi<'a> {
     ///
     /// **Idempotent**: retried after transient failures.
     pub async fn cancel_upgrade_service(self, request: CancelUpgradeService) -> Result<()> {
-        request.validate()?;
-        self.client
-            .call::<_, IgnoredAny>(&spec::KF_CUSTOMER_CANCEL_UPGRADE, &request)
-            .await
-            .map(drop)
+        self.client.execute(request).await
     }
 
     /// Whether the corp has a WeChat Channels (视频号) account bound, which with verification
-    /// lifts the limit on customers served.
+    /// lifts the limit on customers served (`kf/get_corp_qualification`).
     ///
     /// **Read** (a GET): retried after transient failures.
-    pub async fn corp_qualification(self) -> Result<CorpQualification> {
-        self.client
-            .call_get(&spec::KF_CORP_QUALIFICATION, &[])
-            .await
+    pub async fn get_corp_qualification(self) -> Result<GetCorpQualificationResponse> {
+        self.client.execute(GetCorpQualification).await
     }
 }
 
@@ -133,6 +118,11 @@ impl BatchGetCustomers {
         self.need_enter_session_context = 1;
         self
     }
+}
+
+impl Operation for BatchGetCustomers {
+    const ENDPOINT: &'static Endpoint = &spec::KF_CUSTOMER_BATCHGET;
+    type Response = BatchGetCustomersResponse;
 
     fn validate(&self) -> Result<()> {
         let n = self.external_userid_list.len();
@@ -152,7 +142,7 @@ impl BatchGetCustomers {
 /// `kf/customer/batchget` response.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
-pub struct CustomerBatch {
+pub struct BatchGetCustomersResponse {
     /// The customers found.
     #[serde(default)]
     pub customer_list: Vec<Customer>,
@@ -242,10 +232,23 @@ pub struct WechatChannels {
     pub scene: i64,
 }
 
+/// `kf/customer/get_upgrade_service_config` request (a GET with no parameters).
+#[derive(Serialize)]
+struct GetUpgradeServiceConfig;
+
+impl Operation for GetUpgradeServiceConfig {
+    const ENDPOINT: &'static Endpoint = &spec::KF_CUSTOMER_UPGRADE_CONFIG;
+    type Response = GetUpgradeServiceConfigResponse;
+
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
 /// `kf/customer/get_upgrade_service_config` response.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[non_exhaustive]
-pub struct UpgradeServiceConfig {
+pub struct GetUpgradeServiceConfigResponse {
     /// The members customers may be handed to.
     #[serde(default)]
     pub member_range: MemberRange,
@@ -344,6 +347,11 @@ impl UpgradeService {
         }
         self
     }
+}
+
+impl Operation for UpgradeService {
+    const ENDPOINT: &'static Endpoint = &spec::KF_CUSTOMER_UPGRADE;
+    type Response = ();
 
     fn validate(&self) -> Result<()> {
         super::check_customer(&self.open_kfid, &self.external_userid)?;
@@ -372,20 +380,44 @@ impl CancelUpgradeService {
             external_userid: external_userid.into(),
         }
     }
+}
+
+impl Operation for CancelUpgradeService {
+    const ENDPOINT: &'static Endpoint = &spec::KF_CUSTOMER_CANCEL_UPGRADE;
+    type Response = ();
 
     fn validate(&self) -> Result<()> {
         super::check_customer(&self.open_kfid, &self.external_userid)
     }
 }
 
+/// `kf/get_corp_qualification` request (a GET with no parameters).
+#[derive(Serialize)]
+struct GetCorpQualification;
+
+impl Operation for GetCorpQualification {
+    const ENDPOINT: &'static Endpoint = &spec::KF_CORP_QUALIFICATION;
+    type Response = GetCorpQualificationResponse;
+
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
 /// `kf/get_corp_qualification` response.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
-pub struct CorpQualification {
+pub struct GetCorpQualificationResponse {
     /// A WeChat Channels (视频号) account is bound to the corp.
     #[serde(default)]
     pub wechat_channels_binding: bool,
 }
+
+decoded_as_is!(
+    BatchGetCustomersResponse,
+    GetUpgradeServiceConfigResponse,
+    GetCorpQualificationResponse
+);
 
 #[cfg(test)]
 mod tests {
@@ -412,7 +444,7 @@ mod tests {
 
     #[test]
     fn customers_decode_with_unknown_and_missing_fields() {
-        let batch: CustomerBatch = serde_json::from_str(
+        let batch: BatchGetCustomersResponse = serde_json::from_str(
             r#"{"customer_list":[{"external_userid":"wm1","nickname":"n","gender":2,"new":1,
                 "enter_session_context":{"scene":"s","scene_param":"p","wechat_channels":{"nickname":"c","scene":1}}},
                 {"external_userid":"wm2","gender":9}],"invalid_external_userid":["wm3"]}"#,

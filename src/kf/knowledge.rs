@@ -4,25 +4,25 @@
 //! apps.
 //!
 //! ```no_run
-//! use wecom_kf::kf::knowledge::{Answer, Attachment, Intent, ListIntents};
+//! use wecom_kf::kf::knowledge::{AddGroup, AddIntent, Answer, Attachment, ListIntents};
 //!
 //! # async fn demo(client: wecom_kf::Client, banner: String) -> Result<(), wecom_kf::Error> {
 //! let kb = client.kf().knowledge();
-//! let group = kb.add_group("售后").await?.group_id;
+//! let group = kb.add_group(AddGroup::new("售后")).await?.group_id;
 //! let answer = Answer::text("7 days, no questions asked.").attachment(Attachment::image(banner));
-//! let intent = Intent::new(&group, "How do I return an item?", answer)
+//! let intent = AddIntent::new(&group, "How do I return an item?", answer)
 //!     .similar_questions(["Can I send it back?", "退货怎么办"]);
 //! kb.add_intent(intent).await?;
 //! let page = kb.list_intents(ListIntents::new().group_id(&group)).await?;
 //! # let _ = page; Ok(()) }
 //! ```
 
-use crate::spec;
-use serde::de::IgnoredAny;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::{Error, Result};
+use crate::operation::{Operation, decoded_as_is};
+use crate::spec::{self, Endpoint};
 use crate::{Client, validate};
 
 /// A group's name: 1 to 12 characters, unique.
@@ -52,142 +52,203 @@ impl<'a> KnowledgeApi<'a> {
         Self { client }
     }
 
-    /// Adds a group ([doc](https://developer.work.weixin.qq.com/document/path/95971)); at
-    /// most 100 per corp, names unique.
+    /// Adds a group (`kf/knowledge/add_group`,
+    /// [doc](https://developer.work.weixin.qq.com/document/path/95971)); at most 100 per
+    /// corp, names unique.
     ///
     /// **Not idempotent** (a replay would be refused as a duplicate name after the first
     /// took effect): a lost answer is [`Error::OutcomeUnknown`].
-    pub async fn add_group(self, name: &str) -> Result<AddedGroup> {
-        validate::chars("name", name, 1, GROUP_NAME_MAX_CHARS)?;
-        self.client
-            .call(&spec::KF_KNOWLEDGE_ADD_GROUP, &GroupBody::named(None, name))
-            .await
+    pub async fn add_group(self, request: AddGroup) -> Result<AddGroupResponse> {
+        self.client.execute(request).await
     }
 
-    /// Deletes a group and its intents; the default group cannot be deleted.
+    /// Deletes a group and its intents (`del_group`,
+    /// [doc](https://developer.work.weixin.qq.com/document/path/95971)); the default group
+    /// cannot be deleted.
     ///
     /// **Idempotent**: retried after transient failures.
-    pub async fn delete_group(self, group_id: &str) -> Result<()> {
-        validate::bytes("group_id", group_id, 1, ID_MAX_BYTES)?;
-        self.client
-            .call::<_, IgnoredAny>(&spec::KF_KNOWLEDGE_DEL_GROUP, &GroupBody::id(group_id))
-            .await
-            .map(drop)
+    pub async fn delete_group(self, request: DeleteGroup) -> Result<()> {
+        self.client.execute(request).await
     }
 
-    /// Renames a group (`mod_group`); the default group cannot be renamed.
+    /// Renames a group (`mod_group`,
+    /// [doc](https://developer.work.weixin.qq.com/document/path/95971)); the default group
+    /// cannot be renamed.
     ///
     /// **Idempotent**: retried after transient failures.
-    pub async fn rename_group(self, group_id: &str, name: &str) -> Result<()> {
-        validate::bytes("group_id", group_id, 1, ID_MAX_BYTES)?;
-        validate::chars("name", name, 1, GROUP_NAME_MAX_CHARS)?;
-        let body = GroupBody::named(Some(group_id), name);
-        self.client
-            .call::<_, IgnoredAny>(&spec::KF_KNOWLEDGE_MOD_GROUP, &body)
-            .await
-            .map(drop)
+    pub async fn update_group(self, request: UpdateGroup) -> Result<()> {
+        self.client.execute(request).await
     }
 
-    /// One page of groups.
+    /// One page of groups (`list_group`,
+    /// [doc](https://developer.work.weixin.qq.com/document/path/95971)).
     ///
     /// **Read**: retried after transient failures.
-    pub async fn list_groups(self, request: ListGroups) -> Result<GroupPage> {
-        request.page.validate()?;
-        self.client
-            .call(&spec::KF_KNOWLEDGE_LIST_GROUP, &request)
-            .await
+    pub async fn list_groups(self, request: ListGroups) -> Result<ListGroupsResponse> {
+        self.client.execute(request).await
     }
 
     /// Adds an intent: a question, its similar questions and one answer
-    /// ([doc](https://developer.work.weixin.qq.com/document/path/95972)). Questions are unique
+    /// (`kf/knowledge/add_intent`,
+    /// [doc](https://developer.work.weixin.qq.com/document/path/95972)). Questions are unique
     /// across groups; a group holds at most 200 intents.
     ///
     /// **Not idempotent** (a replay would be refused as a duplicate question): a lost answer
     /// is [`Error::OutcomeUnknown`].
-    pub async fn add_intent(self, intent: Intent) -> Result<AddedIntent> {
-        intent.validate()?;
-        self.client
-            .call(&spec::KF_KNOWLEDGE_ADD_INTENT, &intent)
-            .await
+    pub async fn add_intent(self, request: AddIntent) -> Result<AddIntentResponse> {
+        self.client.execute(request).await
     }
 
-    /// Deletes an intent.
+    /// Deletes an intent (`del_intent`,
+    /// [doc](https://developer.work.weixin.qq.com/document/path/95972)).
     ///
     /// **Idempotent**: retried after transient failures.
-    pub async fn delete_intent(self, intent_id: &str) -> Result<()> {
-        validate::bytes("intent_id", intent_id, 1, ID_MAX_BYTES)?;
-        let body = IntentIdBody { intent_id };
-        self.client
-            .call::<_, IgnoredAny>(&spec::KF_KNOWLEDGE_DEL_INTENT, &body)
-            .await
-            .map(drop)
+    pub async fn delete_intent(self, request: DeleteIntent) -> Result<()> {
+        self.client.execute(request).await
     }
 
-    /// Replaces parts of an intent (`mod_intent`): each part given is overwritten whole.
+    /// Replaces parts of an intent (`mod_intent`,
+    /// [doc](https://developer.work.weixin.qq.com/document/path/95972)): each part given is
+    /// overwritten whole.
     ///
     /// **Idempotent**: retried after transient failures.
-    pub async fn modify_intent(self, change: ModifyIntent) -> Result<()> {
-        change.validate()?;
-        self.client
-            .call::<_, IgnoredAny>(&spec::KF_KNOWLEDGE_MOD_INTENT, &change)
-            .await
-            .map(drop)
+    pub async fn update_intent(self, request: UpdateIntent) -> Result<()> {
+        self.client.execute(request).await
     }
 
-    /// One page of intents. Attachments come back with a `name` instead of a `media_id`.
+    /// One page of intents (`list_intent`,
+    /// [doc](https://developer.work.weixin.qq.com/document/path/95972)). Attachments come back
+    /// with a `name` instead of a `media_id`.
     ///
     /// **Read**: retried after transient failures.
-    pub async fn list_intents(self, request: ListIntents) -> Result<IntentPage> {
-        request.page.validate()?;
-        self.client
-            .call(&spec::KF_KNOWLEDGE_LIST_INTENT, &request)
-            .await
+    pub async fn list_intents(self, request: ListIntents) -> Result<ListIntentsResponse> {
+        self.client.execute(request).await
     }
 }
 
-#[derive(Serialize)]
-struct GroupBody<'s> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    group_id: Option<&'s str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'s str>,
+fn check_group_id(group_id: &str) -> Result<()> {
+    validate::bytes("group_id", group_id, 1, ID_MAX_BYTES)
 }
 
-impl<'s> GroupBody<'s> {
-    fn named(group_id: Option<&'s str>, name: &'s str) -> Self {
-        Self {
-            group_id,
-            name: Some(name),
-        }
-    }
+fn check_group_name(name: &str) -> Result<()> {
+    validate::chars("name", name, 1, GROUP_NAME_MAX_CHARS)
+}
 
-    fn id(group_id: &'s str) -> Self {
-        Self {
-            group_id: Some(group_id),
-            name: None,
-        }
+fn check_intent_id(intent_id: &str) -> Result<()> {
+    validate::bytes("intent_id", intent_id, 1, ID_MAX_BYTES)
+}
+
+/// `add_group` request.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddGroup {
+    name: String,
+}
+
+impl AddGroup {
+    /// A group named `name` (1–12 characters, unique).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self { name: name.into() }
     }
 }
 
-#[derive(Serialize)]
-struct IntentIdBody<'s> {
-    intent_id: &'s str,
+impl Operation for AddGroup {
+    const ENDPOINT: &'static Endpoint = &spec::KF_KNOWLEDGE_ADD_GROUP;
+    type Response = AddGroupResponse;
+
+    fn validate(&self) -> Result<()> {
+        check_group_name(&self.name)
+    }
 }
 
 /// `add_group` response.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
-pub struct AddedGroup {
+pub struct AddGroupResponse {
     /// The new group's id.
     pub group_id: String,
+}
+
+/// `del_group` request.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeleteGroup {
+    group_id: String,
+}
+
+impl DeleteGroup {
+    /// Deletes the group `group_id` and its intents.
+    pub fn new(group_id: impl Into<String>) -> Self {
+        Self {
+            group_id: group_id.into(),
+        }
+    }
+}
+
+impl Operation for DeleteGroup {
+    const ENDPOINT: &'static Endpoint = &spec::KF_KNOWLEDGE_DEL_GROUP;
+    type Response = ();
+
+    fn validate(&self) -> Result<()> {
+        check_group_id(&self.group_id)
+    }
+}
+
+/// `mod_group` request.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateGroup {
+    group_id: String,
+    name: String,
+}
+
+impl UpdateGroup {
+    /// Renames the group `group_id` to `name` (1–12 characters, unique).
+    pub fn new(group_id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            group_id: group_id.into(),
+            name: name.into(),
+        }
+    }
+}
+
+impl Operation for UpdateGroup {
+    const ENDPOINT: &'static Endpoint = &spec::KF_KNOWLEDGE_MOD_GROUP;
+    type Response = ();
+
+    fn validate(&self) -> Result<()> {
+        check_group_id(&self.group_id)?;
+        check_group_name(&self.name)
+    }
 }
 
 /// `add_intent` response.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
-pub struct AddedIntent {
+pub struct AddIntentResponse {
     /// The new intent's id.
     pub intent_id: String,
+}
+
+/// `del_intent` request.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeleteIntent {
+    intent_id: String,
+}
+
+impl DeleteIntent {
+    /// Deletes the intent `intent_id`.
+    pub fn new(intent_id: impl Into<String>) -> Self {
+        Self {
+            intent_id: intent_id.into(),
+        }
+    }
+}
+
+impl Operation for DeleteIntent {
+    const ENDPOINT: &'static Endpoint = &spec::KF_KNOWLEDGE_DEL_INTENT;
+    type Response = ();
+
+    fn validate(&self) -> Result<()> {
+        check_intent_id(&self.intent_id)
+    }
 }
 
 /// Paging shared by the list calls: a cursor from the previous page and a page size.
@@ -242,6 +303,15 @@ impl ListGroups {
     }
 }
 
+impl Operation for ListGroups {
+    const ENDPOINT: &'static Endpoint = &spec::KF_KNOWLEDGE_LIST_GROUP;
+    type Response = ListGroupsResponse;
+
+    fn validate(&self) -> Result<()> {
+        self.page.validate()
+    }
+}
+
 /// `list_intent` request. Without a limit WeCom uses 500.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ListIntents {
@@ -284,10 +354,19 @@ impl ListIntents {
     }
 }
 
+impl Operation for ListIntents {
+    const ENDPOINT: &'static Endpoint = &spec::KF_KNOWLEDGE_LIST_INTENT;
+    type Response = ListIntentsResponse;
+
+    fn validate(&self) -> Result<()> {
+        self.page.validate()
+    }
+}
+
 /// `list_group` response.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
-pub struct GroupPage {
+pub struct ListGroupsResponse {
     /// Pass to [`ListGroups::cursor`] for the next page.
     #[serde(default)]
     pub next_cursor: String,
@@ -316,7 +395,7 @@ pub struct Group {
 /// `list_intent` response.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
-pub struct IntentPage {
+pub struct ListIntentsResponse {
     /// Pass to [`ListIntents::cursor`] for the next page.
     #[serde(default)]
     pub next_cursor: String,
@@ -485,7 +564,18 @@ impl Answer {
     }
 }
 
-/// An attachment to an answer.
+/// An attachment to an answer: one constructor per type.
+///
+/// ```
+/// use wecom_kf::kf::knowledge::{Answer, Attachment};
+///
+/// let answer = Answer::text("See the guide, or watch the video.")
+///     .attachment(Attachment::image("MEDIA_ID"))
+///     .attachment(Attachment::video("MEDIA_ID"))
+///     .attachment(Attachment::link("Returns", "https://example.com/r.png", "The guide", "https://example.com/r"))
+///     .attachment(Attachment::mini_program("Our shop", "THUMB_ID", "wx123", "pages/index"));
+/// # let _ = answer;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Attachment {
@@ -535,6 +625,36 @@ impl Attachment {
     pub fn video(media_id: impl Into<String>) -> Self {
         Self::Video {
             media_id: media_id.into(),
+        }
+    }
+
+    /// A link card to `url`, with a picture by URL.
+    pub fn link(
+        title: impl Into<String>,
+        picurl: impl Into<String>,
+        desc: impl Into<String>,
+        url: impl Into<String>,
+    ) -> Self {
+        Self::Link {
+            title: title.into(),
+            picurl: picurl.into(),
+            desc: desc.into(),
+            url: url.into(),
+        }
+    }
+
+    /// A mini program card that opens `pagepath` of the mini program `appid`.
+    pub fn mini_program(
+        title: impl Into<String>,
+        thumb_media_id: impl Into<String>,
+        appid: impl Into<String>,
+        pagepath: impl Into<String>,
+    ) -> Self {
+        Self::MiniProgram {
+            title: title.into(),
+            thumb_media_id: thumb_media_id.into(),
+            appid: appid.into(),
+            pagepath: pagepath.into(),
         }
     }
 
@@ -640,7 +760,7 @@ where
 /// `add_intent` request: a question (1–200 characters) in a group, its similar questions (up
 /// to 100) and its one answer.
 #[derive(Debug, Clone, Serialize)]
-pub struct Intent {
+pub struct AddIntent {
     group_id: String,
     question: TextPart,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -648,7 +768,7 @@ pub struct Intent {
     answers: [Answer; 1],
 }
 
-impl Intent {
+impl AddIntent {
     /// `question`, answered by `answer`, in group `group_id`.
     pub fn new(group_id: impl Into<String>, question: impl Into<String>, answer: Answer) -> Self {
         Self {
@@ -668,9 +788,14 @@ impl Intent {
         self.similar_questions = Some(similar_from(questions));
         self
     }
+}
+
+impl Operation for AddIntent {
+    const ENDPOINT: &'static Endpoint = &spec::KF_KNOWLEDGE_ADD_INTENT;
+    type Response = AddIntentResponse;
 
     fn validate(&self) -> Result<()> {
-        validate::bytes("group_id", &self.group_id, 1, ID_MAX_BYTES)?;
+        check_group_id(&self.group_id)?;
         check_question("question", &self.question.text.content)?;
         if let Some(similar) = &self.similar_questions {
             check_similar(similar)?;
@@ -681,7 +806,7 @@ impl Intent {
 
 /// `mod_intent` request: the parts to overwrite (at least one).
 #[derive(Debug, Clone, Serialize)]
-pub struct ModifyIntent {
+pub struct UpdateIntent {
     intent_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     question: Option<TextPart>,
@@ -691,7 +816,7 @@ pub struct ModifyIntent {
     answers: Option<[Answer; 1]>,
 }
 
-impl ModifyIntent {
+impl UpdateIntent {
     /// A change to `intent_id` that changes nothing yet.
     pub fn new(intent_id: impl Into<String>) -> Self {
         Self {
@@ -723,9 +848,14 @@ impl ModifyIntent {
         self.answers = Some([answer]);
         self
     }
+}
+
+impl Operation for UpdateIntent {
+    const ENDPOINT: &'static Endpoint = &spec::KF_KNOWLEDGE_MOD_INTENT;
+    type Response = ();
 
     fn validate(&self) -> Result<()> {
-        validate::bytes("intent_id", &self.intent_id, 1, ID_MAX_BYTES)?;
+        check_intent_id(&self.intent_id)?;
         if self.question.is_none() && self.similar_questions.is_none() && self.answers.is_none() {
             return Err(Error::invalid(
                 "question",
@@ -745,13 +875,20 @@ impl ModifyIntent {
     }
 }
 
+decoded_as_is!(
+    AddGroupResponse,
+    ListGroupsResponse,
+    AddIntentResponse,
+    ListIntentsResponse
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn an_intent_serialises_as_on_the_wire() {
-        let intent = Intent::new(
+        let intent = AddIntent::new(
             "g1",
             "q",
             Answer::text("a").attachment(Attachment::image("m1")),
@@ -775,12 +912,12 @@ mod tests {
 
     #[test]
     fn pages_decode_flags_from_numbers() {
-        let page: GroupPage = serde_json::from_str(
+        let page: ListGroupsResponse = serde_json::from_str(
             r#"{"next_cursor":"c","has_more":1,"group_list":[{"group_id":"g","name":"默认分组","is_default":1}]}"#,
         )
         .unwrap();
         assert!(page.has_more && page.group_list[0].is_default);
-        let nulls: IntentPage = serde_json::from_str(
+        let nulls: ListIntentsResponse = serde_json::from_str(
             r#"{"has_more":0,"intent_list":[{"intent_id":"i","answers":[{"text":{"content":"a"},"attachments":null}],"similar_questions":{"items":null}}]}"#,
         )
         .unwrap();

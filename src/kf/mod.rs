@@ -2,18 +2,38 @@
 //!
 //! Each API area is a handle off [`Client::kf`](crate::Client::kf), with one request type and
 //! one response type per endpoint.
+//!
+//! # Conventions
+//!
+//! Every handle here, and [`Client::media`](crate::Client::media), follows these rules:
+//!
+//! - **One module per handle**: `kf::account` holds `AccountApi` and every type its methods
+//!   take or return; `kf::message` holds the message handle, received messages, outgoing
+//!   ones and cursor stores.
+//! - **One request type per endpoint**, named `<Verb><Noun>` (`AddAccount`, `DeleteGroup`,
+//!   `SyncMessages`), even for a single id (`DeleteGroup::new(group_id)`). Its constructor
+//!   takes what WeCom requires, builder methods the rest; it is checked when sent, and nothing
+//!   is sent if a documented rule fails ([`Error::InvalidInput`](crate::Error::InvalidInput)).
+//!   An endpoint with no input at all takes no argument.
+//! - **One response type per endpoint**, named `<Request>Response` (`ListAccountsResponse`),
+//!   with WeCom's field names; an endpoint that answers nothing but errcode returns `()`. The
+//!   things inside are plain nouns (`Account`, `Group`, `Customer`, `Servicer`, `Message`).
+//! - **Methods are English verbs** (`add`, `delete`, `update`, `list`, `get`, `transfer`), with
+//!   an object only where one handle manages several kinds of things (`add_group`,
+//!   `add_intent`); never a wire name or a truncation (`batch_get`, not `batchget`). `sync` is
+//!   WeCom's own verb for pulling messages.
+//! - **Things to send have a constructor per kind**: `Outgoing::text`, `Outgoing::link`,
+//!   `Attachment::mini_program`, …
+//! - **Every method's doc** links the official page (where one is known) and states its
+//!   idempotency, which decides what is replayed after a failure.
 
 pub mod account;
 pub mod customer;
 pub mod knowledge;
 pub mod message;
-#[cfg(feature = "redis")]
-mod redis_cursor;
-pub mod send;
 pub mod service_state;
 pub mod servicer;
 pub mod statistic;
-pub mod sync;
 mod wire;
 
 use crate::Client;

@@ -2,7 +2,7 @@
 //! it on. `kf/service_state/get`, `kf/service_state/trans`.
 //!
 //! ```no_run
-//! use wecom_kf::kf::service_state::{GetServiceState, ServiceState, TransServiceState};
+//! use wecom_kf::kf::service_state::{GetServiceState, ServiceState, TransferServiceState};
 //!
 //! # async fn demo(client: wecom_kf::Client, open_kfid: String, customer: String)
 //! # -> Result<(), wecom_kf::Error> {
@@ -10,7 +10,7 @@
 //! let now = sessions.get(GetServiceState::new(&open_kfid, &customer)).await?;
 //! if now.service_state == ServiceState::Untreated {
 //!     let moved = sessions
-//!         .trans(TransServiceState::new(&open_kfid, &customer, ServiceState::Servicer)
+//!         .transfer(TransferServiceState::new(&open_kfid, &customer, ServiceState::Servicer)
 //!             .servicer_userid("zhangsan"))
 //!         .await?;
 //!     // A code for send_msg_on_event, when WeCom issues one.
@@ -19,11 +19,12 @@
 //! # Ok(()) }
 //! ```
 
-use crate::spec;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::kf::servicer::USERID_MAX_BYTES;
+use crate::operation::{Operation, decoded_as_is};
+use crate::spec::{self, Endpoint};
 use crate::{Client, validate};
 
 /// A bound on `external_userid` (the docs give none; real ids are far shorter). It only
@@ -45,15 +46,12 @@ impl<'a> ServiceStateApi<'a> {
     /// ([doc](https://developer.work.weixin.qq.com/document/path/94669)).
     ///
     /// **Read**: retried after transient failures.
-    pub async fn get(self, request: GetServiceState) -> Result<ServiceStateInfo> {
-        request.validate()?;
-        self.client
-            .call(&spec::KF_SERVICE_STATE_GET, &request)
-            .await
+    pub async fn get(self, request: GetServiceState) -> Result<GetServiceStateResponse> {
+        self.client.execute(request).await
     }
 
-    /// Moves a customer's session to another state
-    /// ([doc](https://developer.work.weixin.qq.com/document/path/94669)): to the bot, the
+    /// Moves a customer's session to another state (`kf/service_state/trans`,
+    /// [doc](https://developer.work.weixin.qq.com/document/path/94669)): to the bot, the
     /// queue, a servicer, or the end. A move the state machine does not allow is errcode
     /// 95016; a servicer who is not receiving is 95014.
     ///
@@ -61,11 +59,11 @@ impl<'a> ServiceStateApi<'a> {
     /// could be refused or re-assign; a lost answer is
     /// [`Error::OutcomeUnknown`] (read the state with
     /// [`get`](Self::get) to learn where it stands).
-    pub async fn trans(self, request: TransServiceState) -> Result<Transferred> {
-        request.validate()?;
-        self.client
-            .call(&spec::KF_SERVICE_STATE_TRANS, &request)
-            .await
+    pub async fn transfer(
+        self,
+        request: TransferServiceState,
+    ) -> Result<TransferServiceStateResponse> {
+        self.client.execute(request).await
     }
 }
 
@@ -132,6 +130,11 @@ impl GetServiceState {
             external_userid: external_userid.into(),
         }
     }
+}
+
+impl Operation for GetServiceState {
+    const ENDPOINT: &'static Endpoint = &spec::KF_SERVICE_STATE_GET;
+    type Response = GetServiceStateResponse;
 
     fn validate(&self) -> Result<()> {
         super::check_customer(&self.open_kfid, &self.external_userid)
@@ -141,7 +144,7 @@ impl GetServiceState {
 /// `kf/service_state/get` response.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
-pub struct ServiceStateInfo {
+pub struct GetServiceStateResponse {
     /// The state.
     pub service_state: ServiceState,
     /// The servicer handling the session (only in state 3).
@@ -151,7 +154,7 @@ pub struct ServiceStateInfo {
 
 /// `kf/service_state/trans` request.
 #[derive(Debug, Clone, Serialize)]
-pub struct TransServiceState {
+pub struct TransferServiceState {
     open_kfid: String,
     external_userid: String,
     service_state: ServiceState,
@@ -159,7 +162,7 @@ pub struct TransServiceState {
     servicer_userid: Option<String>,
 }
 
-impl TransServiceState {
+impl TransferServiceState {
     /// Moves the session of `external_userid` with `open_kfid` to `to` (bot, queue, servicer
     /// or end; a move to a servicer needs [`servicer_userid`](Self::servicer_userid)).
     pub fn new(
@@ -181,6 +184,11 @@ impl TransServiceState {
         self.servicer_userid = Some(userid.into());
         self
     }
+}
+
+impl Operation for TransferServiceState {
+    const ENDPOINT: &'static Endpoint = &spec::KF_SERVICE_STATE_TRANS;
+    type Response = TransferServiceStateResponse;
 
     fn validate(&self) -> Result<()> {
         super::check_customer(&self.open_kfid, &self.external_userid)?;
@@ -208,12 +216,14 @@ impl TransServiceState {
 /// `kf/service_state/trans` response.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
-pub struct Transferred {
+pub struct TransferServiceStateResponse {
     /// A one-time code for `kf/send_msg_on_event` (a greeting or closing message), when WeCom
     /// issues one: the first move to 2 or 3, and a move to 4.
     #[serde(default)]
     pub msg_code: Option<String>,
 }
+
+decoded_as_is!(GetServiceStateResponse, TransferServiceStateResponse);
 
 #[cfg(test)]
 mod tests {
@@ -221,12 +231,12 @@ mod tests {
 
     #[test]
     fn states_travel_as_numbers_and_keep_unknown_ones() {
-        let info: ServiceStateInfo =
+        let info: GetServiceStateResponse =
             serde_json::from_str(r#"{"service_state":3,"servicer_userid":"zhangsan"}"#).unwrap();
         assert_eq!(info.service_state, ServiceState::Servicer);
-        let odd: ServiceStateInfo = serde_json::from_str(r#"{"service_state":9}"#).unwrap();
+        let odd: GetServiceStateResponse = serde_json::from_str(r#"{"service_state":9}"#).unwrap();
         assert_eq!(odd.service_state, ServiceState::Other(9));
-        let t = TransServiceState::new("wk", "wm", ServiceState::Servicer).servicer_userid("z");
+        let t = TransferServiceState::new("wk", "wm", ServiceState::Servicer).servicer_userid("z");
         assert_eq!(
             serde_json::to_string(&t).unwrap(),
             r#"{"open_kfid":"wk","external_userid":"wm","service_state":3,"servicer_userid":"z"}"#

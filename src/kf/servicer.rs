@@ -2,25 +2,26 @@
 //! `kf/servicer/add`, `kf/servicer/del`, `kf/servicer/list`.
 //!
 //! ```no_run
-//! use wecom_kf::kf::servicer::ChangeServicers;
+//! use wecom_kf::kf::servicer::{AddServicers, ListServicers};
 //!
 //! # async fn demo(client: wecom_kf::Client, open_kfid: String) -> Result<(), wecom_kf::Error> {
 //! let servicers = client.kf().servicer();
 //! let outcome = servicers
-//!     .add(ChangeServicers::new(&open_kfid).userids(["zhangsan", "lisi"]).departments([2]))
+//!     .add(AddServicers::new(&open_kfid).userids(["zhangsan", "lisi"]).departments([2]))
 //!     .await?;
 //! for failed in outcome.failures() {
 //!     eprintln!("not added: {failed:?}"); // a partial failure is data, not an error
 //! }
-//! let list = servicers.list(&open_kfid).await?;
+//! let list = servicers.list(ListServicers::new(&open_kfid)).await?;
 //! # let _ = list; Ok(()) }
 //! ```
 
-use crate::spec;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::kf::account::OPEN_KFID_MAX_BYTES;
+use crate::operation::{Operation, decoded_as_is};
+use crate::spec::{self, Endpoint};
 use crate::{Client, validate};
 
 /// At most this many userids, and this many department ids, in one add or delete.
@@ -42,40 +43,35 @@ impl<'a> ServicerApi<'a> {
     /// Adds members and/or departments as servicers of an account
     /// ([doc](https://developer.work.weixin.qq.com/document/path/94646)).
     ///
-    /// Each item succeeds or fails on its own: read [`ServicerResults::failures`]. An item that
-    /// is already a servicer succeeds again (WeCom answers it "ignored").
+    /// Each item succeeds or fails on its own: read [`AddServicersResponse::failures`]. An
+    /// item that is already a servicer succeeds again (WeCom answers it "ignored").
     ///
     /// **Idempotent**: a replay ends in the same servicers, so it is retried after transient
     /// failures. An account has at most 2000 member servicers and 20 departments.
-    pub async fn add(self, request: ChangeServicers) -> Result<ServicerResults> {
-        request.validate()?;
-        self.client.call(&spec::KF_SERVICER_ADD, &request).await
+    pub async fn add(self, request: AddServicers) -> Result<AddServicersResponse> {
+        self.client.execute(request).await
     }
 
     /// Removes members and/or departments from an account's servicers
     /// ([doc](https://developer.work.weixin.qq.com/document/path/94647)).
     ///
     /// **Idempotent**, like [`add`](Self::add); removing one that is not a servicer succeeds.
-    pub async fn delete(self, request: ChangeServicers) -> Result<ServicerResults> {
-        request.validate()?;
-        self.client.call(&spec::KF_SERVICER_DEL, &request).await
+    pub async fn delete(self, request: DeleteServicers) -> Result<DeleteServicersResponse> {
+        self.client.execute(request).await
     }
 
     /// An account's servicers ([doc](https://developer.work.weixin.qq.com/document/path/94645)).
     ///
     /// **Read** (a GET): retried after transient failures.
-    pub async fn list(self, open_kfid: &str) -> Result<ServicerList> {
-        validate::bytes("open_kfid", open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
-        self.client
-            .call_get(&spec::KF_SERVICER_LIST, &[("open_kfid", open_kfid)])
-            .await
+    pub async fn list(self, request: ListServicers) -> Result<ListServicersResponse> {
+        self.client.execute(request).await
     }
 }
 
-/// `kf/servicer/add` and `kf/servicer/del` request: an account, and the members (userids)
-/// and/or departments to add or remove, at most 100 of each.
+/// What `kf/servicer/add` and `kf/servicer/del` both send: an account, and the members
+/// (userids) and/or departments, at most 100 of each.
 #[derive(Debug, Clone, Serialize)]
-pub struct ChangeServicers {
+struct ServicerChange {
     open_kfid: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     userid_list: Vec<String>,
@@ -83,32 +79,7 @@ pub struct ChangeServicers {
     department_id_list: Vec<u64>,
 }
 
-impl ChangeServicers {
-    /// A change to the servicers of `open_kfid`; name at least one member or department.
-    pub fn new(open_kfid: impl Into<String>) -> Self {
-        Self {
-            open_kfid: open_kfid.into(),
-            userid_list: Vec::new(),
-            department_id_list: Vec::new(),
-        }
-    }
-
-    /// Members, by userid (a third-party app passes open_userids).
-    pub fn userids<I, S>(mut self, userids: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.userid_list.extend(userids.into_iter().map(Into::into));
-        self
-    }
-
-    /// Departments, by id: every member of each becomes a servicer.
-    pub fn departments(mut self, department_ids: impl IntoIterator<Item = u64>) -> Self {
-        self.department_id_list.extend(department_ids);
-        self
-    }
-
+impl ServicerChange {
     fn validate(&self) -> Result<()> {
         validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
         if self.userid_list.is_empty() && self.department_id_list.is_empty() {
@@ -142,20 +113,126 @@ impl ChangeServicers {
     }
 }
 
-/// `kf/servicer/add` and `kf/servicer/del` response: one result per member or department.
+/// The add and delete requests differ only in their endpoint and response: one body, one set
+/// of builder methods.
+macro_rules! servicer_change {
+    ($(#[$doc:meta])* $request:ident, $endpoint:ident, $response:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Serialize)]
+        pub struct $request(ServicerChange);
+
+        impl $request {
+            /// The servicers of `open_kfid`; name at least one member or department.
+            pub fn new(open_kfid: impl Into<String>) -> Self {
+                Self(ServicerChange {
+                    open_kfid: open_kfid.into(),
+                    userid_list: Vec::new(),
+                    department_id_list: Vec::new(),
+                })
+            }
+
+            /// Members, by userid (a third-party app passes open_userids).
+            pub fn userids<I, S>(mut self, userids: I) -> Self
+            where
+                I: IntoIterator<Item = S>,
+                S: Into<String>,
+            {
+                self.0.userid_list.extend(userids.into_iter().map(Into::into));
+                self
+            }
+
+            /// Departments, by id: every member of each is meant.
+            pub fn departments(mut self, department_ids: impl IntoIterator<Item = u64>) -> Self {
+                self.0.department_id_list.extend(department_ids);
+                self
+            }
+        }
+
+        impl Operation for $request {
+            const ENDPOINT: &'static Endpoint = &spec::$endpoint;
+            type Response = $response;
+
+            fn validate(&self) -> Result<()> {
+                self.0.validate()
+            }
+        }
+    };
+}
+
+servicer_change!(
+    /// `kf/servicer/add` request: an account, and the members (userids) and/or departments
+    /// to make its servicers, at most 100 of each.
+    AddServicers,
+    KF_SERVICER_ADD,
+    AddServicersResponse
+);
+
+servicer_change!(
+    /// `kf/servicer/del` request: an account, and the members (userids) and/or departments
+    /// to remove from its servicers, at most 100 of each.
+    DeleteServicers,
+    KF_SERVICER_DEL,
+    DeleteServicersResponse
+);
+
+/// `kf/servicer/list` request (a GET).
+#[derive(Debug, Clone, Serialize)]
+pub struct ListServicers {
+    open_kfid: String,
+}
+
+impl ListServicers {
+    /// The servicers of account `open_kfid` (1–64 bytes).
+    pub fn new(open_kfid: impl Into<String>) -> Self {
+        Self {
+            open_kfid: open_kfid.into(),
+        }
+    }
+}
+
+impl Operation for ListServicers {
+    const ENDPOINT: &'static Endpoint = &spec::KF_SERVICER_LIST;
+    type Response = ListServicersResponse;
+
+    fn validate(&self) -> Result<()> {
+        validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)
+    }
+}
+
+/// `kf/servicer/add` response: one result per member or department.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
-pub struct ServicerResults {
+pub struct AddServicersResponse {
     /// Per item, in WeCom's order.
     #[serde(default)]
     pub result_list: Vec<ServicerResult>,
 }
 
-impl ServicerResults {
+impl AddServicersResponse {
     /// The items that failed (non-zero errcode).
     pub fn failures(&self) -> impl Iterator<Item = &ServicerResult> {
-        self.result_list.iter().filter(|r| !r.is_ok())
+        failures(&self.result_list)
     }
+}
+
+/// `kf/servicer/del` response: one result per member or department.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct DeleteServicersResponse {
+    /// Per item, in WeCom's order.
+    #[serde(default)]
+    pub result_list: Vec<ServicerResult>,
+}
+
+impl DeleteServicersResponse {
+    /// The items that failed (non-zero errcode).
+    pub fn failures(&self) -> impl Iterator<Item = &ServicerResult> {
+        failures(&self.result_list)
+    }
+}
+
+fn failures(results: &[ServicerResult]) -> impl Iterator<Item = &ServicerResult> {
+    results.iter().filter(|r| !r.is_ok())
 }
 
 /// The outcome for one member or department.
@@ -191,11 +268,17 @@ impl ServicerResult {
 /// `kf/servicer/list` response.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
-pub struct ServicerList {
+pub struct ListServicersResponse {
     /// The servicers: members (with their reception status) and departments.
     #[serde(default)]
     pub servicer_list: Vec<Servicer>,
 }
+
+decoded_as_is!(
+    AddServicersResponse,
+    DeleteServicersResponse,
+    ListServicersResponse
+);
 
 /// One servicer: a member or a department.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -267,12 +350,12 @@ mod tests {
 
     #[test]
     fn a_change_serialises_only_the_lists_it_has() {
-        let c = ChangeServicers::new("wk1").userids(["a"]);
+        let c = AddServicers::new("wk1").userids(["a"]);
         assert_eq!(
             serde_json::to_string(&c).unwrap(),
             r#"{"open_kfid":"wk1","userid_list":["a"]}"#
         );
-        let d = ChangeServicers::new("wk1").departments([2, 3]);
+        let d = DeleteServicers::new("wk1").departments([2, 3]);
         assert_eq!(
             serde_json::to_string(&d).unwrap(),
             r#"{"open_kfid":"wk1","department_id_list":[2,3]}"#
@@ -281,7 +364,7 @@ mod tests {
 
     #[test]
     fn statuses_keep_values_they_do_not_know() {
-        let list: ServicerList = serde_json::from_str(
+        let list: ListServicersResponse = serde_json::from_str(
             r#"{"servicer_list":[{"userid":"a","status":0},{"userid":"b","status":1,"stop_type":1},{"userid":"c","status":7,"stop_type":9,"new":true},{"department_id":2}]}"#,
         )
         .unwrap();

@@ -7,19 +7,18 @@
 //!
 //! ```no_run
 //! use std::time::{Duration, SystemTime};
-//! use wecom_kf::kf::statistic::StatisticRange;
+//! use wecom_kf::kf::statistic::GetCorpStatistics;
 //!
 //! # async fn demo(client: wecom_kf::Client, open_kfid: String) -> Result<(), wecom_kf::Error> {
 //! let day = Duration::from_secs(86_400);
 //! let end = SystemTime::now() - day;
-//! let week = StatisticRange::new(&open_kfid, end - 6 * day, end);
-//! for daily in client.kf().statistic().corp(week).await?.statistic_list {
+//! let week = GetCorpStatistics::new(&open_kfid, end - 6 * day, end);
+//! for daily in client.kf().statistic().get_corp(week).await?.statistic_list {
 //!     println!("{}: {:?} sessions", daily.stat_time, daily.statistic.and_then(|s| s.session_cnt));
 //! }
 //! # Ok(()) }
 //! ```
 
-use crate::spec;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +27,8 @@ use crate::clock::unix_secs;
 use crate::error::{Error, Result};
 use crate::kf::account::OPEN_KFID_MAX_BYTES;
 use crate::kf::servicer::USERID_MAX_BYTES;
+use crate::operation::{Operation, decoded_as_is};
+use crate::spec::{self, Endpoint};
 use crate::{Client, validate};
 
 /// The most days one call may cover (the range is closed, and both ends count by their day
@@ -51,66 +52,127 @@ impl<'a> StatisticApi<'a> {
         Self { client }
     }
 
-    /// An account's figures, day by day
-    /// ([doc](https://developer.work.weixin.qq.com/document/path/95489)).
+    /// An account's figures, day by day (`kf/get_corp_statistic`,
+    /// [doc](https://developer.work.weixin.qq.com/document/path/95489)).
     ///
     /// **Read**: retried after transient failures.
-    pub async fn corp(self, range: StatisticRange) -> Result<Statistics> {
-        range.validate(self.client.now())?;
-        self.client.call(&spec::KF_CORP_STATISTIC, &range).await
+    pub async fn get_corp(self, request: GetCorpStatistics) -> Result<GetCorpStatisticsResponse> {
+        self.client.execute(request.dated(self.client.now())).await
     }
 
     /// A servicer's figures day by day, or all of the account's servicers' together without
-    /// [`StatisticRange::servicer_userid`]
-    /// ([doc](https://developer.work.weixin.qq.com/document/path/95490)).
+    /// [`GetServicerStatistics::servicer_userid`] (`kf/get_servicer_statistic`,
+    /// [doc](https://developer.work.weixin.qq.com/document/path/95490)).
     ///
     /// **Read**: retried after transient failures.
-    pub async fn servicer(self, range: StatisticRange) -> Result<Statistics> {
-        range.validate(self.client.now())?;
-        self.client.call(&spec::KF_SERVICER_STATISTIC, &range).await
+    pub async fn get_servicer(
+        self,
+        request: GetServicerStatistics,
+    ) -> Result<GetServicerStatisticsResponse> {
+        self.client.execute(request.dated(self.client.now())).await
     }
 }
 
-/// The request of both statistics calls: an account, a range of days, and (for
-/// [`StatisticApi::servicer`]) optionally one servicer.
+/// What both statistics requests hold: an account and a range of days.
 #[derive(Debug, Clone, Serialize)]
-pub struct StatisticRange {
+struct StatisticRange {
     open_kfid: String,
     #[serde(skip)]
     start: SystemTime,
     #[serde(skip)]
     end: SystemTime,
+    /// "Today" for the range rules: the client's clock, which the handle sets (the system
+    /// clock if unset).
+    #[serde(skip)]
+    now: Option<SystemTime>,
     start_time: u64,
     end_time: u64,
+}
+
+impl StatisticRange {
+    fn new(open_kfid: String, start: SystemTime, end: SystemTime) -> Self {
+        Self {
+            open_kfid,
+            start,
+            end,
+            now: None,
+            start_time: unix_secs(start),
+            end_time: unix_secs(end),
+        }
+    }
+
+    fn validate(&self, servicer_userid: Option<&str>) -> Result<()> {
+        validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
+        if let Some(userid) = servicer_userid {
+            validate::bytes("servicer_userid", userid, 1, USERID_MAX_BYTES)?;
+        }
+        let now = self.now.unwrap_or_else(SystemTime::now);
+        check_range(self.start, self.end, now)
+    }
+}
+
+/// `kf/get_corp_statistic` request: an account and a range of days.
+#[derive(Debug, Clone, Serialize)]
+pub struct GetCorpStatistics(StatisticRange);
+
+impl GetCorpStatistics {
+    /// The days from `start` to `end`, both included, of account `open_kfid`.
+    pub fn new(open_kfid: impl Into<String>, start: SystemTime, end: SystemTime) -> Self {
+        Self(StatisticRange::new(open_kfid.into(), start, end))
+    }
+
+    fn dated(mut self, now: SystemTime) -> Self {
+        self.0.now = Some(now);
+        self
+    }
+}
+
+impl Operation for GetCorpStatistics {
+    const ENDPOINT: &'static Endpoint = &spec::KF_CORP_STATISTIC;
+    type Response = GetCorpStatisticsResponse;
+
+    fn validate(&self) -> Result<()> {
+        self.0.validate(None)
+    }
+}
+
+/// `kf/get_servicer_statistic` request: an account, a range of days, and optionally one
+/// servicer.
+#[derive(Debug, Clone, Serialize)]
+pub struct GetServicerStatistics {
+    #[serde(flatten)]
+    range: StatisticRange,
     #[serde(skip_serializing_if = "Option::is_none")]
     servicer_userid: Option<String>,
 }
 
-impl StatisticRange {
-    /// The days from `start` to `end`, both included, of account `open_kfid`.
+impl GetServicerStatistics {
+    /// The days from `start` to `end`, both included, of account `open_kfid`'s servicers.
     pub fn new(open_kfid: impl Into<String>, start: SystemTime, end: SystemTime) -> Self {
         Self {
-            open_kfid: open_kfid.into(),
-            start,
-            end,
-            start_time: unix_secs(start),
-            end_time: unix_secs(end),
+            range: StatisticRange::new(open_kfid.into(), start, end),
             servicer_userid: None,
         }
     }
 
-    /// One servicer's figures (for [`StatisticApi::servicer`]).
+    /// One servicer's figures, instead of all of them together.
     pub fn servicer_userid(mut self, userid: impl Into<String>) -> Self {
         self.servicer_userid = Some(userid.into());
         self
     }
 
-    fn validate(&self, now: SystemTime) -> Result<()> {
-        validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
-        if let Some(userid) = &self.servicer_userid {
-            validate::bytes("servicer_userid", userid, 1, USERID_MAX_BYTES)?;
-        }
-        check_range(self.start, self.end, now)
+    fn dated(mut self, now: SystemTime) -> Self {
+        self.range.now = Some(now);
+        self
+    }
+}
+
+impl Operation for GetServicerStatistics {
+    const ENDPOINT: &'static Endpoint = &spec::KF_SERVICER_STATISTIC;
+    type Response = GetServicerStatisticsResponse;
+
+    fn validate(&self) -> Result<()> {
+        self.range.validate(self.servicer_userid.as_deref())
     }
 }
 
@@ -147,14 +209,25 @@ pub(crate) fn day_of(t: SystemTime) -> u64 {
     ((unix_secs(t) + CST_OFFSET) / DAY * DAY).saturating_sub(CST_OFFSET)
 }
 
-/// The response of both statistics calls.
+/// `kf/get_corp_statistic` response.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
-pub struct Statistics {
+pub struct GetCorpStatisticsResponse {
     /// One entry per day.
     #[serde(default)]
     pub statistic_list: Vec<DailyStatistic>,
 }
+
+/// `kf/get_servicer_statistic` response.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct GetServicerStatisticsResponse {
+    /// One entry per day.
+    #[serde(default)]
+    pub statistic_list: Vec<DailyStatistic>,
+}
+
+decoded_as_is!(GetCorpStatisticsResponse, GetServicerStatisticsResponse);
 
 /// One day's figures.
 #[derive(Debug, Clone, Deserialize)]
@@ -270,7 +343,7 @@ mod tests {
 
     #[test]
     fn figures_decode_with_absent_and_unknown_fields() {
-        let s: Statistics = serde_json::from_str(
+        let s: GetServicerStatisticsResponse = serde_json::from_str(
             r#"{"statistic_list":[{"stat_time":1645545600,"statistic":{"session_cnt":2,"ai_transfer_rate":0.5,"new_field":1}},{"stat_time":1645632000}]}"#,
         )
         .unwrap();

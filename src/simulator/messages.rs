@@ -10,8 +10,7 @@ use serde_json::{Map, Value, json};
 use super::wire::{JsonBody, Refusal};
 use crate::clock::unix_secs;
 use crate::errcode;
-use crate::kf::message::SYNC_LIMIT_MAX;
-use crate::kf::send::{MENU_ITEMS_MAX, MSGID_MAX_BYTES, TEXT_MAX_BYTES};
+use crate::kf::message::{MENU_ITEMS_MAX, MSGID_MAX_BYTES, SYNC_LIMIT_MAX, TEXT_MAX_BYTES};
 
 /// How long a callback's token may be used.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(600);

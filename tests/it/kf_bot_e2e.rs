@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use kf_bot::Bot;
 use wecom_kf::callback::CallbackCrypto;
-use wecom_kf::kf::sync::FileCursorStore;
+use wecom_kf::kf::message::FileCursorStore;
 use wecom_kf::simulator::{Fault, Simulator};
 
 const TOKEN: &str = "BotToken";

@@ -22,7 +22,7 @@ async fn customers_are_found_and_unknown_ids_come_back_as_data() {
     let (_sim, client, _open_kfid) = started().await;
     let customers = client.kf().customer();
     let batch = customers
-        .batchget(BatchGetCustomers::new(["wmALICE", "wmGONE", "wmBOB"]))
+        .batch_get(BatchGetCustomers::new(["wmALICE", "wmGONE", "wmBOB"]))
         .await
         .unwrap();
     let names: Vec<_> = batch
@@ -40,7 +40,7 @@ async fn customers_are_found_and_unknown_ids_come_back_as_data() {
     );
     assert!(batch.customer_list[0].enter_session_context.is_none());
     let with_context = customers
-        .batchget(BatchGetCustomers::new(["wmALICE"]).with_enter_session_context())
+        .batch_get(BatchGetCustomers::new(["wmALICE"]).with_enter_session_context())
         .await
         .unwrap();
     assert!(
@@ -62,7 +62,7 @@ async fn each_customer_rule_is_checked_before_sending() {
         BatchGetCustomers::new([""]),
     ] {
         assert!(matches!(
-            customers.batchget(request).await,
+            customers.batch_get(request).await,
             Err(Error::InvalidInput {
                 field: "external_userid_list",
                 ..
@@ -71,7 +71,7 @@ async fn each_customer_rule_is_checked_before_sending() {
     }
     let hundred: Vec<String> = (0..100).map(|i| format!("wm{i}")).collect();
     let at_limit = customers
-        .batchget(BatchGetCustomers::new(hundred))
+        .batch_get(BatchGetCustomers::new(hundred))
         .await
         .unwrap();
     assert_eq!(at_limit.invalid_external_userid.len(), 100);
@@ -122,7 +122,7 @@ async fn each_customer_rule_is_checked_before_sending() {
 async fn the_upgrade_service_recommends_only_what_is_configured() {
     let (sim, client, open_kfid) = started().await;
     let customers = client.kf().customer();
-    let config = customers.upgrade_service_config().await.unwrap();
+    let config = customers.get_upgrade_service_config().await.unwrap();
     assert_eq!(config.member_range.userid_list, ["zhangsan"]);
     assert_eq!(config.groupchat_range.chat_id_list, ["wrGROUP1"]);
 
@@ -165,7 +165,7 @@ async fn the_upgrade_service_recommends_only_what_is_configured() {
         Some(errcode::KF_OPEN_KFID_NOT_FOUND)
     );
 
-    let qualification = customers.corp_qualification().await.unwrap();
+    let qualification = customers.get_corp_qualification().await.unwrap();
     assert!(!qualification.wechat_channels_binding);
 }
 
@@ -182,11 +182,11 @@ async fn reads_and_cancels_are_replayed_and_a_recommendation_is_not() {
         sim.inject(path, Fault::DropBeforeAnswer, 1);
     }
     customers
-        .batchget(BatchGetCustomers::new(["wmALICE"]))
+        .batch_get(BatchGetCustomers::new(["wmALICE"]))
         .await
         .unwrap();
-    customers.upgrade_service_config().await.unwrap();
-    customers.corp_qualification().await.unwrap();
+    customers.get_upgrade_service_config().await.unwrap();
+    customers.get_corp_qualification().await.unwrap();
     let counters = sim.counters();
     for path in [
         "kf/customer/batchget",
@@ -223,14 +223,14 @@ async fn reads_and_cancels_are_replayed_and_a_recommendation_is_not() {
 
 #[test]
 fn the_official_examples_decode() {
-    use wecom_kf::kf::customer::{CustomerBatch, UpgradeServiceConfig};
-    let batch: CustomerBatch =
+    use wecom_kf::kf::customer::{BatchGetCustomersResponse, GetUpgradeServiceConfigResponse};
+    let batch: BatchGetCustomersResponse =
         serde_json::from_str(include_str!("fixtures/kf_customer_batchget.json")).unwrap();
     let c = &batch.customer_list[0];
     assert_eq!((c.nickname.as_str(), c.gender), ("张三", Gender::Male));
     assert_eq!(c.unionid.as_deref(), Some("oxasdaosaosdasdasdasd"));
     assert_eq!(batch.invalid_external_userid, ["zhangsan"]);
-    let config: UpgradeServiceConfig =
+    let config: GetUpgradeServiceConfigResponse =
         serde_json::from_str(include_str!("fixtures/kf_upgrade_service_config.json")).unwrap();
     assert_eq!(config.member_range.department_id_list, [2, 3]);
     assert_eq!(config.groupchat_range.chat_id_list.len(), 2);

@@ -2,7 +2,10 @@
 //! paging, each validation rule, the server's rules, and each endpoint's idempotency class
 //! under a dropped answer.
 
-use wecom_kf::kf::knowledge::{Answer, Attachment, Intent, ListGroups, ListIntents, ModifyIntent};
+use wecom_kf::kf::knowledge::{
+    AddGroup, AddIntent, Answer, Attachment, DeleteGroup, DeleteIntent, ListGroups, ListIntents,
+    UpdateGroup, UpdateIntent,
+};
 use wecom_kf::simulator::{Fault, Simulator};
 use wecom_kf::{Client, Error};
 
@@ -27,8 +30,10 @@ async fn groups_and_intents_end_to_end() {
     assert_eq!(groups.len(), 1);
     assert!(groups[0].is_default);
 
-    let group = kb.add_group("售后").await.unwrap().group_id;
-    kb.rename_group(&group, "售后服务").await.unwrap();
+    let group = kb.add_group(AddGroup::new("售后")).await.unwrap().group_id;
+    kb.update_group(UpdateGroup::new(&group, "售后服务"))
+        .await
+        .unwrap();
     let answer = Answer::text("7 天无理由退货")
         .attachment(Attachment::image("media-banner"))
         .attachment(Attachment::Link {
@@ -39,7 +44,7 @@ async fn groups_and_intents_end_to_end() {
         });
     let intent = kb
         .add_intent(
-            Intent::new(&group, "怎么退货?", answer).similar_questions(["可以退吗", "退货流程"]),
+            AddIntent::new(&group, "怎么退货?", answer).similar_questions(["可以退吗", "退货流程"]),
         )
         .await
         .unwrap()
@@ -66,7 +71,7 @@ async fn groups_and_intents_end_to_end() {
     );
     assert_eq!(attachments[1]["link"]["title"], "政策");
 
-    kb.modify_intent(ModifyIntent::new(&intent).answer(Answer::text("30 天")))
+    kb.update_intent(UpdateIntent::new(&intent).answer(Answer::text("30 天")))
         .await
         .unwrap();
     let modified = kb
@@ -80,7 +85,7 @@ async fn groups_and_intents_end_to_end() {
         "other parts kept"
     );
 
-    kb.delete_intent(&intent).await.unwrap();
+    kb.delete_intent(DeleteIntent::new(&intent)).await.unwrap();
     assert!(
         kb.list_intents(ListIntents::new())
             .await
@@ -88,7 +93,7 @@ async fn groups_and_intents_end_to_end() {
             .intent_list
             .is_empty()
     );
-    kb.delete_group(&group).await.unwrap();
+    kb.delete_group(DeleteGroup::new(&group)).await.unwrap();
     assert_eq!(
         kb.list_groups(ListGroups::new())
             .await
@@ -104,7 +109,7 @@ async fn lists_page_by_cursor() {
     let (_sim, client) = started().await;
     let kb = client.kf().knowledge();
     for i in 0..5 {
-        kb.add_group(&format!("g{i}")).await.unwrap();
+        kb.add_group(AddGroup::new(format!("g{i}"))).await.unwrap();
     }
     let first = kb.list_groups(ListGroups::new().limit(4)).await.unwrap();
     assert_eq!(first.group_list.len(), 4);
@@ -122,35 +127,47 @@ async fn each_rule_is_checked_before_sending() {
     let (sim, client) = started().await;
     let kb = client.kf().knowledge();
     let a = || Answer::text("a");
-    assert_eq!(invalid_field(kb.add_group("").await), "name");
-    assert_eq!(invalid_field(kb.add_group(&"名".repeat(13)).await), "name");
-    assert_eq!(invalid_field(kb.rename_group("", "n").await), "group_id");
-    assert_eq!(invalid_field(kb.delete_group("").await), "group_id");
-    assert_eq!(invalid_field(kb.delete_intent("").await), "intent_id");
+    assert_eq!(invalid_field(kb.add_group(AddGroup::new("")).await), "name");
+    assert_eq!(
+        invalid_field(kb.add_group(AddGroup::new("名".repeat(13))).await),
+        "name"
+    );
+    assert_eq!(
+        invalid_field(kb.update_group(UpdateGroup::new("", "n")).await),
+        "group_id"
+    );
+    assert_eq!(
+        invalid_field(kb.delete_group(DeleteGroup::new("")).await),
+        "group_id"
+    );
+    assert_eq!(
+        invalid_field(kb.delete_intent(DeleteIntent::new("")).await),
+        "intent_id"
+    );
     let too_many_similar: Vec<String> = (0..101).map(|i| format!("q{i}")).collect();
     let five = (0..5).fold(Answer::text("a"), |ans, i| {
         ans.attachment(Attachment::image(format!("m{i}")))
     });
     let cases = [
-        (Intent::new("", "q", a()), "group_id"),
-        (Intent::new("g", "", a()), "question"),
-        (Intent::new("g", "问".repeat(201), a()), "question"),
+        (AddIntent::new("", "q", a()), "group_id"),
+        (AddIntent::new("g", "", a()), "question"),
+        (AddIntent::new("g", "问".repeat(201), a()), "question"),
         (
-            Intent::new("g", "q", a()).similar_questions(too_many_similar),
+            AddIntent::new("g", "q", a()).similar_questions(too_many_similar),
             "similar_questions",
         ),
         (
-            Intent::new("g", "q", a()).similar_questions([""]),
+            AddIntent::new("g", "q", a()).similar_questions([""]),
             "similar_questions",
         ),
-        (Intent::new("g", "q", Answer::text("")), "answers.text"),
+        (AddIntent::new("g", "q", Answer::text("")), "answers.text"),
         (
-            Intent::new("g", "q", Answer::text("答".repeat(501))),
+            AddIntent::new("g", "q", Answer::text("答".repeat(501))),
             "answers.text",
         ),
-        (Intent::new("g", "q", five), "answers.attachments"),
+        (AddIntent::new("g", "q", five), "answers.attachments"),
         (
-            Intent::new(
+            AddIntent::new(
                 "g",
                 "q",
                 Answer::text("a").attachment(Attachment::image("")),
@@ -162,11 +179,11 @@ async fn each_rule_is_checked_before_sending() {
         assert_eq!(invalid_field(kb.add_intent(intent).await), field);
     }
     assert_eq!(
-        invalid_field(kb.modify_intent(ModifyIntent::new("i")).await),
+        invalid_field(kb.update_intent(UpdateIntent::new("i")).await),
         "question"
     );
     assert_eq!(
-        invalid_field(kb.modify_intent(ModifyIntent::new("i").question("")).await),
+        invalid_field(kb.update_intent(UpdateIntent::new("i").question("")).await),
         "question"
     );
     assert_eq!(
@@ -178,12 +195,16 @@ async fn each_rule_is_checked_before_sending() {
         "limit"
     );
     // The limits themselves pass.
-    let group = kb.add_group(&"名".repeat(12)).await.unwrap().group_id;
+    let group = kb
+        .add_group(AddGroup::new("名".repeat(12)))
+        .await
+        .unwrap()
+        .group_id;
     let four = (0..4).fold(Answer::text("答".repeat(500)), |ans, i| {
         ans.attachment(Attachment::video(format!("m{i}")))
     });
     let hundred: Vec<String> = (0..100).map(|i| format!("similar {i}")).collect();
-    kb.add_intent(Intent::new(&group, "问".repeat(200), four).similar_questions(hundred))
+    kb.add_intent(AddIntent::new(&group, "问".repeat(200), four).similar_questions(hundred))
         .await
         .unwrap();
     let counters = sim.counters();
@@ -197,19 +218,25 @@ async fn the_servers_rules_are_api_errors() {
     let (_sim, client) = started().await;
     let kb = client.kf().knowledge();
     let code = |r: Result<(), Error>| r.unwrap_err().api().map(|a| a.code());
-    let group = kb.add_group("售后").await.unwrap().group_id;
-    let duplicate = kb.add_group("售后").await.map(drop);
+    let group = kb.add_group(AddGroup::new("售后")).await.unwrap().group_id;
+    let duplicate = kb.add_group(AddGroup::new("售后")).await.map(drop);
     assert_eq!(code(duplicate), Some(40058));
     let default = kb.list_groups(ListGroups::new()).await.unwrap().group_list[0]
         .group_id
         .clone();
-    assert_eq!(code(kb.delete_group(&default).await), Some(40058));
-    assert_eq!(code(kb.rename_group(&default, "x").await), Some(40058));
-    kb.add_intent(Intent::new(&group, "q", Answer::text("a")))
+    assert_eq!(
+        code(kb.delete_group(DeleteGroup::new(&default)).await),
+        Some(40058)
+    );
+    assert_eq!(
+        code(kb.update_group(UpdateGroup::new(&default, "x")).await),
+        Some(40058)
+    );
+    kb.add_intent(AddIntent::new(&group, "q", Answer::text("a")))
         .await
         .unwrap();
     let again = kb
-        .add_intent(Intent::new(&default, "q", Answer::text("b")))
+        .add_intent(AddIntent::new(&default, "q", Answer::text("b")))
         .await
         .map(drop);
     assert_eq!(
@@ -218,11 +245,14 @@ async fn the_servers_rules_are_api_errors() {
         "questions are unique across groups"
     );
     let unknown = kb
-        .add_intent(Intent::new("kbgroup_nope", "q2", Answer::text("b")))
+        .add_intent(AddIntent::new("kbgroup_nope", "q2", Answer::text("b")))
         .await
         .map(drop);
     assert_eq!(code(unknown), Some(40058));
-    assert_eq!(code(kb.delete_intent("kbintent_nope").await), Some(40058));
+    assert_eq!(
+        code(kb.delete_intent(DeleteIntent::new("kbintent_nope")).await),
+        Some(40058)
+    );
 }
 
 /// The adds are not idempotent (a dropped answer is OutcomeUnknown, sent once); deletes,
@@ -232,7 +262,7 @@ async fn adds_are_not_replayed_and_the_rest_are() {
     let (sim, client) = started().await;
     let kb = client.kf().knowledge();
     sim.inject("kf/knowledge/add_group", Fault::DropAfterEffect, 1);
-    let err = kb.add_group("售后").await.unwrap_err();
+    let err = kb.add_group(AddGroup::new("售后")).await.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
     assert_eq!(sim.counters().calls("kf/knowledge/add_group"), 1);
     let groups = kb.list_groups(ListGroups::new()).await.unwrap().group_list;
@@ -243,7 +273,7 @@ async fn adds_are_not_replayed_and_the_rest_are() {
 
     sim.inject("kf/knowledge/add_intent", Fault::DropAfterEffect, 1);
     let err = kb
-        .add_intent(Intent::new(&group.group_id, "q", Answer::text("a")))
+        .add_intent(AddIntent::new(&group.group_id, "q", Answer::text("a")))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
@@ -258,9 +288,11 @@ async fn adds_are_not_replayed_and_the_rest_are() {
         .unwrap()
         .intent_list;
     assert_eq!(intents.len(), 1);
-    kb.rename_group(&group.group_id, "售后服务").await.unwrap();
+    kb.update_group(UpdateGroup::new(&group.group_id, "售后服务"))
+        .await
+        .unwrap();
     sim.inject("kf/knowledge/del_intent", Fault::DropAfterEffect, 1);
-    kb.delete_intent(&intents[0].intent_id)
+    kb.delete_intent(DeleteIntent::new(&intents[0].intent_id))
         .await
         .expect_err("the replay finds it gone");
     let counters = sim.counters();
@@ -280,10 +312,10 @@ async fn adds_are_not_replayed_and_the_rest_are() {
 /// puts them beside it. Both read the same.
 #[test]
 fn the_official_example_and_the_field_table_decode_alike() {
-    use wecom_kf::kf::knowledge::IntentPage;
-    let nested: IntentPage =
+    use wecom_kf::kf::knowledge::ListIntentsResponse;
+    let nested: ListIntentsResponse =
         serde_json::from_str(include_str!("fixtures/kf_knowledge_list_intent.json")).unwrap();
-    let flat: IntentPage = serde_json::from_str(
+    let flat: ListIntentsResponse = serde_json::from_str(
         r#"{"errcode":0,"has_more":0,"next_cursor":"","intent_list":[{"group_id":"GROUP_ID",
             "intent_id":"INTENT_ID","question":{"text":{"content":"主问题"}},
             "similar_questions":{"items":[{"text":{"content":"相似问题1"}},{"text":{"content":"相似问题2"}}]},

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::common::client_on_manual_clock;
 use wecom_kf::clock::ManualClock;
-use wecom_kf::kf::message::{Event, MessageContent, Origin, SyncMsg};
+use wecom_kf::kf::message::{Event, MessageContent, Origin, SyncMessages};
 use wecom_kf::simulator::{Fault, Simulator, TokenIssue};
 use wecom_kf::{Client, Error};
 
@@ -16,7 +16,7 @@ async fn started() -> (Simulator, Client, String, ManualClock) {
     (sim, client, open_kfid, clock)
 }
 
-fn texts(page: &wecom_kf::kf::message::MessagePage) -> Vec<String> {
+fn texts(page: &wecom_kf::kf::message::SyncMessagesResponse) -> Vec<String> {
     page.msg_list
         .iter()
         .filter_map(|m| match &m.content {
@@ -34,7 +34,7 @@ async fn messages_are_pulled_by_cursor_and_page() {
         sim.customer_says(&open_kfid, "wmALICE", &format!("m{i}"));
     }
     let first = messages
-        .sync(SyncMsg::new(&open_kfid).limit(2))
+        .sync(SyncMessages::new(&open_kfid).limit(2))
         .await
         .unwrap();
     assert_eq!(texts(&first), ["m1", "m2"]);
@@ -43,19 +43,23 @@ async fn messages_are_pulled_by_cursor_and_page() {
     assert_eq!(m.external_userid.as_deref(), Some("wmALICE"));
     assert_eq!(m.origin, Origin::Customer);
     let second = messages
-        .sync(SyncMsg::new(&open_kfid).limit(2).cursor(&first.next_cursor))
+        .sync(
+            SyncMessages::new(&open_kfid)
+                .limit(2)
+                .cursor(&first.next_cursor),
+        )
         .await
         .unwrap();
     assert_eq!(texts(&second), ["m3", "m4"]);
     let third = messages
-        .sync(SyncMsg::new(&open_kfid).cursor(&second.next_cursor))
+        .sync(SyncMessages::new(&open_kfid).cursor(&second.next_cursor))
         .await
         .unwrap();
     assert_eq!(texts(&third), ["m5"]);
     assert!(!third.has_more);
     // Nothing new: an empty page, and the cursor stays where it was.
     let idle = messages
-        .sync(SyncMsg::new(&open_kfid).cursor(&third.next_cursor))
+        .sync(SyncMessages::new(&open_kfid).cursor(&third.next_cursor))
         .await
         .unwrap();
     assert!(idle.msg_list.is_empty() && !idle.has_more);
@@ -64,7 +68,7 @@ async fn messages_are_pulled_by_cursor_and_page() {
     let other = sim.seed_account("其他", "m");
     assert!(
         messages
-            .sync(SyncMsg::new(&other))
+            .sync(SyncMessages::new(&other))
             .await
             .unwrap()
             .msg_list
@@ -79,7 +83,7 @@ async fn an_expired_callback_token_is_reported_distinctly() {
     sim.customer_says(&open_kfid, "wmALICE", "hello");
     let token = sim.sync_token(&open_kfid);
     let page = messages
-        .sync(SyncMsg::new(&open_kfid).token(&token))
+        .sync(SyncMessages::new(&open_kfid).token(&token))
         .await
         .unwrap();
     assert_eq!(texts(&page), ["hello"]);
@@ -88,7 +92,7 @@ async fn an_expired_callback_token_is_reported_distinctly() {
     clock.advance(Duration::from_secs(601));
     let err = messages
         .sync(
-            SyncMsg::new(&open_kfid)
+            SyncMessages::new(&open_kfid)
                 .token(&token)
                 .cursor(&page.next_cursor),
         )
@@ -98,19 +102,19 @@ async fn an_expired_callback_token_is_reported_distinctly() {
     assert!(err.to_string().contains("10 minutes"), "{err}");
     // Resume without the token, from the same cursor: nothing lost.
     let resumed = messages
-        .sync(SyncMsg::new(&open_kfid).cursor(&page.next_cursor))
+        .sync(SyncMessages::new(&open_kfid).cursor(&page.next_cursor))
         .await
         .unwrap();
     assert_eq!(texts(&resumed), ["again"]);
 
     let never_issued = messages
-        .sync(SyncMsg::new(&open_kfid).token("ENCforged"))
+        .sync(SyncMessages::new(&open_kfid).token("ENCforged"))
         .await
         .unwrap_err();
     assert!(never_issued.is_sync_token_expired());
     let other = sim.seed_account("其他", "m");
     let wrong_account = messages
-        .sync(SyncMsg::new(&other).token(sim.sync_token(&open_kfid)))
+        .sync(SyncMessages::new(&other).token(sim.sync_token(&open_kfid)))
         .await
         .unwrap_err();
     assert!(wrong_account.is_sync_token_expired());
@@ -126,7 +130,7 @@ async fn only_the_last_three_days_come_back_and_events_are_typed() {
     let page = client
         .kf()
         .message()
-        .sync(SyncMsg::new(&open_kfid))
+        .sync(SyncMessages::new(&open_kfid))
         .await
         .unwrap();
     assert_eq!(texts(&page), ["new"]);
@@ -153,13 +157,19 @@ async fn each_rule_is_checked_before_sending() {
     let (sim, client, open_kfid, _clock) = started().await;
     let messages = client.kf().message();
     let cases = [
-        (SyncMsg::new(""), "open_kfid"),
-        (SyncMsg::new("k".repeat(65)), "open_kfid"),
-        (SyncMsg::new(&open_kfid).cursor("c".repeat(65)), "cursor"),
-        (SyncMsg::new(&open_kfid).token(""), "token"),
-        (SyncMsg::new(&open_kfid).token("t".repeat(129)), "token"),
-        (SyncMsg::new(&open_kfid).limit(0), "limit"),
-        (SyncMsg::new(&open_kfid).limit(1001), "limit"),
+        (SyncMessages::new(""), "open_kfid"),
+        (SyncMessages::new("k".repeat(65)), "open_kfid"),
+        (
+            SyncMessages::new(&open_kfid).cursor("c".repeat(65)),
+            "cursor",
+        ),
+        (SyncMessages::new(&open_kfid).token(""), "token"),
+        (
+            SyncMessages::new(&open_kfid).token("t".repeat(129)),
+            "token",
+        ),
+        (SyncMessages::new(&open_kfid).limit(0), "limit"),
+        (SyncMessages::new(&open_kfid).limit(1001), "limit"),
     ];
     for (request, field) in cases {
         match messages.sync(request).await {
@@ -169,10 +179,13 @@ async fn each_rule_is_checked_before_sending() {
     }
     assert_eq!(sim.counters().calls("kf/sync_msg"), 0);
     messages
-        .sync(SyncMsg::new(&open_kfid).limit(1000))
+        .sync(SyncMessages::new(&open_kfid).limit(1000))
         .await
         .unwrap();
-    let err = messages.sync(SyncMsg::new("wkunknown")).await.unwrap_err();
+    let err = messages
+        .sync(SyncMessages::new("wkunknown"))
+        .await
+        .unwrap_err();
     assert_eq!(err.api().map(|a| a.code()), Some(95004));
 }
 
@@ -184,7 +197,7 @@ async fn a_dropped_page_is_pulled_again() {
     let page = client
         .kf()
         .message()
-        .sync(SyncMsg::new(&open_kfid))
+        .sync(SyncMessages::new(&open_kfid))
         .await
         .unwrap();
     assert_eq!(texts(&page), ["hello"]);
@@ -193,8 +206,8 @@ async fn a_dropped_page_is_pulled_again() {
 
 #[test]
 fn the_official_example_decodes_with_its_placeholder_type_kept() {
-    use wecom_kf::kf::message::MessagePage;
-    let page: MessagePage =
+    use wecom_kf::kf::message::SyncMessagesResponse;
+    let page: SyncMessagesResponse =
         serde_json::from_str(include_str!("fixtures/kf_sync_msg.json")).unwrap();
     assert!(page.has_more);
     assert_eq!(page.next_cursor, "4gw7MepFLfgF2VC5npN");

@@ -7,8 +7,8 @@ use std::time::Duration;
 use crate::common::client_on_manual_clock;
 use serde_json::json;
 use wecom_kf::clock::ManualClock;
-use wecom_kf::kf::send::{MenuItem, Outgoing, SendMsg};
-use wecom_kf::kf::service_state::{ServiceState, TransServiceState};
+use wecom_kf::kf::message::{MenuItem, Outgoing, RecallMessage, SendMessage};
+use wecom_kf::kf::service_state::{ServiceState, TransferServiceState};
 use wecom_kf::simulator::{Fault, Simulator, TokenIssue};
 use wecom_kf::{Client, Error, errcode};
 
@@ -55,7 +55,7 @@ async fn every_message_type_goes_out_as_documented() {
     ];
     let mut ids = Vec::new();
     for content in contents {
-        let request = SendMsg::new(&open_kfid, ALICE, content);
+        let request = SendMessage::new(&open_kfid, ALICE, content);
         let msgid = request.msgid().to_owned();
         let sent = messages.send(request).await.unwrap();
         assert_eq!(sent.msgid, msgid, "the msgid sent comes back");
@@ -82,7 +82,7 @@ async fn five_messages_then_wait_for_the_customer() {
     let messages = client.kf().message();
     for i in 0..5 {
         messages
-            .send(SendMsg::new(
+            .send(SendMessage::new(
                 &open_kfid,
                 ALICE,
                 Outgoing::text(format!("{i}")),
@@ -91,14 +91,14 @@ async fn five_messages_then_wait_for_the_customer() {
             .unwrap();
     }
     let err = messages
-        .send(SendMsg::new(&open_kfid, ALICE, Outgoing::text("6")))
+        .send(SendMessage::new(&open_kfid, ALICE, Outgoing::text("6")))
         .await
         .unwrap_err();
     assert_eq!(code(&err), Some(errcode::KF_SEND_QUOTA_USED_UP));
     assert!(err.to_string().contains("5-message quota"), "{err}");
     sim.customer_says(&open_kfid, ALICE, "还在吗");
     messages
-        .send(SendMsg::new(&open_kfid, ALICE, Outgoing::text("在的")))
+        .send(SendMessage::new(&open_kfid, ALICE, Outgoing::text("在的")))
         .await
         .unwrap();
 }
@@ -107,14 +107,14 @@ async fn five_messages_then_wait_for_the_customer() {
 async fn only_within_48_hours_and_in_states_0_or_1() {
     let (sim, client, open_kfid, clock) = started().await;
     let messages = client.kf().message();
-    let send = |to: &str| SendMsg::new(&open_kfid, to, Outgoing::text("x"));
+    let send = |to: &str| SendMessage::new(&open_kfid, to, Outgoing::text("x"));
     let err = messages.send(send("wmSTRANGER")).await.unwrap_err();
     assert_eq!(code(&err), Some(errcode::KF_STATE_FORBIDS_SENDING));
 
     client
         .kf()
         .service_state()
-        .trans(TransServiceState::new(
+        .transfer(TransferServiceState::new(
             &open_kfid,
             ALICE,
             ServiceState::Queued,
@@ -135,12 +135,12 @@ async fn a_chosen_msgid_is_kept_and_must_be_unique() {
     let (sim, client, open_kfid, _clock) = started().await;
     let messages = client.kf().message();
     let sent = messages
-        .send(SendMsg::new(&open_kfid, ALICE, Outgoing::text("a")).with_msgid("order-42_reply"))
+        .send(SendMessage::new(&open_kfid, ALICE, Outgoing::text("a")).with_msgid("order-42_reply"))
         .await
         .unwrap();
     assert_eq!(sent.msgid, "order-42_reply");
     let again = messages
-        .send(SendMsg::new(&open_kfid, ALICE, Outgoing::text("b")).with_msgid("order-42_reply"))
+        .send(SendMessage::new(&open_kfid, ALICE, Outgoing::text("b")).with_msgid("order-42_reply"))
         .await
         .unwrap_err();
     assert!(again.api().is_some(), "{again:?}");
@@ -154,31 +154,37 @@ async fn each_rule_is_checked_before_sending() {
     let eleven: Vec<MenuItem> = (0..11)
         .map(|i| MenuItem::click(format!("{i}"), "x"))
         .collect();
-    let cases: Vec<(SendMsg, &str)> = vec![
-        (SendMsg::new("", ALICE, Outgoing::text("x")), "open_kfid"),
-        (SendMsg::new(&open_kfid, "", Outgoing::text("x")), "touser"),
+    let cases: Vec<(SendMessage, &str)> = vec![
         (
-            SendMsg::new(&open_kfid, ALICE, Outgoing::text("x")).with_msgid("m".repeat(33)),
+            SendMessage::new("", ALICE, Outgoing::text("x")),
+            "open_kfid",
+        ),
+        (
+            SendMessage::new(&open_kfid, "", Outgoing::text("x")),
+            "touser",
+        ),
+        (
+            SendMessage::new(&open_kfid, ALICE, Outgoing::text("x")).with_msgid("m".repeat(33)),
             "msgid",
         ),
         (
-            SendMsg::new(&open_kfid, ALICE, Outgoing::text("x")).with_msgid("has space"),
+            SendMessage::new(&open_kfid, ALICE, Outgoing::text("x")).with_msgid("has space"),
             "msgid",
         ),
         (
-            SendMsg::new(&open_kfid, ALICE, Outgoing::text("")),
+            SendMessage::new(&open_kfid, ALICE, Outgoing::text("")),
             "text.content",
         ),
         (
-            SendMsg::new(&open_kfid, ALICE, Outgoing::text("字".repeat(683))),
+            SendMessage::new(&open_kfid, ALICE, Outgoing::text("字".repeat(683))),
             "text.content",
         ),
         (
-            SendMsg::new(&open_kfid, ALICE, Outgoing::image("")),
+            SendMessage::new(&open_kfid, ALICE, Outgoing::image("")),
             "media_id",
         ),
         (
-            SendMsg::new(
+            SendMessage::new(
                 &open_kfid,
                 ALICE,
                 Outgoing::Link {
@@ -191,7 +197,7 @@ async fn each_rule_is_checked_before_sending() {
             "link.url",
         ),
         (
-            SendMsg::new(
+            SendMessage::new(
                 &open_kfid,
                 ALICE,
                 Outgoing::Link {
@@ -204,15 +210,15 @@ async fn each_rule_is_checked_before_sending() {
             "link.title",
         ),
         (
-            SendMsg::new(&open_kfid, ALICE, Outgoing::from(Outgoing::menu([]))),
+            SendMessage::new(&open_kfid, ALICE, Outgoing::from(Outgoing::menu([]))),
             "msgmenu",
         ),
         (
-            SendMsg::new(&open_kfid, ALICE, Outgoing::from(Outgoing::menu(eleven))),
+            SendMessage::new(&open_kfid, ALICE, Outgoing::from(Outgoing::menu(eleven))),
             "msgmenu.list",
         ),
         (
-            SendMsg::new(
+            SendMessage::new(
                 &open_kfid,
                 ALICE,
                 Outgoing::from(Outgoing::menu([MenuItem::click("i".repeat(65), "x")])),
@@ -220,7 +226,7 @@ async fn each_rule_is_checked_before_sending() {
             "msgmenu.click.id",
         ),
         (
-            SendMsg::new(
+            SendMessage::new(
                 &open_kfid,
                 ALICE,
                 Outgoing::Location {
@@ -247,10 +253,10 @@ async fn each_rule_is_checked_before_sending() {
         .map(|i| MenuItem::click(format!("{i}"), "x"))
         .collect();
     for request in [
-        SendMsg::new(&open_kfid, ALICE, Outgoing::text("a".repeat(2048)))
+        SendMessage::new(&open_kfid, ALICE, Outgoing::text("a".repeat(2048)))
             .with_msgid("m".repeat(32)),
-        SendMsg::new(&open_kfid, ALICE, Outgoing::from(Outgoing::menu(ten))),
-        SendMsg::new(
+        SendMessage::new(&open_kfid, ALICE, Outgoing::from(Outgoing::menu(ten))),
+        SendMessage::new(
             &open_kfid,
             ALICE,
             Outgoing::Link {
@@ -260,7 +266,7 @@ async fn each_rule_is_checked_before_sending() {
                 thumb_media_id: "m".into(),
             },
         ),
-        SendMsg::new(
+        SendMessage::new(
             &open_kfid,
             ALICE,
             Outgoing::from(Outgoing::menu([]).head_content("请稍候")),
@@ -276,7 +282,7 @@ async fn each_rule_is_checked_before_sending() {
 async fn a_lost_answer_is_outcome_unknown_and_not_sent_twice() {
     let (sim, client, open_kfid, _clock) = started().await;
     sim.inject("kf/send_msg", Fault::DropAfterEffect, 1);
-    let request = SendMsg::new(&open_kfid, ALICE, Outgoing::text("hello"));
+    let request = SendMessage::new(&open_kfid, ALICE, Outgoing::text("hello"));
     let msgid = request.msgid().to_owned();
     let err = client.kf().message().send(request).await.unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
@@ -286,7 +292,7 @@ async fn a_lost_answer_is_outcome_unknown_and_not_sent_twice() {
     assert_eq!(sent[0].msgid, msgid);
 }
 
-fn welcome_code(page: &wecom_kf::kf::message::MessagePage) -> String {
+fn welcome_code(page: &wecom_kf::kf::message::SyncMessagesResponse) -> String {
     use wecom_kf::kf::message::{Event, MessageContent};
     page.msg_list
         .iter()
@@ -299,12 +305,11 @@ fn welcome_code(page: &wecom_kf::kf::message::MessagePage) -> String {
 
 #[tokio::test]
 async fn an_event_code_sends_one_message_while_it_is_valid() {
-    use wecom_kf::kf::message::SyncMsg;
-    use wecom_kf::kf::send::SendOnEvent;
+    use wecom_kf::kf::message::{SendOnEvent, SyncMessages};
     let (sim, client, open_kfid, clock) = started().await;
     let messages = client.kf().message();
     sim.customer_enters(&open_kfid, "wmBOB", "spring");
-    let page = messages.sync(SyncMsg::new(&open_kfid)).await.unwrap();
+    let page = messages.sync(SyncMessages::new(&open_kfid)).await.unwrap();
     let code = welcome_code(&page);
 
     let sent = messages
@@ -322,7 +327,7 @@ async fn an_event_code_sends_one_message_while_it_is_valid() {
     assert!(reused.api().is_some(), "single use: {reused:?}");
     // A msgid the account has used is refused here too, and the code stays unused.
     sim.customer_enters(&open_kfid, "wmCAROL", "spring");
-    let page = messages.sync(SyncMsg::new(&open_kfid)).await.unwrap();
+    let page = messages.sync(SyncMessages::new(&open_kfid)).await.unwrap();
     let carol_code = page
         .msg_list
         .iter()
@@ -355,11 +360,15 @@ async fn an_event_code_sends_one_message_while_it_is_valid() {
     // A closing code lasts 20 seconds.
     let trans = client.kf().service_state();
     trans
-        .trans(TransServiceState::new(&open_kfid, ALICE, ServiceState::Bot))
+        .transfer(TransferServiceState::new(
+            &open_kfid,
+            ALICE,
+            ServiceState::Bot,
+        ))
         .await
         .unwrap();
     let queued = trans
-        .trans(TransServiceState::new(
+        .transfer(TransferServiceState::new(
             &open_kfid,
             ALICE,
             ServiceState::Queued,
@@ -371,12 +380,12 @@ async fn an_event_code_sends_one_message_while_it_is_valid() {
     client
         .kf()
         .servicer()
-        .add(wecom_kf::kf::servicer::ChangeServicers::new(&open_kfid).userids(["zhangsan"]))
+        .add(wecom_kf::kf::servicer::AddServicers::new(&open_kfid).userids(["zhangsan"]))
         .await
         .unwrap();
     trans
-        .trans(
-            TransServiceState::new(&open_kfid, ALICE, ServiceState::Servicer)
+        .transfer(
+            TransferServiceState::new(&open_kfid, ALICE, ServiceState::Servicer)
                 .servicer_userid("zhangsan"),
         )
         .await
@@ -390,7 +399,7 @@ async fn an_event_code_sends_one_message_while_it_is_valid() {
         "the session left the state that made the code"
     );
     let ended = trans
-        .trans(TransServiceState::new(
+        .transfer(TransferServiceState::new(
             &open_kfid,
             ALICE,
             ServiceState::Ended,
@@ -408,7 +417,7 @@ async fn an_event_code_sends_one_message_while_it_is_valid() {
 
 #[tokio::test]
 async fn on_event_rules_and_a_lost_answer() {
-    use wecom_kf::kf::send::SendOnEvent;
+    use wecom_kf::kf::message::SendOnEvent;
     let (sim, client, open_kfid, _clock) = started().await;
     let messages = client.kf().message();
     for (request, field) in [
@@ -429,7 +438,7 @@ async fn on_event_rules_and_a_lost_answer() {
     let queued = client
         .kf()
         .service_state()
-        .trans(TransServiceState::new(
+        .transfer(TransferServiceState::new(
             &open_kfid,
             ALICE,
             ServiceState::Queued,
@@ -454,44 +463,50 @@ async fn a_message_can_be_recalled_within_two_minutes_once() {
     let (sim, client, open_kfid, clock) = started().await;
     let messages = client.kf().message();
     let first = messages
-        .send(SendMsg::new(&open_kfid, ALICE, Outgoing::text("oops")))
+        .send(SendMessage::new(&open_kfid, ALICE, Outgoing::text("oops")))
         .await
         .unwrap();
-    messages.recall(&open_kfid, &first.msgid).await.unwrap();
+    messages
+        .recall(RecallMessage::new(&open_kfid, &first.msgid))
+        .await
+        .unwrap();
     assert!(sim.sent_messages(&open_kfid)[0].recalled);
     assert!(
         messages
-            .recall(&open_kfid, &first.msgid)
+            .recall(RecallMessage::new(&open_kfid, &first.msgid))
             .await
             .unwrap_err()
             .api()
             .is_some()
     );
     let second = messages
-        .send(SendMsg::new(&open_kfid, ALICE, Outgoing::text("late")))
+        .send(SendMessage::new(&open_kfid, ALICE, Outgoing::text("late")))
         .await
         .unwrap();
     clock.advance(Duration::from_secs(121));
     assert!(
         messages
-            .recall(&open_kfid, &second.msgid)
+            .recall(RecallMessage::new(&open_kfid, &second.msgid))
             .await
             .unwrap_err()
             .api()
             .is_some()
     );
     for (kfid, msgid, field) in [("", "m", "open_kfid"), (open_kfid.as_str(), "", "msgid")] {
-        match messages.recall(kfid, msgid).await {
+        match messages.recall(RecallMessage::new(kfid, msgid)).await {
             Err(Error::InvalidInput { field: f, .. }) => assert_eq!(f, field),
             other => panic!("{field}: {other:?}"),
         }
     }
     let third = messages
-        .send(SendMsg::new(&open_kfid, ALICE, Outgoing::text("third")))
+        .send(SendMessage::new(&open_kfid, ALICE, Outgoing::text("third")))
         .await
         .unwrap();
     sim.inject("kf/recall_msg", Fault::DropAfterEffect, 1);
-    let err = messages.recall(&open_kfid, &third.msgid).await.unwrap_err();
+    let err = messages
+        .recall(RecallMessage::new(&open_kfid, &third.msgid))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
     assert_eq!(sim.counters().calls("kf/recall_msg"), 4);
     assert!(sim.sent_messages(&open_kfid)[2].recalled);

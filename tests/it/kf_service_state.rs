@@ -3,8 +3,8 @@
 //! class under a dropped answer.
 
 use wecom_kf::errcode;
-use wecom_kf::kf::service_state::{GetServiceState, ServiceState, TransServiceState};
-use wecom_kf::kf::servicer::ChangeServicers;
+use wecom_kf::kf::service_state::{GetServiceState, ServiceState, TransferServiceState};
+use wecom_kf::kf::servicer::AddServicers;
 use wecom_kf::simulator::{Fault, Simulator};
 use wecom_kf::{Client, Error};
 
@@ -22,7 +22,7 @@ async fn started() -> (Simulator, Client, String) {
     client
         .kf()
         .servicer()
-        .add(ChangeServicers::new(&open_kfid).userids(["zhangsan"]))
+        .add(AddServicers::new(&open_kfid).userids(["zhangsan"]))
         .await
         .unwrap();
     sim.seed_session(&open_kfid, CUSTOMER);
@@ -39,8 +39,8 @@ async fn state(client: &Client, open_kfid: &str) -> (ServiceState, Option<String
     (info.service_state, info.servicer_userid)
 }
 
-fn to(open_kfid: &str, state: ServiceState) -> TransServiceState {
-    TransServiceState::new(open_kfid, CUSTOMER, state)
+fn to(open_kfid: &str, state: ServiceState) -> TransferServiceState {
+    TransferServiceState::new(open_kfid, CUSTOMER, state)
 }
 
 #[tokio::test]
@@ -53,12 +53,12 @@ async fn a_session_moves_through_the_state_machine_with_its_codes() {
     );
 
     let bot = sessions
-        .trans(to(&open_kfid, ServiceState::Bot))
+        .transfer(to(&open_kfid, ServiceState::Bot))
         .await
         .unwrap();
     assert_eq!(bot.msg_code, None, "no code for the bot");
     let queued = sessions
-        .trans(to(&open_kfid, ServiceState::Queued))
+        .transfer(to(&open_kfid, ServiceState::Queued))
         .await
         .unwrap();
     assert!(
@@ -66,7 +66,7 @@ async fn a_session_moves_through_the_state_machine_with_its_codes() {
         "the reply code, on the first move to 2"
     );
     let served = sessions
-        .trans(to(&open_kfid, ServiceState::Servicer).servicer_userid("zhangsan"))
+        .transfer(to(&open_kfid, ServiceState::Servicer).servicer_userid("zhangsan"))
         .await
         .unwrap();
     assert_eq!(served.msg_code, None, "the reply code is handed out once");
@@ -75,7 +75,7 @@ async fn a_session_moves_through_the_state_machine_with_its_codes() {
         (ServiceState::Servicer, Some("zhangsan".into()))
     );
     let ended = sessions
-        .trans(to(&open_kfid, ServiceState::Ended))
+        .transfer(to(&open_kfid, ServiceState::Ended))
         .await
         .unwrap();
     let closing = ended.msg_code.expect("a closing code");
@@ -91,11 +91,14 @@ async fn moves_the_state_machine_does_not_allow_are_95016() {
     let (sim, client, open_kfid) = started().await;
     let sessions = client.kf().service_state();
     sessions
-        .trans(to(&open_kfid, ServiceState::Queued))
+        .transfer(to(&open_kfid, ServiceState::Queued))
         .await
         .unwrap();
     for illegal in [ServiceState::Bot, ServiceState::Queued, ServiceState::Ended] {
-        let err = sessions.trans(to(&open_kfid, illegal)).await.unwrap_err();
+        let err = sessions
+            .transfer(to(&open_kfid, illegal))
+            .await
+            .unwrap_err();
         assert_eq!(
             err.api().map(|a| a.code()),
             Some(errcode::KF_STATE_TRANSITION_NOT_ALLOWED),
@@ -104,8 +107,8 @@ async fn moves_the_state_machine_does_not_allow_are_95016() {
         assert!(err.to_string().contains("not allowed"), "{err}");
     }
     // A customer who never wrote is in state 4, from which the API moves nothing.
-    let stranger = TransServiceState::new(&open_kfid, "wmSTRANGER", ServiceState::Bot);
-    let err = sessions.trans(stranger).await.unwrap_err();
+    let stranger = TransferServiceState::new(&open_kfid, "wmSTRANGER", ServiceState::Bot);
+    let err = sessions.transfer(stranger).await.unwrap_err();
     assert_eq!(err.api().map(|a| a.code()), Some(95016));
     let info = sessions
         .get(GetServiceState::new(&open_kfid, "wmSTRANGER"))
@@ -121,7 +124,7 @@ async fn a_session_goes_only_to_a_servicer_of_the_account() {
     let sessions = client.kf().service_state();
     for not_a_servicer in ["lisi", "nobody"] {
         let err = sessions
-            .trans(to(&open_kfid, ServiceState::Servicer).servicer_userid(not_a_servicer))
+            .transfer(to(&open_kfid, ServiceState::Servicer).servicer_userid(not_a_servicer))
             .await
             .unwrap_err();
         assert_eq!(
@@ -147,15 +150,15 @@ async fn each_rule_is_checked_before_sending() {
     let long_id = "w".repeat(257);
     let cases = [
         (
-            TransServiceState::new("", CUSTOMER, ServiceState::Bot),
+            TransferServiceState::new("", CUSTOMER, ServiceState::Bot),
             "open_kfid",
         ),
         (
-            TransServiceState::new(&open_kfid, "", ServiceState::Bot),
+            TransferServiceState::new(&open_kfid, "", ServiceState::Bot),
             "external_userid",
         ),
         (
-            TransServiceState::new(&open_kfid, &long_id, ServiceState::Bot),
+            TransferServiceState::new(&open_kfid, &long_id, ServiceState::Bot),
             "external_userid",
         ),
         (to(&open_kfid, ServiceState::Untreated), "service_state"),
@@ -171,7 +174,7 @@ async fn each_rule_is_checked_before_sending() {
         ),
     ];
     for (request, field) in cases {
-        match sessions.trans(request).await {
+        match sessions.transfer(request).await {
             Err(Error::InvalidInput { field: f, .. }) => assert_eq!(f, field),
             other => panic!("{field}: {other:?}"),
         }
@@ -190,7 +193,7 @@ async fn each_rule_is_checked_before_sending() {
     assert_eq!(counters.calls("kf/service_state/get"), 0);
     // The docs require a servicer for state 3 only, and forbid it nowhere: sent as given.
     sessions
-        .trans(to(&open_kfid, ServiceState::Bot).servicer_userid("zhangsan"))
+        .transfer(to(&open_kfid, ServiceState::Bot).servicer_userid("zhangsan"))
         .await
         .unwrap();
 }
@@ -207,7 +210,7 @@ async fn a_read_is_replayed_and_a_move_is_not() {
 
     sim.inject("kf/service_state/trans", Fault::DropAfterEffect, 1);
     let err = sessions
-        .trans(to(&open_kfid, ServiceState::Queued))
+        .transfer(to(&open_kfid, ServiceState::Queued))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
@@ -217,8 +220,8 @@ async fn a_read_is_replayed_and_a_move_is_not() {
 
 #[test]
 fn the_official_example_decodes() {
-    use wecom_kf::kf::service_state::ServiceStateInfo;
-    let info: ServiceStateInfo =
+    use wecom_kf::kf::service_state::GetServiceStateResponse;
+    let info: GetServiceStateResponse =
         serde_json::from_str(include_str!("fixtures/kf_service_state_get.json")).unwrap();
     assert_eq!(info.service_state, ServiceState::Servicer);
     assert_eq!(info.servicer_userid.as_deref(), Some("zhangsan"));

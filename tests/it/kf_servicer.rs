@@ -3,8 +3,11 @@
 //! idempotency class under a dropped answer.
 
 use wecom_kf::errcode;
-use wecom_kf::kf::account::{AddContactWay, ContactWay};
-use wecom_kf::kf::servicer::{ChangeServicers, ReceptionStatus, ServicerResults};
+use wecom_kf::kf::account::{AddContactWay, AddContactWayResponse};
+use wecom_kf::kf::servicer::{
+    AddServicers, AddServicersResponse, DeleteServicers, ListServicers, ReceptionStatus,
+    ServicerResult,
+};
 use wecom_kf::simulator::{Fault, Simulator};
 use wecom_kf::{Client, Error};
 
@@ -15,9 +18,8 @@ async fn started() -> (Simulator, Client, String) {
     (sim, client, open_kfid)
 }
 
-fn items(results: &ServicerResults) -> Vec<(String, i64, String)> {
+fn items(results: &[ServicerResult]) -> Vec<(String, i64, String)> {
     results
-        .result_list
         .iter()
         .map(|r| {
             let who = r
@@ -45,14 +47,14 @@ async fn servicers_are_added_listed_and_removed_with_per_item_results() {
 
     let added = servicers
         .add(
-            ChangeServicers::new(&open_kfid)
+            AddServicers::new(&open_kfid)
                 .userids(["zhangsan", "lisi", "ghost"])
                 .departments([2, 99]),
         )
         .await
         .unwrap();
     assert_eq!(
-        items(&added),
+        items(&added.result_list),
         [
             item("zhangsan", 0, "success"),
             item("lisi", 0, "success"),
@@ -66,7 +68,11 @@ async fn servicers_are_added_listed_and_removed_with_per_item_results() {
     assert_eq!(failed, [60111, 60123]);
     assert!(added.failures().all(|f| f.description().is_some()));
 
-    let list = servicers.list(&open_kfid).await.unwrap().servicer_list;
+    let list = servicers
+        .list(ListServicers::new(&open_kfid))
+        .await
+        .unwrap()
+        .servicer_list;
     let members: Vec<_> = list.iter().filter_map(|s| s.userid.as_deref()).collect();
     let departments: Vec<_> = list.iter().filter_map(|s| s.department_id).collect();
     assert_eq!(members, ["zhangsan", "lisi"]);
@@ -79,29 +85,33 @@ async fn servicers_are_added_listed_and_removed_with_per_item_results() {
 
     // Adding again changes nothing and still succeeds, item by item.
     let again = servicers
-        .add(ChangeServicers::new(&open_kfid).userids(["zhangsan"]))
+        .add(AddServicers::new(&open_kfid).userids(["zhangsan"]))
         .await
         .unwrap();
-    assert_eq!(items(&again), [item("zhangsan", 0, "ignored")]);
+    assert_eq!(items(&again.result_list), [item("zhangsan", 0, "ignored")]);
 
     let removed = servicers
         .delete(
-            ChangeServicers::new(&open_kfid)
+            DeleteServicers::new(&open_kfid)
                 .userids(["lisi"])
                 .departments([2]),
         )
         .await
         .unwrap();
     assert_eq!(
-        items(&removed),
+        items(&removed.result_list),
         [item("lisi", 0, "success"), item("2", 0, "success")]
     );
     let gone = servicers
-        .delete(ChangeServicers::new(&open_kfid).userids(["lisi"]))
+        .delete(DeleteServicers::new(&open_kfid).userids(["lisi"]))
         .await
         .unwrap();
-    assert_eq!(items(&gone), [item("lisi", 0, "ignored")]);
-    let list = servicers.list(&open_kfid).await.unwrap().servicer_list;
+    assert_eq!(items(&gone.result_list), [item("lisi", 0, "ignored")]);
+    let list = servicers
+        .list(ListServicers::new(&open_kfid))
+        .await
+        .unwrap()
+        .servicer_list;
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].userid.as_deref(), Some("zhangsan"));
 }
@@ -111,34 +121,42 @@ async fn each_servicer_rule_is_checked_before_sending() {
     let (sim, client, open_kfid) = started().await;
     let servicers = client.kf().servicer();
     let too_many: Vec<String> = (0..101).map(|i| format!("u{i}")).collect();
-    let cases = [
-        (ChangeServicers::new("").userids(["a"]), "open_kfid"),
+    let a = || vec!["a".to_owned()];
+    // (open_kfid, userids, departments, the field refused), for both add and delete.
+    let cases: Vec<(String, Vec<String>, Vec<u64>, &str)> = vec![
+        (String::new(), a(), vec![], "open_kfid"),
+        ("k".repeat(65), a(), vec![], "open_kfid"),
+        (open_kfid.clone(), vec![], vec![], "userid_list"),
+        (open_kfid.clone(), too_many, vec![], "userid_list"),
         (
-            ChangeServicers::new("k".repeat(65)).userids(["a"]),
-            "open_kfid",
-        ),
-        (ChangeServicers::new(&open_kfid), "userid_list"),
-        (
-            ChangeServicers::new(&open_kfid).userids(too_many),
-            "userid_list",
-        ),
-        (
-            ChangeServicers::new(&open_kfid).departments(0..101),
+            open_kfid.clone(),
+            vec![],
+            (0..101).collect(),
             "department_id_list",
         ),
         (
-            ChangeServicers::new(&open_kfid).userids([""]),
+            open_kfid.clone(),
+            vec![String::new()],
+            vec![],
             "userid_list",
         ),
         (
-            ChangeServicers::new(&open_kfid).userids(["u".repeat(65)]),
+            open_kfid.clone(),
+            vec!["u".repeat(65)],
+            vec![],
             "userid_list",
         ),
     ];
-    for (request, field) in cases {
+    for (kfid, userids, departments, field) in cases {
+        let add = AddServicers::new(&kfid)
+            .userids(userids.clone())
+            .departments(departments.clone());
+        let delete = DeleteServicers::new(&kfid)
+            .userids(userids)
+            .departments(departments);
         for result in [
-            servicers.add(request.clone()).await,
-            servicers.delete(request).await,
+            servicers.add(add).await.map(drop),
+            servicers.delete(delete).await.map(drop),
         ] {
             match result {
                 Err(Error::InvalidInput { field: f, .. }) => assert_eq!(f, field),
@@ -148,7 +166,7 @@ async fn each_servicer_rule_is_checked_before_sending() {
     }
     for bad in ["", &"k".repeat(65)] {
         assert!(matches!(
-            servicers.list(bad).await,
+            servicers.list(ListServicers::new(bad)).await,
             Err(Error::InvalidInput {
                 field: "open_kfid",
                 ..
@@ -159,7 +177,7 @@ async fn each_servicer_rule_is_checked_before_sending() {
     let hundred: Vec<String> = (0..100).map(|i| format!("u{i}")).collect();
     let at_limit = servicers
         .add(
-            ChangeServicers::new(&open_kfid)
+            AddServicers::new(&open_kfid)
                 .userids(hundred)
                 .departments(1..=100),
         )
@@ -178,14 +196,17 @@ async fn an_unknown_account_is_an_api_error() {
     let (_sim, client, _open_kfid) = started().await;
     let servicers = client.kf().servicer();
     let err = servicers
-        .add(ChangeServicers::new("wkunknown").userids(["a"]))
+        .add(AddServicers::new("wkunknown").userids(["a"]))
         .await
         .unwrap_err();
     assert_eq!(
         err.api().map(|a| a.code()),
         Some(errcode::KF_OPEN_KFID_NOT_FOUND)
     );
-    let err = servicers.list("wkunknown").await.unwrap_err();
+    let err = servicers
+        .list(ListServicers::new("wkunknown"))
+        .await
+        .unwrap_err();
     assert_eq!(
         err.api().map(|a| a.code()),
         Some(errcode::KF_OPEN_KFID_NOT_FOUND)
@@ -202,26 +223,33 @@ async fn servicer_calls_are_replayed_after_a_dropped_answer() {
 
     sim.inject("kf/servicer/add", Fault::DropAfterEffect, 1);
     let added = servicers
-        .add(ChangeServicers::new(&open_kfid).userids(["zhangsan"]))
+        .add(AddServicers::new(&open_kfid).userids(["zhangsan"]))
         .await
         .unwrap();
-    assert_eq!(items(&added), [item("zhangsan", 0, "ignored")]);
+    assert_eq!(items(&added.result_list), [item("zhangsan", 0, "ignored")]);
     assert_eq!(sim.counters().calls("kf/servicer/add"), 2);
 
     sim.inject("kf/servicer/list", Fault::DropBeforeAnswer, 1);
-    let list = servicers.list(&open_kfid).await.unwrap().servicer_list;
+    let list = servicers
+        .list(ListServicers::new(&open_kfid))
+        .await
+        .unwrap()
+        .servicer_list;
     assert_eq!(list.len(), 1, "added once");
     assert_eq!(sim.counters().calls("kf/servicer/list"), 2);
 
     sim.inject("kf/servicer/del", Fault::DropAfterEffect, 1);
     let removed = servicers
-        .delete(ChangeServicers::new(&open_kfid).userids(["zhangsan"]))
+        .delete(DeleteServicers::new(&open_kfid).userids(["zhangsan"]))
         .await
         .unwrap();
-    assert_eq!(items(&removed), [item("zhangsan", 0, "ignored")]);
+    assert_eq!(
+        items(&removed.result_list),
+        [item("zhangsan", 0, "ignored")]
+    );
     assert!(
         servicers
-            .list(&open_kfid)
+            .list(ListServicers::new(&open_kfid))
             .await
             .unwrap()
             .servicer_list
@@ -282,7 +310,7 @@ async fn each_contact_link_rule_is_checked_before_sending() {
         Some(errcode::KF_OPEN_KFID_NOT_FOUND)
     );
 
-    let way: ContactWay =
+    let way: AddContactWayResponse =
         serde_json::from_str(r#"{"url":"https://work.weixin.qq.com/kf/x?enc_scene=E"}"#).unwrap();
     assert!(
         way.with_scene_param(&"é".repeat(22)).is_err(),
@@ -308,14 +336,14 @@ async fn a_contact_link_whose_answer_is_lost_is_outcome_unknown() {
 
 #[test]
 fn the_official_examples_decode() {
-    let results: ServicerResults =
+    let results: AddServicersResponse =
         serde_json::from_str(include_str!("fixtures/kf_servicer_add.json")).unwrap();
     assert_eq!(
-        items(&results),
+        items(&results.result_list),
         [item("zhangsan", 0, "success"), item("lisi", 0, "ignored")]
     );
     assert_eq!(results.failures().count(), 0);
-    let list: wecom_kf::kf::servicer::ServicerList =
+    let list: wecom_kf::kf::servicer::ListServicersResponse =
         serde_json::from_str(include_str!("fixtures/kf_servicer_list.json")).unwrap();
     let statuses: Vec<_> = list.servicer_list.iter().map(|s| s.status).collect();
     assert_eq!(
@@ -328,7 +356,7 @@ fn the_official_examples_decode() {
         ]
     );
     assert_eq!(list.servicer_list[3].department_id, Some(3));
-    let way: ContactWay =
+    let way: AddContactWayResponse =
         serde_json::from_str(include_str!("fixtures/kf_add_contact_way.json")).unwrap();
     assert_eq!(
         way.url,

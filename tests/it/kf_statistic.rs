@@ -5,9 +5,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use wecom_kf::clock::ManualClock;
-use wecom_kf::kf::statistic::StatisticRange;
+use wecom_kf::kf::statistic::{GetCorpStatistics, GetServicerStatistics};
 use wecom_kf::simulator::{Fault, Simulator};
-use wecom_kf::{Client, Error, TokenProvider, errcode};
+use wecom_kf::{Client, Error, errcode};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -21,12 +21,7 @@ async fn started() -> (Simulator, Client, String, SystemTime) {
         .start()
         .await
         .unwrap();
-    let provider = TokenProvider::builder().clock(clock).build().unwrap();
-    let client = sim
-        .client_builder()
-        .token_provider(provider)
-        .build()
-        .unwrap();
+    let client = sim.client_builder().clock(clock).build().unwrap();
     let open_kfid = sim.seed_account("售后客服", "media-1");
     let today = noon - Duration::from_secs(12 * 3_600);
     (sim, client, open_kfid, today)
@@ -36,8 +31,9 @@ async fn started() -> (Simulator, Client, String, SystemTime) {
 async fn figures_come_day_by_day() {
     let (_sim, client, open_kfid, today) = started().await;
     let stats = client.kf().statistic();
-    let week = StatisticRange::new(&open_kfid, today - 7 * DAY, today - Duration::from_secs(1));
-    let corp = stats.corp(week.clone()).await.unwrap().statistic_list;
+    let (start, end) = (today - 7 * DAY, today - Duration::from_secs(1));
+    let week = GetCorpStatistics::new(&open_kfid, start, end);
+    let corp = stats.get_corp(week).await.unwrap().statistic_list;
     assert_eq!(corp.len(), 7);
     let first = (today - 7 * DAY)
         .duration_since(UNIX_EPOCH)
@@ -49,10 +45,8 @@ async fn figures_come_day_by_day() {
         corp[0].statistic.as_ref().and_then(|s| s.session_cnt),
         Some(0)
     );
-    let servicer = stats
-        .servicer(week.servicer_userid("zhangsan"))
-        .await
-        .unwrap();
+    let week = GetServicerStatistics::new(&open_kfid, start, end).servicer_userid("zhangsan");
+    let servicer = stats.get_servicer(week).await.unwrap();
     assert_eq!(servicer.statistic_list.len(), 7);
 }
 
@@ -61,44 +55,51 @@ async fn each_range_rule_is_checked_before_sending() {
     let (sim, client, open_kfid, today) = started().await;
     let stats = client.kf().statistic();
     let yesterday = today - DAY;
+    let k = open_kfid.as_str();
+    // (open_kfid, start, end, the field refused), for both calls.
     let cases = [
-        (StatisticRange::new("", yesterday, yesterday), "open_kfid"),
-        (
-            StatisticRange::new(&open_kfid, yesterday, today),
-            "end_time",
-        ),
-        (
-            StatisticRange::new(&open_kfid, yesterday, yesterday - DAY),
-            "end_time",
-        ),
+        ("", yesterday, yesterday, "open_kfid"),
+        (k, yesterday, today, "end_time"),
+        (k, yesterday, yesterday - DAY, "end_time"),
         // 32 days of the closed range.
-        (
-            StatisticRange::new(&open_kfid, yesterday - 31 * DAY, yesterday),
-            "end_time",
-        ),
-        (
-            StatisticRange::new(&open_kfid, today - 181 * DAY, today - 175 * DAY),
-            "start_time",
-        ),
-        (
-            StatisticRange::new(&open_kfid, yesterday, yesterday).servicer_userid(""),
-            "servicer_userid",
-        ),
+        (k, yesterday - 31 * DAY, yesterday, "end_time"),
+        (k, today - 181 * DAY, today - 175 * DAY, "start_time"),
     ];
-    for (range, field) in cases {
-        for result in [stats.corp(range.clone()).await, stats.servicer(range).await] {
+    for (kfid, start, end, field) in cases {
+        for result in [
+            stats
+                .get_corp(GetCorpStatistics::new(kfid, start, end))
+                .await
+                .map(drop),
+            stats
+                .get_servicer(GetServicerStatistics::new(kfid, start, end))
+                .await
+                .map(drop),
+        ] {
             match result {
                 Err(Error::InvalidInput { field: f, .. }) => assert_eq!(f, field),
                 other => panic!("{field}: {other:?}"),
             }
         }
     }
+    // Only the servicer statistic names a servicer.
+    let nobody = GetServicerStatistics::new(&open_kfid, yesterday, yesterday).servicer_userid("");
+    assert!(matches!(
+        stats.get_servicer(nobody).await,
+        Err(Error::InvalidInput {
+            field: "servicer_userid",
+            ..
+        })
+    ));
     // The longest and oldest ranges allowed go through: 31 days, counted by their day (an
     // end at noon is the same day as its midnight).
-    let longest = StatisticRange::new(&open_kfid, yesterday - 30 * DAY, yesterday + DAY / 2);
-    assert_eq!(stats.corp(longest).await.unwrap().statistic_list.len(), 31);
-    let oldest = StatisticRange::new(&open_kfid, today - 180 * DAY, today - 150 * DAY);
-    stats.corp(oldest).await.unwrap();
+    let longest = GetCorpStatistics::new(&open_kfid, yesterday - 30 * DAY, yesterday + DAY / 2);
+    assert_eq!(
+        stats.get_corp(longest).await.unwrap().statistic_list.len(),
+        31
+    );
+    let oldest = GetCorpStatistics::new(&open_kfid, today - 180 * DAY, today - 150 * DAY);
+    stats.get_corp(oldest).await.unwrap();
     assert_eq!(sim.counters().calls("kf/get_corp_statistic"), 2);
     assert_eq!(sim.counters().calls("kf/get_servicer_statistic"), 0);
 }
@@ -107,22 +108,25 @@ async fn each_range_rule_is_checked_before_sending() {
 async fn an_unknown_account_is_an_error_and_a_dropped_read_is_replayed() {
     let (sim, client, open_kfid, today) = started().await;
     let stats = client.kf().statistic();
-    let day = StatisticRange::new("wkunknown", today - DAY, today - DAY);
-    let err = stats.corp(day).await.unwrap_err();
+    let day = GetCorpStatistics::new("wkunknown", today - DAY, today - DAY);
+    let err = stats.get_corp(day).await.unwrap_err();
     assert_eq!(
         err.api().map(|a| a.code()),
         Some(errcode::KF_OPEN_KFID_NOT_FOUND)
     );
     sim.inject("kf/get_servicer_statistic", Fault::DropBeforeAnswer, 1);
-    let day = StatisticRange::new(&open_kfid, today - DAY, today - DAY);
-    assert_eq!(stats.servicer(day).await.unwrap().statistic_list.len(), 1);
+    let day = GetServicerStatistics::new(&open_kfid, today - DAY, today - DAY);
+    assert_eq!(
+        stats.get_servicer(day).await.unwrap().statistic_list.len(),
+        1
+    );
     assert_eq!(sim.counters().calls("kf/get_servicer_statistic"), 2);
 }
 
 #[test]
 fn the_official_examples_decode() {
-    use wecom_kf::kf::statistic::Statistics;
-    let corp: Statistics =
+    use wecom_kf::kf::statistic::{GetCorpStatisticsResponse, GetServicerStatisticsResponse};
+    let corp: GetCorpStatisticsResponse =
         serde_json::from_str(include_str!("fixtures/kf_corp_statistic.json")).unwrap();
     assert_eq!(corp.statistic_list.len(), 2);
     assert_eq!(corp.statistic_list[1].stat_time, 1_645_632_000);
@@ -131,7 +135,7 @@ fn the_official_examples_decode() {
         (day.session_cnt, day.ai_transfer_rate),
         (Some(2), Some(1.0))
     );
-    let servicer: Statistics =
+    let servicer: GetServicerStatisticsResponse =
         serde_json::from_str(include_str!("fixtures/kf_servicer_statistic.json")).unwrap();
     assert_eq!(
         servicer.statistic_list[0].stat_time, 1_645_545_600,

@@ -8,8 +8,9 @@ use std::time::Duration;
 use crate::common::{client_on_manual_clock, minting};
 use futures_util::StreamExt;
 use wecom_kf::Client;
-use wecom_kf::kf::message::{Message, MessageContent};
-use wecom_kf::kf::sync::{CursorStore, FileCursorStore, MemoryCursorStore};
+use wecom_kf::kf::message::{
+    CursorStore, FileCursorStore, MemoryCursorStore, Message, MessageContent,
+};
 use wecom_kf::simulator::TokenIssue;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

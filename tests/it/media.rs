@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::common::client_on_manual_clock;
 use wecom_kf::clock::ManualClock;
-use wecom_kf::media::{IMAGE_MAX_BYTES, MediaKind, Upload, VOICE_MAX_BYTES};
+use wecom_kf::media::{DownloadMedia, IMAGE_MAX_BYTES, MediaKind, UploadMedia, VOICE_MAX_BYTES};
 use wecom_kf::simulator::{Fault, Simulator, TokenIssue};
 use wecom_kf::{Client, Error};
 
@@ -26,21 +26,24 @@ async fn an_upload_comes_back_as_it_went() {
     let (_sim, client, _clock) = started().await;
     let media = client.media();
     let uploaded = media
-        .upload(Upload::image("头像.png", png()).content_type("image/png"))
+        .upload(UploadMedia::image("头像.png", png()).content_type("image/png"))
         .await
         .unwrap();
     assert_eq!(uploaded.kind, "image");
     assert!(!uploaded.media_id.is_empty());
     assert!(uploaded.created_at.parse::<u64>().is_ok());
-    let file = media.download(&uploaded.media_id).await.unwrap();
+    let file = media
+        .download(DownloadMedia::new(&uploaded.media_id))
+        .await
+        .unwrap();
     assert_eq!(file.bytes, png());
     assert_eq!(file.filename.as_deref(), Some("头像.png"));
     for (upload, kind) in [
-        (Upload::voice("v.amr", vec![1u8; 100]), "voice"),
-        (Upload::video("v.mp4", vec![2u8; 100]), "video"),
-        (Upload::file("report.pdf", vec![3u8; 100]), "file"),
+        (UploadMedia::voice("v.amr", vec![1u8; 100]), "voice"),
+        (UploadMedia::video("v.mp4", vec![2u8; 100]), "video"),
+        (UploadMedia::file("report.pdf", vec![3u8; 100]), "file"),
         (
-            Upload::new(MediaKind::File, "no-extension", vec![4u8; 6]),
+            UploadMedia::new(MediaKind::File, "no-extension", vec![4u8; 6]),
             "file",
         ),
     ] {
@@ -56,7 +59,7 @@ async fn an_upload_is_replayed_whole_after_a_refused_token() {
     sim.expire_tokens();
     let uploaded = client
         .media()
-        .upload(Upload::image("a.png", png()))
+        .upload(UploadMedia::image("a.png", png()))
         .await
         .unwrap();
     assert_eq!(
@@ -64,7 +67,11 @@ async fn an_upload_is_replayed_whole_after_a_refused_token() {
         2,
         "refused, then replayed"
     );
-    let file = client.media().download(&uploaded.media_id).await.unwrap();
+    let file = client
+        .media()
+        .download(DownloadMedia::new(&uploaded.media_id))
+        .await
+        .unwrap();
     assert_eq!(file.bytes, png());
 }
 
@@ -77,13 +84,9 @@ async fn each_limit_is_checked_before_sending() {
         other => panic!("{other:?}"),
     };
     assert_eq!(
-        field(media.upload(Upload::image("a.png", vec![0u8; 5])).await),
-        "media"
-    );
-    assert_eq!(
         field(
             media
-                .upload(Upload::image("a.png", vec![0u8; IMAGE_MAX_BYTES + 1]))
+                .upload(UploadMedia::image("a.png", vec![0u8; 5]))
                 .await
         ),
         "media"
@@ -91,33 +94,45 @@ async fn each_limit_is_checked_before_sending() {
     assert_eq!(
         field(
             media
-                .upload(Upload::voice("a.amr", vec![0u8; VOICE_MAX_BYTES + 1]))
+                .upload(UploadMedia::image("a.png", vec![0u8; IMAGE_MAX_BYTES + 1]))
                 .await
         ),
         "media"
     );
     assert_eq!(
-        field(media.upload(Upload::image("a.gif", png())).await),
-        "filename"
+        field(
+            media
+                .upload(UploadMedia::voice("a.amr", vec![0u8; VOICE_MAX_BYTES + 1]))
+                .await
+        ),
+        "media"
     );
     assert_eq!(
-        field(media.upload(Upload::video("a.avi", vec![0u8; 10])).await),
-        "filename"
-    );
-    assert_eq!(
-        field(media.upload(Upload::file("", vec![0u8; 10])).await),
+        field(media.upload(UploadMedia::image("a.gif", png())).await),
         "filename"
     );
     assert_eq!(
         field(
             media
-                .upload(Upload::image("a.png", png()).content_type("not a mime"))
+                .upload(UploadMedia::video("a.avi", vec![0u8; 10]))
+                .await
+        ),
+        "filename"
+    );
+    assert_eq!(
+        field(media.upload(UploadMedia::file("", vec![0u8; 10])).await),
+        "filename"
+    );
+    assert_eq!(
+        field(
+            media
+                .upload(UploadMedia::image("a.png", png()).content_type("not a mime"))
                 .await
         ),
         "content_type"
     );
     assert!(matches!(
-        media.download("").await,
+        media.download(DownloadMedia::new("")).await,
         Err(Error::InvalidInput {
             field: "media_id",
             ..
@@ -128,7 +143,7 @@ async fn each_limit_is_checked_before_sending() {
     assert_eq!(counters.calls("media/get"), 0);
     // The limit itself passes.
     media
-        .upload(Upload::image("big.jpg", vec![7u8; IMAGE_MAX_BYTES]))
+        .upload(UploadMedia::image("big.jpg", vec![7u8; IMAGE_MAX_BYTES]))
         .await
         .unwrap();
 }
@@ -137,14 +152,20 @@ async fn each_limit_is_checked_before_sending() {
 async fn an_unknown_or_expired_media_id_is_40007() {
     let (_sim, client, clock) = started().await;
     let media = client.media();
-    let err = media.download("simmedia_none").await.unwrap_err();
+    let err = media
+        .download(DownloadMedia::new("simmedia_none"))
+        .await
+        .unwrap_err();
     assert_eq!(err.api().map(|a| a.code()), Some(40007));
     let uploaded = media
-        .upload(Upload::file("a.txt", vec![1u8; 10]))
+        .upload(UploadMedia::file("a.txt", vec![1u8; 10]))
         .await
         .unwrap();
     clock.advance(Duration::from_secs(3 * 86_400));
-    let err = media.download(&uploaded.media_id).await.unwrap_err();
+    let err = media
+        .download(DownloadMedia::new(&uploaded.media_id))
+        .await
+        .unwrap_err();
     assert_eq!(err.api().map(|a| a.code()), Some(40007));
 }
 
@@ -155,17 +176,20 @@ async fn an_upload_is_not_replayed_and_a_download_is() {
     let media = client.media();
     sim.inject("media/upload", Fault::DropAfterEffect, 1);
     let err = media
-        .upload(Upload::file("a.txt", vec![1u8; 10]))
+        .upload(UploadMedia::file("a.txt", vec![1u8; 10]))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::OutcomeUnknown { .. }), "{err:?}");
     assert_eq!(sim.counters().calls("media/upload"), 1);
     let uploaded = media
-        .upload(Upload::file("b.txt", vec![2u8; 10]))
+        .upload(UploadMedia::file("b.txt", vec![2u8; 10]))
         .await
         .unwrap();
     sim.inject("media/get", Fault::DropBeforeAnswer, 1);
-    let file = media.download(&uploaded.media_id).await.unwrap();
+    let file = media
+        .download(DownloadMedia::new(&uploaded.media_id))
+        .await
+        .unwrap();
     assert_eq!(file.bytes.as_ref(), [2u8; 10]);
     assert_eq!(sim.counters().calls("media/get"), 2);
 }
@@ -179,17 +203,20 @@ async fn a_file_comes_back_as_it_went_whatever_it_holds_or_is_named() {
     let looks_like_an_error = br#"{"errcode":-1,"errmsg":"system busy"}"#.to_vec();
     for name in ["data.json", r#"say "hi".txt"#, r"a\b.txt", "a;b.txt"] {
         let uploaded = media
-            .upload(Upload::file(name, looks_like_an_error.clone()))
+            .upload(UploadMedia::file(name, looks_like_an_error.clone()))
             .await
             .unwrap();
-        let file = media.download(&uploaded.media_id).await.unwrap();
+        let file = media
+            .download(DownloadMedia::new(&uploaded.media_id))
+            .await
+            .unwrap();
         assert_eq!(file.bytes, looks_like_an_error, "{name}");
         assert_eq!(file.filename.as_deref(), Some(name));
     }
     assert_eq!(sim.counters().calls("media/get"), 4, "none retried");
     assert!(matches!(
         media
-            .upload(Upload::file("a\r\nb.txt", vec![0u8; 10]))
+            .upload(UploadMedia::file("a\r\nb.txt", vec![0u8; 10]))
             .await,
         Err(Error::InvalidInput {
             field: "filename",

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::sync::CursorStore;
+use super::CursorStore;
 use crate::error::{Error, Result};
 use crate::redis_conn::RedisConnection;
 
@@ -25,7 +25,7 @@ pub const DEFAULT_CURSOR_PREFIX: &str = "wecom-kf:cursor:";
 /// ([`Error::Storage`]), because going on without it would hand out messages twice.
 ///
 /// ```no_run
-/// use wecom_kf::kf::sync::RedisCursorStore;
+/// use wecom_kf::kf::message::RedisCursorStore;
 ///
 /// # async fn demo(client: wecom_kf::Client, open_kfid: String, token: String)
 /// # -> Result<(), wecom_kf::Error> {

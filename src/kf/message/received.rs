@@ -1,46 +1,15 @@
-//! Messages (消息): pulling what customers sent (`kf/sync_msg`), with every message and event
-//! type the docs list as a typed enum that keeps the types it does not know.
-//!
-//! WeCom POSTs a `kf_msg_or_event` callback carrying a `Token`; pass it with the cursor you
-//! stored, and store `next_cursor` after each page so that a restart neither loses nor repeats
-//! messages. Keep pulling while `has_more` is set, even when a page comes back empty.
-//!
-//! ```no_run
-//! use wecom_kf::kf::message::{MessageContent, SyncMsg};
-//!
-//! # async fn demo(client: wecom_kf::Client, open_kfid: String, token: String,
-//! #     mut cursor: Option<String>) -> Result<(), wecom_kf::Error> {
-//! loop {
-//!     let mut request = SyncMsg::new(&open_kfid).token(&token);
-//!     if let Some(c) = &cursor {
-//!         request = request.cursor(c);
-//!     }
-//!     let page = match client.kf().message().sync(request).await {
-//!         // The callback's token lasts 10 minutes; without it the call is rate-limited.
-//!         Err(e) if e.is_sync_token_expired() => break, // wait for the next callback
-//!         other => other?,
-//!     };
-//!     for message in &page.msg_list {
-//!         if let MessageContent::Text { content, .. } = &message.content {
-//!             println!("{:?} wrote {content}", message.external_userid);
-//!         }
-//!     }
-//!     cursor = Some(page.next_cursor.clone()); // persist it here
-//!     if !page.has_more {
-//!         break;
-//!     }
-//! }
-//! # Ok(()) }
-//! ```
+//! What customers send: `kf/sync_msg` pages of messages and events, every type the docs list
+//! as a typed enum that keeps the types it does not know.
 
-use crate::spec;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::Result;
 use crate::kf::account::OPEN_KFID_MAX_BYTES;
 use crate::kf::customer::WechatChannels;
-use crate::{Client, validate};
+use crate::operation::{Operation, decoded_as_is};
+use crate::spec::{self, Endpoint};
+use crate::validate;
 
 /// A `sync_msg` cursor: up to 64 bytes.
 pub const CURSOR_MAX_BYTES: usize = 64;
@@ -48,35 +17,6 @@ pub const CURSOR_MAX_BYTES: usize = 64;
 pub const SYNC_TOKEN_MAX_BYTES: usize = 128;
 /// Page size limit (and WeCom's default) of `sync_msg`.
 pub const SYNC_LIMIT_MAX: u32 = 1000;
-
-/// The message API. Obtained with `client.kf().message()`.
-#[derive(Debug, Clone, Copy)]
-pub struct MessageApi<'a> {
-    client: &'a Client,
-}
-
-impl<'a> MessageApi<'a> {
-    pub(crate) fn new(client: &'a Client) -> Self {
-        Self { client }
-    }
-
-    pub(crate) fn client(self) -> &'a Client {
-        self.client
-    }
-
-    /// One page of messages and events after a cursor
-    /// ([doc](https://developer.work.weixin.qq.com/document/path/94670)): the last 3 days at
-    /// most, never the messages sent through `send_msg`.
-    ///
-    /// A token that expired (10 minutes after its callback) is errcode 95007: see
-    /// [`Error::is_sync_token_expired`](crate::Error::is_sync_token_expired).
-    ///
-    /// **Read** (the same cursor gives the same page): retried after transient failures.
-    pub async fn sync(self, request: SyncMsg) -> Result<MessagePage> {
-        request.validate()?;
-        self.client.call(&spec::KF_SYNC_MSG, &request).await
-    }
-}
 
 /// How voice messages are delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +30,7 @@ pub enum VoiceFormat {
 
 /// `kf/sync_msg` request.
 #[derive(Debug, Clone, Serialize)]
-pub struct SyncMsg {
+pub struct SyncMessages {
     open_kfid: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     cursor: Option<String>,
@@ -102,7 +42,7 @@ pub struct SyncMsg {
     voice_format: Option<u32>,
 }
 
-impl SyncMsg {
+impl SyncMessages {
     /// The messages of account `open_kfid`, from the earliest of the last 3 days.
     pub fn new(open_kfid: impl Into<String>) -> Self {
         Self {
@@ -141,6 +81,11 @@ impl SyncMsg {
         });
         self
     }
+}
+
+impl Operation for SyncMessages {
+    const ENDPOINT: &'static Endpoint = &spec::KF_SYNC_MSG;
+    type Response = SyncMessagesResponse;
 
     fn validate(&self) -> Result<()> {
         validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
@@ -160,17 +105,19 @@ impl SyncMsg {
 /// `kf/sync_msg` response.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
-pub struct MessagePage {
+pub struct SyncMessagesResponse {
     /// Store it, and pass it with the next call.
     #[serde(default)]
     pub next_cursor: String,
     /// More messages follow (possibly after an empty page).
-    #[serde(default, deserialize_with = "super::wire::bool_from_int")]
+    #[serde(default, deserialize_with = "crate::kf::wire::bool_from_int")]
     pub has_more: bool,
     /// The messages and events, oldest first.
-    #[serde(default, deserialize_with = "super::wire::list_or_null")]
+    #[serde(default, deserialize_with = "crate::kf::wire::list_or_null")]
     pub msg_list: Vec<Message>,
 }
+
+decoded_as_is!(SyncMessagesResponse);
 
 /// Who a message came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -543,7 +490,7 @@ mod tests {
 
     #[test]
     fn every_documented_type_decodes_and_unknown_ones_are_kept() {
-        let page: MessagePage = serde_json::from_str(
+        let page: SyncMessagesResponse = serde_json::from_str(
             r#"{"next_cursor":"c1","has_more":1,"msg_list":[
                 {"msgid":"1","open_kfid":"wk","external_userid":"wm","send_time":1,"origin":3,"msgtype":"text","text":{"content":"hi","menu_id":"101"}},
                 {"msgid":"2","send_time":2,"origin":3,"msgtype":"location","location":{"latitude":23.1,"longitude":113.3,"name":"n","address":"a"}},

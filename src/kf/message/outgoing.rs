@@ -1,33 +1,15 @@
-//! Sending messages to customers: `kf/send_msg` with every message type the docs list,
-//! `kf/send_msg_on_event` (the one message an event allows), and `kf/recall_msg`.
-//!
-//! WeCom lets an account send at most 5 messages after a customer's last message, within 48
-//! hours of it (95001 / 95002), and only while the session is untreated or with the bot
-//! (states 0 and 1, else 95018).
-//!
-//! ```no_run
-//! use wecom_kf::kf::send::{MenuItem, Outgoing, SendMsg};
-//!
-//! # async fn demo(client: wecom_kf::Client, open_kfid: String, customer: String)
-//! # -> Result<(), wecom_kf::Error> {
-//! let reply = SendMsg::new(&open_kfid, &customer, Outgoing::text("您好，请问有什么可以帮您？"));
-//! let msgid = reply.msgid().to_owned(); // known before sending: reconcile a lost answer with it
-//! client.kf().message().send(reply).await?;
-//! let menu = Outgoing::menu([MenuItem::click("101", "查订单"), MenuItem::click("102", "转人工")])
-//!     .head_content("请选择：");
-//! client.kf().message().send(SendMsg::new(&open_kfid, &customer, menu)).await?;
-//! # let _ = msgid; Ok(()) }
-//! ```
+//! What is sent to customers: the message types of `kf/send_msg` ([`Outgoing`]), and the
+//! requests of `kf/send_msg`, `kf/send_msg_on_event` and `kf/recall_msg`.
 
-use crate::spec;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::kf::account::OPEN_KFID_MAX_BYTES;
-use crate::kf::message::MessageApi;
 use crate::kf::service_state::EXTERNAL_USERID_MAX_BYTES;
+use crate::operation::{Operation, decoded_as_is};
+use crate::spec::{self, Endpoint};
 use crate::validate;
 
 /// A message id you choose: up to 32 bytes of `0-9 a-z A-Z _ -`, unique within the account.
@@ -37,25 +19,9 @@ pub const TEXT_MAX_BYTES: usize = 2048;
 /// A menu holds at most 10 items (95008 beyond).
 pub const MENU_ITEMS_MAX: usize = 10;
 
-impl MessageApi<'_> {
-    /// Sends a message to a customer
-    /// ([doc](https://developer.work.weixin.qq.com/document/path/94677)). Success means WeCom
-    /// accepted it; a delivery failure comes later as a `msg_send_fail` event.
-    ///
-    /// **Not replayed** once it may have reached WeCom: a lost answer is
-    /// [`Error::OutcomeUnknown`]. The docs say a repeated `msgid` is refused with an error but
-    /// do not give its code, so a replay's refusal could not be told from a real failure. Every
-    /// call carries a `msgid` (generated when you set none; read it with [`SendMsg::msgid`]
-    /// before sending) so that a lost answer can be reconciled by that id.
-    pub async fn send(self, request: SendMsg) -> Result<Sent> {
-        request.validate()?;
-        self.client().call(&spec::KF_SEND_MSG, &request).await
-    }
-}
-
 /// `kf/send_msg` request.
 #[derive(Debug, Clone, Serialize)]
-pub struct SendMsg {
+pub struct SendMessage {
     touser: String,
     open_kfid: String,
     msgid: String,
@@ -63,7 +29,7 @@ pub struct SendMsg {
     content: Outgoing,
 }
 
-impl SendMsg {
+impl SendMessage {
     /// Sends `content` from account `open_kfid` to the customer `external_userid`, with a
     /// fresh msgid.
     pub fn new(
@@ -89,6 +55,11 @@ impl SendMsg {
     pub fn msgid(&self) -> &str {
         &self.msgid
     }
+}
+
+impl Operation for SendMessage {
+    const ENDPOINT: &'static Endpoint = &spec::KF_SEND_MSG;
+    type Response = SendMessageResponse;
 
     fn validate(&self) -> Result<()> {
         validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
@@ -105,13 +76,32 @@ fn check_msgid(msgid: &str) -> Result<()> {
 /// `kf/send_msg` response.
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
-pub struct Sent {
+pub struct SendMessageResponse {
     /// The message's id (the one sent).
     #[serde(default)]
     pub msgid: String,
 }
 
-/// What to send, by type.
+/// What to send, by type: one constructor per type.
+///
+/// ```
+/// use wecom_kf::kf::message::{MenuItem, Outgoing};
+///
+/// let messages = [
+///     Outgoing::text("您好"),
+///     Outgoing::image("MEDIA_ID"),
+///     Outgoing::voice("MEDIA_ID"),
+///     Outgoing::video("MEDIA_ID"),
+///     Outgoing::file("MEDIA_ID"),
+///     Outgoing::link("Returns", "How to send an item back", "https://example.com/r", "THUMB_ID"),
+///     Outgoing::mini_program("wx123", "Our shop", "THUMB_ID", "pages/index"),
+///     Outgoing::menu([MenuItem::click("101", "查订单")]).head_content("请选择：").into(),
+///     Outgoing::location(23.1, 113.3, "广州塔", "广州市海珠区阅江西路222号"),
+///     Outgoing::business_card("zhangsan"),
+///     Outgoing::ca_link("https://work.weixin.qq.com/ca/cawcde"),
+/// ];
+/// # let _ = messages;
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Outgoing {
@@ -202,12 +192,93 @@ impl Outgoing {
         }
     }
 
-    /// A menu message of `items` (1 to 10).
+    /// A voice message.
+    pub fn voice(media_id: impl Into<String>) -> Self {
+        Self::Voice {
+            media_id: media_id.into(),
+        }
+    }
+
+    /// A video message.
+    pub fn video(media_id: impl Into<String>) -> Self {
+        Self::Video {
+            media_id: media_id.into(),
+        }
+    }
+
+    /// A file message.
+    pub fn file(media_id: impl Into<String>) -> Self {
+        Self::File {
+            media_id: media_id.into(),
+        }
+    }
+
+    /// A link card to `url` (http or https), with a cover image by media id.
+    pub fn link(
+        title: impl Into<String>,
+        desc: impl Into<String>,
+        url: impl Into<String>,
+        thumb_media_id: impl Into<String>,
+    ) -> Self {
+        Self::Link {
+            title: title.into(),
+            desc: desc.into(),
+            url: url.into(),
+            thumb_media_id: thumb_media_id.into(),
+        }
+    }
+
+    /// A mini program card that opens `pagepath` of the mini program `appid`.
+    pub fn mini_program(
+        appid: impl Into<String>,
+        title: impl Into<String>,
+        thumb_media_id: impl Into<String>,
+        pagepath: impl Into<String>,
+    ) -> Self {
+        Self::MiniProgram {
+            appid: appid.into(),
+            title: title.into(),
+            thumb_media_id: thumb_media_id.into(),
+            pagepath: pagepath.into(),
+        }
+    }
+
+    /// A menu message of `items` (1 to 10): a [`Menu`], to give a head or a tail, then
+    /// `.into()` (or pass it where an `impl Into<Outgoing>` is taken).
     pub fn menu(items: impl IntoIterator<Item = MenuItem>) -> Menu {
         Menu {
             head_content: None,
             list: items.into_iter().collect(),
             tail_content: None,
+        }
+    }
+
+    /// A location (latitude −90 to 90, longitude −180 to 180).
+    pub fn location(
+        latitude: f64,
+        longitude: f64,
+        name: impl Into<String>,
+        address: impl Into<String>,
+    ) -> Self {
+        Self::Location {
+            latitude,
+            longitude,
+            name: name.into(),
+            address: address.into(),
+        }
+    }
+
+    /// The business card of the member `userid`.
+    pub fn business_card(userid: impl Into<String>) -> Self {
+        Self::BusinessCard {
+            userid: userid.into(),
+        }
+    }
+
+    /// A customer-acquisition link (获客链接).
+    pub fn ca_link(link_url: impl Into<String>) -> Self {
+        Self::CaLink {
+            link_url: link_url.into(),
         }
     }
 
@@ -491,7 +562,7 @@ mod tests {
 
     #[test]
     fn messages_serialise_as_on_the_wire() {
-        let text = SendMsg::new("wk", "wm", Outgoing::text("hi")).with_msgid("m1");
+        let text = SendMessage::new("wk", "wm", Outgoing::text("hi")).with_msgid("m1");
         assert_eq!(
             serde_json::to_value(&text).unwrap(),
             json!({"touser": "wm", "open_kfid": "wk", "msgid": "m1", "msgtype": "text",
@@ -501,7 +572,7 @@ mod tests {
             Outgoing::menu([MenuItem::click("1", "a"), MenuItem::view("https://x", "b")])
                 .head_content("h"),
         );
-        let wire = serde_json::to_value(SendMsg::new("wk", "wm", menu)).unwrap();
+        let wire = serde_json::to_value(SendMessage::new("wk", "wm", menu)).unwrap();
         assert_eq!(wire["msgtype"], "msgmenu");
         assert_eq!(wire["msgmenu"]["head_content"], "h");
         assert_eq!(wire["msgmenu"]["list"][1]["view"]["url"], "https://x");
@@ -509,43 +580,11 @@ mod tests {
 
     #[test]
     fn a_generated_msgid_fits_the_rules() {
-        let a = SendMsg::new("wk", "wm", Outgoing::text("x"));
-        let b = SendMsg::new("wk", "wm", Outgoing::text("x"));
+        let a = SendMessage::new("wk", "wm", Outgoing::text("x"));
+        let b = SendMessage::new("wk", "wm", Outgoing::text("x"));
         assert_ne!(a.msgid(), b.msgid());
         assert!(a.validate().is_ok());
         assert_eq!(a.msgid().len(), 32);
-    }
-}
-
-impl MessageApi<'_> {
-    /// Sends the one message an event allows
-    /// ([doc](https://developer.work.weixin.qq.com/document/path/95122)): a welcome on
-    /// `enter_session` (its `welcome_code`, valid 20 s), or a message when a session is queued,
-    /// taken or ended (the `msg_code` of `service_state/trans` or of the
-    /// `session_status_change` event). Each code works once; text or a menu only.
-    ///
-    /// **Not replayed** (the code is single-use): a lost answer is [`Error::OutcomeUnknown`].
-    pub async fn send_on_event(self, request: SendOnEvent) -> Result<Sent> {
-        request.validate()?;
-        self.client()
-            .call(&spec::KF_SEND_MSG_ON_EVENT, &request)
-            .await
-    }
-
-    /// Recalls a message sent with [`send`](Self::send) within the last 2 minutes. A recalled
-    /// message still counts toward the 5-message quota.
-    ///
-    /// **Not replayed**: recalling again is an error whose code the docs do not give, so a
-    /// replay could turn a recall that happened into an error; a lost answer is
-    /// [`Error::OutcomeUnknown`].
-    pub async fn recall(self, open_kfid: &str, msgid: &str) -> Result<()> {
-        validate::bytes("open_kfid", open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
-        validate::bytes("msgid", msgid, 1, 128)?;
-        let body = json!({ "open_kfid": open_kfid, "msgid": msgid });
-        self.client()
-            .call::<_, serde::de::IgnoredAny>(&spec::KF_RECALL_MSG, &body)
-            .await
-            .map(drop)
     }
 }
 
@@ -568,7 +607,7 @@ impl SendOnEvent {
         }
     }
 
-    /// Use this msgid instead (same rules as [`SendMsg::with_msgid`]).
+    /// Use this msgid instead (same rules as [`SendMessage::with_msgid`]).
     pub fn with_msgid(mut self, msgid: impl Into<String>) -> Self {
         self.msgid = msgid.into();
         self
@@ -578,6 +617,11 @@ impl SendOnEvent {
     pub fn msgid(&self) -> &str {
         &self.msgid
     }
+}
+
+impl Operation for SendOnEvent {
+    const ENDPOINT: &'static Endpoint = &spec::KF_SEND_MSG_ON_EVENT;
+    type Response = SendOnEventResponse;
 
     fn validate(&self) -> Result<()> {
         validate::bytes("code", &self.code, 1, 512)?;
@@ -591,3 +635,41 @@ impl SendOnEvent {
         self.content.validate()
     }
 }
+
+/// `kf/send_msg_on_event` response.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct SendOnEventResponse {
+    /// The message's id (the one sent).
+    #[serde(default)]
+    pub msgid: String,
+}
+
+/// `kf/recall_msg` request.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecallMessage {
+    open_kfid: String,
+    msgid: String,
+}
+
+impl RecallMessage {
+    /// Recalls the message `msgid` that account `open_kfid` sent.
+    pub fn new(open_kfid: impl Into<String>, msgid: impl Into<String>) -> Self {
+        Self {
+            open_kfid: open_kfid.into(),
+            msgid: msgid.into(),
+        }
+    }
+}
+
+impl Operation for RecallMessage {
+    const ENDPOINT: &'static Endpoint = &spec::KF_RECALL_MSG;
+    type Response = ();
+
+    fn validate(&self) -> Result<()> {
+        validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
+        validate::bytes("msgid", &self.msgid, 1, 128)
+    }
+}
+
+decoded_as_is!(SendMessageResponse, SendOnEventResponse);
