@@ -18,7 +18,6 @@ use crate::call;
 use crate::clock::Clock;
 use crate::endpoint::Endpoints;
 use crate::error::{Error, Result};
-use crate::kf::Kf;
 use crate::middleware::CallInfo;
 use crate::middleware::{self, RetryConfig, Timeouts};
 use crate::operation::{Decode, Operation};
@@ -98,18 +97,7 @@ impl Client {
         &self.inner.credential
     }
 
-    /// WeChat Customer Service (微信客服) APIs.
-    pub fn kf(&self) -> Kf<'_> {
-        Kf::new(self)
-    }
-
-    /// Temporary media (临时素材): upload an image, voice, video or file for a `media_id`, and
-    /// download one.
-    pub fn media(&self) -> crate::media::MediaApi<'_> {
-        crate::media::MediaApi::new(self)
-    }
-
-    /// POSTs `body` as JSON to any endpoint (e.g. `/cgi-bin/kf/account/list`), with the same
+    /// POSTs `body` as JSON to any endpoint (e.g. one this SDK does not wrap), with the same
     /// token handling and retry rules as the typed calls. The call is treated as not idempotent:
     /// it is never replayed once it may have reached WeCom. Use
     /// [`post_json_idempotent`](Self::post_json_idempotent) for reads and idempotent writes.
@@ -117,7 +105,7 @@ impl Client {
     /// ```no_run
     /// # async fn demo(client: wecom_kf::Client) -> Result<(), wecom_kf::Error> {
     /// let v: serde_json::Value = client
-    ///     .post_json("/cgi-bin/kf/account/list", &serde_json::json!({"limit": 10}))
+    ///     .post_json("/cgi-bin/message/send", &serde_json::json!({"touser": "zhangsan"}))
     ///     .await?;
     /// # let _ = v; Ok(()) }
     /// ```

@@ -35,6 +35,15 @@ pub const VIDEO_MAX_BYTES: usize = 10 * 1024 * 1024;
 /// Other files: up to 20 MB.
 pub const FILE_MAX_BYTES: usize = 20 * 1024 * 1024;
 
+// Here rather than in `client`, so that the client does not depend on its handles.
+impl Client {
+    /// Temporary media (临时素材): upload an image, voice, video or file for a `media_id`, and
+    /// download one.
+    pub fn media(&self) -> MediaApi<'_> {
+        MediaApi::new(self)
+    }
+}
+
 /// The media API. Obtained with `client.media()`.
 #[derive(Debug, Clone, Copy)]
 pub struct MediaApi<'a> {

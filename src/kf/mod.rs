@@ -50,6 +50,14 @@ pub(crate) fn check_customer(open_kfid: &str, external_userid: &str) -> Result<(
     )
 }
 
+// Here rather than in `client`, so that the client does not depend on its handles.
+impl Client {
+    /// WeChat Customer Service (微信客服) APIs.
+    pub fn kf(&self) -> Kf<'_> {
+        Kf::new(self)
+    }
+}
+
 /// The kf API family. Obtained with [`Client::kf`](crate::Client::kf).
 #[derive(Debug, Clone, Copy)]
 pub struct Kf<'a> {
