@@ -59,7 +59,7 @@ impl<'a> MediaApi<'a> {
     /// ([doc](https://developer.work.weixin.qq.com/document/path/90253)); the size and type
     /// limits are checked before anything is sent.
     ///
-    /// **Not replayed** once it may have reached WeCom (a second upload would make a second
+    /// **Not idempotent**: never replayed once it may have reached WeCom (a second upload would make a second
     /// media_id; harmless, as it expires in 3 days, but the SDK keeps the rule): a lost answer
     /// is [`Error::OutcomeUnknown`].
     pub async fn upload(self, upload: UploadMedia) -> Result<UploadMediaResponse> {

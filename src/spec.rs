@@ -258,4 +258,158 @@ mod tests {
         paths.dedup();
         assert_eq!(paths.len(), ALL.len());
     }
+
+    /// Every Rust source below `src/`, as (path, text).
+    fn sources() -> Vec<(String, String)> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    out.push((path.display().to_string(), text));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut out,
+        );
+        out
+    }
+
+    /// The identifier that starts `text`.
+    fn ident(text: &str) -> &str {
+        let end = text
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(text.len());
+        &text[..end]
+    }
+
+    /// This file's constants by name, as the entries of [`ALL`] they are.
+    fn entries_by_name() -> BTreeMap<String, &'static Endpoint> {
+        let text = include_str!("spec.rs");
+        text.split("pub(crate) const ")
+            .skip(1)
+            .filter_map(|item| {
+                let name = ident(item);
+                let path = item.split('"').nth(1)?;
+                let entry = ALL.iter().find(|e| e.path == path)?;
+                Some((name.to_owned(), entry))
+            })
+            .collect()
+    }
+
+    /// A handle method as written: its name, its doc comment, and the table entry it calls.
+    struct HandleMethod {
+        at: String,
+        doc: String,
+        entry: &'static Endpoint,
+    }
+
+    /// Every `pub async fn` whose request type (or body) names a table entry.
+    fn handle_methods() -> Vec<HandleMethod> {
+        let entries = entries_by_name();
+        let files = sources();
+        // Request type → entry, from `impl Operation for T { const ENDPOINT: … = &spec::X; …`.
+        let mut by_request = BTreeMap::new();
+        for (_, text) in &files {
+            for item in text.split("impl Operation for ").skip(1) {
+                let request = ident(item);
+                let named = item.split("&spec::").nth(1).map(ident);
+                if let Some(entry) = named.and_then(|n| entries.get(n)) {
+                    by_request.insert(request.to_owned(), *entry);
+                }
+            }
+        }
+        let mut methods = Vec::new();
+        for (file, text) in &files {
+            let mut doc = String::new();
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                let line = line.trim();
+                if let Some(comment) = line.strip_prefix("///") {
+                    doc.push_str(comment);
+                    doc.push('\n');
+                    continue;
+                }
+                if let Some(rest) = line.strip_prefix("pub async fn ") {
+                    let name = ident(rest);
+                    // The signature, which rustfmt may spread over several lines.
+                    let signature: String = lines[i..]
+                        .iter()
+                        .scan(false, |done, l| {
+                            let line = (!*done).then_some(l.trim());
+                            *done = l.trim_end().ends_with('{');
+                            line
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    let request = signature
+                        .split("self,")
+                        .nth(1)
+                        .and_then(|p| p.split(": ").nth(1))
+                        .map(ident);
+                    // The body up to the method's end: a direct `&spec::X` counts too.
+                    let body: String = lines[i..]
+                        .iter()
+                        .take_while(|l| *l != &"    }")
+                        .copied()
+                        .collect();
+                    let direct = body.split("&spec::").nth(1).map(ident);
+                    // An endpoint without input: the method builds its (private) request.
+                    let built = body.split(".execute(").nth(1).map(ident);
+                    let entry = request
+                        .and_then(|r| by_request.get(r).copied())
+                        .or_else(|| built.and_then(|b| by_request.get(b).copied()))
+                        .or_else(|| direct.and_then(|d| entries.get(d).copied()));
+                    if let Some(entry) = entry {
+                        methods.push(HandleMethod {
+                            at: format!("{file}: {name}"),
+                            doc: std::mem::take(&mut doc),
+                            entry,
+                        });
+                    }
+                }
+                if !line.starts_with("#[") {
+                    doc.clear();
+                }
+            }
+        }
+        methods
+    }
+
+    /// A handle method's doc repeats two facts of its entry for the reader (its doc page and
+    /// its idempotency): they must be the entry's. And every typed endpoint has a method.
+    #[test]
+    fn handle_docs_state_their_entry_facts() {
+        let methods = handle_methods();
+        for method in &methods {
+            let linked: Option<u32> = method
+                .doc
+                .split("document/path/")
+                .nth(1)
+                .and_then(|rest| rest.get(..ident(rest).len()))
+                .and_then(|id| id.parse().ok());
+            assert_eq!(linked, method.entry.doc, "{}: doc page", method.at);
+            let says_not = method.doc.contains("**Not idempotent**");
+            let says_yes = method.doc.contains("**Idempotent**") || method.doc.contains("**Read**");
+            let expected = method.entry.idempotency == Idempotency::NotIdempotent;
+            assert!(
+                says_not == expected && says_yes != expected,
+                "{}: its doc must state {:?}",
+                method.at,
+                method.entry.idempotency
+            );
+        }
+        for entry in ALL.iter().filter(|e| e.token == TokenKind::Corp) {
+            assert!(
+                methods.iter().any(|m| m.entry.path == entry.path),
+                "no handle method calls {}",
+                entry.name()
+            );
+        }
+    }
 }

@@ -114,9 +114,9 @@ impl ServicerChange {
 }
 
 /// The add and delete requests differ only in their endpoint and response: one body, one set
-/// of builder methods.
+/// of builder methods (each request's `Operation` is written out below it).
 macro_rules! servicer_change {
-    ($(#[$doc:meta])* $request:ident, $endpoint:ident, $response:ident) => {
+    ($(#[$doc:meta])* $request:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Serialize)]
         pub struct $request(ServicerChange);
@@ -147,33 +147,38 @@ macro_rules! servicer_change {
                 self
             }
         }
-
-        impl Operation for $request {
-            const ENDPOINT: &'static Endpoint = &spec::$endpoint;
-            type Response = $response;
-
-            fn validate(&self) -> Result<()> {
-                self.0.validate()
-            }
-        }
     };
 }
 
 servicer_change!(
     /// `kf/servicer/add` request: an account, and the members (userids) and/or departments
     /// to make its servicers, at most 100 of each.
-    AddServicers,
-    KF_SERVICER_ADD,
-    AddServicersResponse
+    AddServicers
 );
+
+impl Operation for AddServicers {
+    const ENDPOINT: &'static Endpoint = &spec::KF_SERVICER_ADD;
+    type Response = AddServicersResponse;
+
+    fn validate(&self) -> Result<()> {
+        self.0.validate()
+    }
+}
 
 servicer_change!(
     /// `kf/servicer/del` request: an account, and the members (userids) and/or departments
     /// to remove from its servicers, at most 100 of each.
-    DeleteServicers,
-    KF_SERVICER_DEL,
-    DeleteServicersResponse
+    DeleteServicers
 );
+
+impl Operation for DeleteServicers {
+    const ENDPOINT: &'static Endpoint = &spec::KF_SERVICER_DEL;
+    type Response = DeleteServicersResponse;
+
+    fn validate(&self) -> Result<()> {
+        self.0.validate()
+    }
+}
 
 /// `kf/servicer/list` request (a GET).
 #[derive(Debug, Clone, Serialize)]

@@ -154,9 +154,10 @@ impl<'a> MessageApi<'a> {
     /// ([doc](https://developer.work.weixin.qq.com/document/path/94677)). Success means WeCom
     /// accepted it; a delivery failure comes later as a `msg_send_fail` event.
     ///
-    /// **Not replayed** once it may have reached WeCom: a lost answer is
-    /// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown). The docs say a repeated `msgid` is refused with an error but
-    /// do not give its code, so a replay's refusal could not be told from a real failure. Every
+    /// **Not idempotent**: never replayed once it may have reached WeCom; a lost answer is
+    /// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown). The docs say a repeated `msgid`
+    /// is refused with an error but do not give its code, so a replay's refusal could not be
+    /// told from a real failure. Every
     /// call carries a `msgid` (generated when you set none; read it with [`SendMessage::msgid`]
     /// before sending) so that a lost answer can be reconciled by that id.
     pub async fn send(self, request: SendMessage) -> Result<SendMessageResponse> {
@@ -169,7 +170,8 @@ impl<'a> MessageApi<'a> {
     /// taken or ended (the `msg_code` of `service_state/trans` or of the
     /// `session_status_change` event). Each code works once; text or a menu only.
     ///
-    /// **Not replayed** (the code is single-use): a lost answer is [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown).
+    /// **Not idempotent** (the code is single-use): a lost answer is
+    /// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown).
     pub async fn send_on_event(self, request: SendOnEvent) -> Result<SendOnEventResponse> {
         self.client.execute(request).await
     }
@@ -177,7 +179,7 @@ impl<'a> MessageApi<'a> {
     /// Recalls a message sent with [`send`](Self::send) within the last 2 minutes. A recalled
     /// message still counts toward the 5-message quota.
     ///
-    /// **Not replayed**: recalling again is an error whose code the docs do not give, so a
+    /// **Not idempotent**: recalling again is an error whose code the docs do not give, so a
     /// replay could turn a recall that happened into an error; a lost answer is
     /// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown).
     pub async fn recall(self, request: RecallMessage) -> Result<()> {
