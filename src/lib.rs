@@ -53,6 +53,8 @@ mod redis_conn;
 mod replay;
 #[cfg(feature = "simulator")]
 pub mod simulator;
+#[cfg(test)]
+mod source_tree;
 mod spec;
 pub mod token;
 mod validate;

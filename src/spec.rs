@@ -192,6 +192,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::source_tree::ident;
 
     /// The README's coverage table, row by row: `endpoint` → (method, idempotency letter).
     fn readme_coverage() -> BTreeMap<String, (String, String)> {
@@ -259,35 +260,6 @@ mod tests {
         assert_eq!(paths.len(), ALL.len());
     }
 
-    /// Every Rust source below `src/`, as (path, text).
-    fn sources() -> Vec<(String, String)> {
-        fn walk(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    walk(&path, out);
-                } else if path.extension().is_some_and(|e| e == "rs") {
-                    let text = std::fs::read_to_string(&path).unwrap();
-                    out.push((path.display().to_string(), text));
-                }
-            }
-        }
-        let mut out = Vec::new();
-        walk(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-            &mut out,
-        );
-        out
-    }
-
-    /// The identifier that starts `text`.
-    fn ident(text: &str) -> &str {
-        let end = text
-            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .unwrap_or(text.len());
-        &text[..end]
-    }
-
     /// This file's constants by name, as the entries of [`ALL`] they are.
     fn entries_by_name() -> BTreeMap<String, &'static Endpoint> {
         let text = include_str!("spec.rs");
@@ -312,7 +284,7 @@ mod tests {
     /// Every `pub async fn` whose request type (or body) names a table entry.
     fn handle_methods() -> Vec<HandleMethod> {
         let entries = entries_by_name();
-        let files = sources();
+        let files = crate::source_tree::files();
         // Request type → entry, from `impl Operation for T { const ENDPOINT: … = &spec::X; …`.
         let mut by_request = BTreeMap::new();
         for (_, text) in &files {
@@ -367,7 +339,7 @@ mod tests {
                         .or_else(|| direct.and_then(|d| entries.get(d).copied()));
                     if let Some(entry) = entry {
                         methods.push(HandleMethod {
-                            at: format!("{file}: {name}"),
+                            at: format!("{}: {name}", file.display()),
                             doc: std::mem::take(&mut doc),
                             entry,
                         });
