@@ -572,8 +572,8 @@ impl Answer {
 /// let answer = Answer::text("See the guide, or watch the video.")
 ///     .attachment(Attachment::image("MEDIA_ID"))
 ///     .attachment(Attachment::video("MEDIA_ID"))
-///     .attachment(Attachment::link("Returns", "https://example.com/r.png", "The guide", "https://example.com/r"))
-///     .attachment(Attachment::mini_program("Our shop", "THUMB_ID", "wx123", "pages/index"));
+///     .attachment(Attachment::link("https://example.com/r", "Returns", "The guide", "https://example.com/r.png"))
+///     .attachment(Attachment::mini_program("wx123", "pages/index", "Our shop", "THUMB_ID"));
 /// # let _ = answer;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -628,12 +628,14 @@ impl Attachment {
         }
     }
 
-    /// A link card to `url`, with a picture by URL.
+    /// A link card to `url`, with a picture by URL. (Arguments in the order of
+    /// [`Outgoing::link`](crate::kf::message::Outgoing::link): what it opens, then how it
+    /// looks.)
     pub fn link(
-        title: impl Into<String>,
-        picurl: impl Into<String>,
-        desc: impl Into<String>,
         url: impl Into<String>,
+        title: impl Into<String>,
+        desc: impl Into<String>,
+        picurl: impl Into<String>,
     ) -> Self {
         Self::Link {
             title: title.into(),
@@ -645,10 +647,10 @@ impl Attachment {
 
     /// A mini program card that opens `pagepath` of the mini program `appid`.
     pub fn mini_program(
-        title: impl Into<String>,
-        thumb_media_id: impl Into<String>,
         appid: impl Into<String>,
         pagepath: impl Into<String>,
+        title: impl Into<String>,
+        thumb_media_id: impl Into<String>,
     ) -> Self {
         Self::MiniProgram {
             title: title.into(),
@@ -885,6 +887,22 @@ decoded_as_is!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each constructor puts its arguments in the wire fields they name.
+    #[test]
+    fn attachment_constructors_fill_the_fields_they_name() {
+        let wire = |a: Attachment| serde_json::to_value(&a).unwrap();
+        assert_eq!(
+            wire(Attachment::link("https://x/r", "T", "D", "https://x/p.png"))["link"],
+            serde_json::json!({"url": "https://x/r", "title": "T", "desc": "D",
+                "picurl": "https://x/p.png"})
+        );
+        assert_eq!(
+            wire(Attachment::mini_program("wx1", "pages/i", "T", "THUMB"))["miniprogram"],
+            serde_json::json!({"appid": "wx1", "pagepath": "pages/i", "title": "T",
+                "thumb_media_id": "THUMB"})
+        );
+    }
 
     #[test]
     fn an_intent_serialises_as_on_the_wire() {

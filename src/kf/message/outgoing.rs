@@ -93,8 +93,8 @@ pub struct SendMessageResponse {
 ///     Outgoing::voice("MEDIA_ID"),
 ///     Outgoing::video("MEDIA_ID"),
 ///     Outgoing::file("MEDIA_ID"),
-///     Outgoing::link("Returns", "How to send an item back", "https://example.com/r", "THUMB_ID"),
-///     Outgoing::mini_program("wx123", "Our shop", "THUMB_ID", "pages/index"),
+///     Outgoing::link("https://example.com/r", "Returns", "How to send an item back", "THUMB_ID"),
+///     Outgoing::mini_program("wx123", "pages/index", "Our shop", "THUMB_ID"),
 ///     Outgoing::menu([MenuItem::click("101", "查订单")]).head_content("请选择：").into(),
 ///     Outgoing::location(23.1, 113.3, "广州塔", "广州市海珠区阅江西路222号"),
 ///     Outgoing::business_card("zhangsan"),
@@ -213,11 +213,13 @@ impl Outgoing {
         }
     }
 
-    /// A link card to `url` (http or https), with a cover image by media id.
+    /// A link card to `url` (http or https), with a cover image by media id. (Arguments in
+    /// the order of [`Attachment::link`](crate::kf::knowledge::Attachment::link): what it
+    /// opens, then how it looks.)
     pub fn link(
+        url: impl Into<String>,
         title: impl Into<String>,
         desc: impl Into<String>,
-        url: impl Into<String>,
         thumb_media_id: impl Into<String>,
     ) -> Self {
         Self::Link {
@@ -231,9 +233,9 @@ impl Outgoing {
     /// A mini program card that opens `pagepath` of the mini program `appid`.
     pub fn mini_program(
         appid: impl Into<String>,
+        pagepath: impl Into<String>,
         title: impl Into<String>,
         thumb_media_id: impl Into<String>,
-        pagepath: impl Into<String>,
     ) -> Self {
         Self::MiniProgram {
             appid: appid.into(),
@@ -556,38 +558,6 @@ impl MenuItem {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_serialise_as_on_the_wire() {
-        let text = SendMessage::new("wk", "wm", Outgoing::text("hi")).with_msgid("m1");
-        assert_eq!(
-            serde_json::to_value(&text).unwrap(),
-            json!({"touser": "wm", "open_kfid": "wk", "msgid": "m1", "msgtype": "text",
-                "text": {"content": "hi"}})
-        );
-        let menu = Outgoing::from(
-            Outgoing::menu([MenuItem::click("1", "a"), MenuItem::view("https://x", "b")])
-                .head_content("h"),
-        );
-        let wire = serde_json::to_value(SendMessage::new("wk", "wm", menu)).unwrap();
-        assert_eq!(wire["msgtype"], "msgmenu");
-        assert_eq!(wire["msgmenu"]["head_content"], "h");
-        assert_eq!(wire["msgmenu"]["list"][1]["view"]["url"], "https://x");
-    }
-
-    #[test]
-    fn a_generated_msgid_fits_the_rules() {
-        let a = SendMessage::new("wk", "wm", Outgoing::text("x"));
-        let b = SendMessage::new("wk", "wm", Outgoing::text("x"));
-        assert_ne!(a.msgid(), b.msgid());
-        assert!(a.validate().is_ok());
-        assert_eq!(a.msgid().len(), 32);
-    }
-}
-
 /// `kf/send_msg_on_event` request: a code from an event and a text or menu message.
 #[derive(Debug, Clone, Serialize)]
 pub struct SendOnEvent {
@@ -673,3 +643,71 @@ impl Operation for RecallMessage {
 }
 
 decoded_as_is!(SendMessageResponse, SendOnEventResponse);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_serialise_as_on_the_wire() {
+        let text = SendMessage::new("wk", "wm", Outgoing::text("hi")).with_msgid("m1");
+        assert_eq!(
+            serde_json::to_value(&text).unwrap(),
+            json!({"touser": "wm", "open_kfid": "wk", "msgid": "m1", "msgtype": "text",
+                "text": {"content": "hi"}})
+        );
+        let menu = Outgoing::from(
+            Outgoing::menu([MenuItem::click("1", "a"), MenuItem::view("https://x", "b")])
+                .head_content("h"),
+        );
+        let wire = serde_json::to_value(SendMessage::new("wk", "wm", menu)).unwrap();
+        assert_eq!(wire["msgtype"], "msgmenu");
+        assert_eq!(wire["msgmenu"]["head_content"], "h");
+        assert_eq!(wire["msgmenu"]["list"][1]["view"]["url"], "https://x");
+    }
+
+    #[test]
+    fn a_generated_msgid_fits_the_rules() {
+        let a = SendMessage::new("wk", "wm", Outgoing::text("x"));
+        let b = SendMessage::new("wk", "wm", Outgoing::text("x"));
+        assert_ne!(a.msgid(), b.msgid());
+        assert!(a.validate().is_ok());
+        assert_eq!(a.msgid().len(), 32);
+    }
+
+    /// Each constructor puts its arguments in the wire fields they name.
+    #[test]
+    fn constructors_fill_the_fields_they_name() {
+        let wire = |m: Outgoing| serde_json::to_value(SendMessage::new("wk", "wm", m)).unwrap();
+        let link = wire(Outgoing::link("https://x/r", "T", "D", "THUMB"));
+        assert_eq!(
+            link["link"],
+            json!({"url": "https://x/r", "title": "T", "desc": "D", "thumb_media_id": "THUMB"})
+        );
+        let app = wire(Outgoing::mini_program("wx1", "pages/i", "T", "THUMB"));
+        assert_eq!(
+            app["miniprogram"],
+            json!({"appid": "wx1", "pagepath": "pages/i", "title": "T", "thumb_media_id": "THUMB"})
+        );
+        let place = wire(Outgoing::location(23.1, 113.3, "N", "A"));
+        assert_eq!(
+            place["location"],
+            json!({"latitude": 23.1, "longitude": 113.3, "name": "N", "address": "A"})
+        );
+        for (message, kind) in [
+            (Outgoing::voice("M"), "voice"),
+            (Outgoing::video("M"), "video"),
+            (Outgoing::file("M"), "file"),
+        ] {
+            assert_eq!(wire(message)[kind], json!({"media_id": "M"}), "{kind}");
+        }
+        assert_eq!(
+            wire(Outgoing::business_card("u1"))["business_card"],
+            json!({"userid": "u1"})
+        );
+        assert_eq!(
+            wire(Outgoing::ca_link("https://c"))["ca_link"],
+            json!({"link_url": "https://c"})
+        );
+    }
+}
