@@ -194,8 +194,16 @@ mod tests {
     use super::*;
     use crate::source_tree::ident;
 
-    /// The README's coverage table, row by row: `endpoint` → (method, idempotency letter).
-    fn readme_coverage() -> BTreeMap<String, (String, String)> {
+    /// One row of the README's coverage table.
+    struct ReadmeRow {
+        method: String,
+        /// The handle method the `call` cell names first (`add` of `kf().account().add`).
+        call: String,
+        letter: String,
+    }
+
+    /// The README's coverage table, row by row, by endpoint.
+    fn readme_coverage() -> BTreeMap<String, ReadmeRow> {
         let readme = include_str!("../README.md");
         let section = readme
             .split("\n## Coverage\n")
@@ -209,8 +217,15 @@ mod tests {
                 let cells: Vec<&str> = l.trim_matches('|').split(" | ").map(str::trim).collect();
                 let name = cells[0].trim_matches('`').to_owned();
                 let method = cells[1].split_whitespace().next().unwrap_or("").to_owned();
-                let idempotency = cells[3].split_whitespace().next().unwrap_or("").to_owned();
-                (name, (method, idempotency))
+                let call = cells[2].split('`').nth(1).unwrap_or("");
+                let call = call.rsplit('.').next().unwrap_or("").to_owned();
+                let letter = cells[3].split_whitespace().next().unwrap_or("").to_owned();
+                let row = ReadmeRow {
+                    method,
+                    call,
+                    letter,
+                };
+                (name, row)
             })
             .collect()
     }
@@ -226,11 +241,21 @@ mod tests {
     #[test]
     fn the_readme_coverage_table_is_the_endpoint_table() {
         let readme = readme_coverage();
+        let methods = handle_methods();
         let typed: Vec<&Endpoint> = ALL.iter().filter(|e| e.token == TokenKind::Corp).collect();
         for endpoint in &typed {
-            let (method, letter) = readme.get(endpoint.name()).unwrap_or_else(|| {
+            let row = readme.get(endpoint.name()).unwrap_or_else(|| {
                 panic!("README's coverage table has no row for {}", endpoint.name())
             });
+            let (method, letter) = (&row.method, &row.letter);
+            assert!(
+                methods
+                    .iter()
+                    .any(|m| m.entry.path == endpoint.path && m.name == row.call),
+                "README calls {} through `{}`, which is not its handle method",
+                endpoint.name(),
+                row.call
+            );
             let expected = match endpoint.method {
                 Get => "GET",
                 Post => "POST",
@@ -276,6 +301,7 @@ mod tests {
 
     /// A handle method as written: its name, its doc comment, and the table entry it calls.
     struct HandleMethod {
+        name: String,
         at: String,
         doc: String,
         entry: &'static Endpoint,
@@ -339,6 +365,7 @@ mod tests {
                         .or_else(|| direct.and_then(|d| entries.get(d).copied()));
                     if let Some(entry) = entry {
                         methods.push(HandleMethod {
+                            name: name.to_owned(),
                             at: format!("{}: {name}", file.display()),
                             doc: std::mem::take(&mut doc),
                             entry,
