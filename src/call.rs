@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use crate::error::{ApiError, Error, Result, TransportError, TransportErrorKind};
 use crate::middleware::{CallInfo, Classified, TokenFailure, TransportFailure};
 use crate::redact::excerpt;
-use crate::replay;
+use crate::replay::{self, Body};
 
 /// Whether what happened leaves the call's outcome unknown.
 fn outcome_unknown_after(info: &CallInfo, happened: replay::Happened) -> bool {
@@ -74,10 +74,7 @@ async fn checked(
     let status = response.status();
     // Taken, not cloned: the body read below consumes the response anyway.
     let headers = std::mem::take(response.headers_mut());
-    let errcode = response
-        .extensions()
-        .get::<Classified>()
-        .and_then(|c| c.errcode);
+    let classified = response.extensions().get::<Classified>().copied();
     // Already buffered by the classify layer: this does no I/O.
     let body = response.bytes().await.map_err(|e| {
         Error::Transport(TransportError::new(
@@ -86,30 +83,42 @@ async fn checked(
             &e.without_url().to_string(),
         ))
     })?;
+    // What the rule made of this answer (a gateway error may hide an executed request).
+    let unknown = classified.is_some_and(|c| c.verdict == replay::Verdict::OutcomeUnknown);
+    let unless_unknown = |error: Error| {
+        if unknown {
+            outcome_unknown(info, error)
+        } else {
+            error
+        }
+    };
     if !status.is_success() {
-        let error = Error::HttpStatus {
+        return Err(unless_unknown(Error::HttpStatus {
             endpoint: info.endpoint.to_string(),
             status: status.as_u16(),
             excerpt: excerpt(&body, EXCERPT_CHARS),
-        };
-        // A gateway error may hide an executed request.
-        return Err(
-            if outcome_unknown_after(info, replay::of_answer(status, errcode)) {
-                outcome_unknown(info, error)
-            } else {
-                error
-            },
-        );
+        }));
     }
-    if let Some(code) = errcode.filter(|&c| c != 0) {
-        let errmsg = serde_json::from_slice::<ErrorBody>(&body)
-            .map(|b| b.errmsg)
-            .unwrap_or_default();
-        return Err(Error::Api(ApiError::new(
-            code,
-            errmsg,
-            info.endpoint.as_ref(),
-        )));
+    match classified.map(|c| c.body) {
+        Some(Body::Errcode(0) | Body::Other) | None => {}
+        Some(Body::Errcode(code)) => {
+            let errmsg = serde_json::from_slice::<ErrorBody>(&body)
+                .map(|b| b.errmsg)
+                .unwrap_or_default();
+            return Err(Error::Api(ApiError::new(
+                code,
+                errmsg,
+                info.endpoint.as_ref(),
+            )));
+        }
+        Some(Body::Unreadable) => {
+            return Err(unless_unknown(Error::Decode {
+                endpoint: info.endpoint.to_string(),
+                status: status.as_u16(),
+                reason: "errcode is not an integer".into(),
+                excerpt: excerpt(&body, EXCERPT_CHARS),
+            }));
+        }
     }
     Ok(RawAnswer {
         status: status.as_u16(),

@@ -19,7 +19,7 @@ use crate::clock::Clock;
 use crate::endpoint::Endpoints;
 use crate::error::{Error, Result};
 use crate::middleware::CallInfo;
-use crate::middleware::{self, RetryConfig, Timeouts};
+use crate::middleware::{self, BodyLimits, RetryConfig, Timeouts};
 use crate::operation::{Decode, Operation};
 use crate::spec::Idempotency;
 use crate::token::{
@@ -165,7 +165,7 @@ impl Client {
             }
             HttpMethod::Get => {
                 let url = self.endpoint_url(endpoint.path)?;
-                let info = CallInfo::new(endpoint.path, endpoint.idempotency);
+                let info = CallInfo::of(endpoint);
                 call::send(self.inner.http.get(url).query(&op), info).await?
             }
         };
@@ -213,12 +213,12 @@ impl Client {
     /// so the retry and token layers can replay it.
     pub(crate) async fn send_bytes<T: DeserializeOwned>(
         &self,
-        endpoint: &Endpoint,
+        endpoint: &'static Endpoint,
         query: &[(&str, &str)],
         content_type: &str,
         body: bytes::Bytes,
     ) -> Result<T> {
-        let info = CallInfo::new(endpoint.path, endpoint.idempotency);
+        let info = CallInfo::of(endpoint);
         let mut url = self.endpoint_url(endpoint.path)?;
         url.query_pairs_mut().extend_pairs(query);
         let request = self
@@ -234,10 +234,10 @@ impl Client {
     /// errcode is still an [`Error::Api`]. GETs are idempotent.
     pub(crate) async fn get_raw(
         &self,
-        endpoint: &Endpoint,
+        endpoint: &'static Endpoint,
         query: &[(&str, &str)],
     ) -> Result<call::RawAnswer> {
-        let info = CallInfo::new(endpoint.path, endpoint.idempotency);
+        let info = CallInfo::of(endpoint);
         let mut url = self.endpoint_url(endpoint.path)?;
         url.query_pairs_mut().extend_pairs(query);
         call::send_raw(self.inner.http.get(url), info).await
@@ -263,6 +263,7 @@ pub struct ClientBuilder {
     store: Option<Arc<dyn TokenStore>>,
     http: Option<reqwest::Client>,
     clock: Option<Arc<dyn Clock>>,
+    limits: BodyLimits,
     below: Option<Arc<dyn reqwest_middleware::Middleware>>,
 }
 
@@ -342,6 +343,23 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest JSON answer read (default 8 MiB; WeCom's are far smaller). A larger one is
+    /// not read further and fails as
+    /// [`TransportErrorKind::ResponseTooLarge`](crate::TransportErrorKind::ResponseTooLarge),
+    /// never retried (for a call that is not idempotent:
+    /// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown) around it).
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.limits.json = bytes;
+        self
+    }
+
+    /// The largest file [`media().download`](crate::media::MediaApi::download) reads (default
+    /// 24 MiB: WeCom's largest temporary media is 20 MB).
+    pub fn max_file_bytes(mut self, bytes: usize) -> Self {
+        self.limits.file = bytes;
+        self
+    }
+
     /// Use your own `reqwest::Client` (proxies, TLS settings, …). Configure it with
     /// `redirect(Policy::none())` and `referer(false)`: a redirect would carry the token.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
@@ -417,7 +435,13 @@ impl ClientBuilder {
         let token = TokenLayer::new(provider.clone(), credential.clone());
         Ok(Client {
             inner: Arc::new(Inner {
-                http: middleware::stack(http, &self.retry, Some(Arc::new(token)), self.below),
+                http: middleware::stack(
+                    http,
+                    &self.retry,
+                    Some(Arc::new(token)),
+                    self.limits,
+                    self.below,
+                ),
                 endpoints: Endpoints::new(api_base),
                 credential,
                 provider,

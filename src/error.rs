@@ -238,6 +238,12 @@ pub enum TransportErrorKind {
     Timeout,
     /// The connection broke after the request was (or may have been) sent.
     ConnectionDropped,
+    /// The answer was larger than the client's cap (see
+    /// [`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes)); it was
+    /// not read further, and the call is not retried.
+    ResponseTooLarge,
+    /// The reply was not HTTP at all; the call is not retried.
+    InvalidResponse,
     /// Anything else.
     Other,
 }
@@ -281,6 +287,8 @@ impl fmt::Display for TransportError {
             TransportErrorKind::Connect => "could not connect",
             TransportErrorKind::Timeout => "timed out",
             TransportErrorKind::ConnectionDropped => "connection dropped",
+            TransportErrorKind::ResponseTooLarge => "answered too much",
+            TransportErrorKind::InvalidResponse => "answered something that is not HTTP",
             TransportErrorKind::Other => "request failed",
         };
         write!(f, "{} {what}: {}", self.endpoint, self.message)

@@ -228,13 +228,24 @@ impl MediaKind {
 }
 
 /// `media/upload` request: a file's kind, its name (shown to the recipient of a file message)
-/// and its bytes.
-#[derive(Debug, Clone)]
+/// and its bytes. `Debug` shows their size, not the bytes.
+#[derive(Clone)]
 pub struct UploadMedia {
     kind: MediaKind,
     filename: String,
     content_type: Option<String>,
     bytes: Bytes,
+}
+
+impl std::fmt::Debug for UploadMedia {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadMedia")
+            .field("kind", &self.kind)
+            .field("filename", &self.filename)
+            .field("content_type", &self.content_type)
+            .field("bytes", &format_args!("{} bytes", self.bytes.len()))
+            .finish()
+    }
 }
 
 impl UploadMedia {
@@ -346,8 +357,8 @@ impl DownloadMedia {
     }
 }
 
-/// `media/get` response: the file.
-#[derive(Debug, Clone)]
+/// `media/get` response: the file. `Debug` shows its size, not its bytes.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct DownloadMediaResponse {
     /// Its content type.
@@ -359,9 +370,36 @@ pub struct DownloadMediaResponse {
     pub bytes: Bytes,
 }
 
+impl std::fmt::Debug for DownloadMediaResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DownloadMediaResponse")
+            .field("content_type", &self.content_type)
+            .field("filename", &self.filename)
+            .field("bytes", &format_args!("{} bytes", self.bytes.len()))
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file in `Debug` is its size: a log line must not carry megabytes.
+    #[test]
+    fn debug_shows_sizes_not_bytes() {
+        let upload = UploadMedia::file("a.bin", vec![b'Z'; 4096]);
+        let download = DownloadMediaResponse {
+            content_type: None,
+            filename: None,
+            bytes: Bytes::from(vec![b'Z'; 4096]),
+        };
+        for debug in [format!("{upload:?}"), format!("{download:?}")] {
+            assert!(
+                debug.contains("4096 bytes") && !debug.contains("ZZ"),
+                "{debug}"
+            );
+        }
+    }
 
     #[test]
     fn the_filename_comes_from_the_disposition_as_rfc_6266_writes_it() {

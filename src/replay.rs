@@ -60,9 +60,25 @@ pub(crate) fn verdict(idempotency: Idempotency, happened: Happened) -> Verdict {
     }
 }
 
-/// What an answer with `status` and the body's `errcode` (`None`: not an API answer) means.
-/// A token rejection comes first: whatever the status, WeCom says it executed nothing.
-pub(crate) fn of_answer(status: StatusCode, errcode: Option<i64>) -> Happened {
+/// What an answer's body says, as far as the rule goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Body {
+    /// A JSON object with this `errcode` (missing means 0).
+    Errcode(i64),
+    /// Not an API answer: the file of `media/get`, or an error page that is not JSON.
+    Other,
+    /// A JSON object whose `errcode` is not an integer (`"95004"`, `42001.0`): nobody can
+    /// tell what happened.
+    Unreadable,
+}
+
+/// What an answer with `status` and `body` means. A token rejection comes first: whatever the
+/// status, WeCom says it executed nothing.
+pub(crate) fn of_answer(status: StatusCode, body: Body) -> Happened {
+    let errcode = match body {
+        Body::Errcode(code) => Some(code),
+        Body::Other | Body::Unreadable => None,
+    };
     if errcode.is_some_and(errcode::is_token_rejected) {
         return Happened::TokenRejected;
     }
@@ -75,6 +91,7 @@ pub(crate) fn of_answer(status: StatusCode, errcode: Option<i64>) -> Happened {
     match errcode {
         Some(code) if errcode::is_transient(code) => Happened::Transient,
         Some(code) if errcode::is_rate_limited(code) => Happened::RateLimited,
+        _ if body == Body::Unreadable => Happened::Broken,
         _ => Happened::Answered,
     }
 }
@@ -84,6 +101,8 @@ pub(crate) fn of_failure(kind: TransportErrorKind) -> Happened {
     match kind {
         TransportErrorKind::Connect => Happened::NothingSent,
         TransportErrorKind::Timeout | TransportErrorKind::ConnectionDropped => Happened::LostAnswer,
+        // Over the size cap, not HTTP at all, or unknown: it may have been executed, and
+        // asking again would bring the same.
         _ => Happened::Broken,
     }
 }
@@ -123,7 +142,10 @@ mod tests {
             Verdict::Retry
         } else if cell.contains("OutcomeUnknown") {
             Verdict::OutcomeUnknown
-        } else if cell == "final" || cell == "never retried" || cell.starts_with("returned as") {
+        } else if cell.starts_with("final")
+            || cell == "never retried"
+            || cell.starts_with("returned as")
+        {
             Verdict::Final
         } else {
             panic!("a README cell this test cannot read: {cell:?}")
@@ -138,6 +160,7 @@ mod tests {
             ("transient answer", vec![Happened::Transient]),
             ("lost or ambiguous", vec![Happened::LostAnswer]),
             ("rate limited", vec![Happened::RateLimited]),
+            ("broken or unreadable", vec![Happened::Broken]),
             ("anything else", vec![Happened::Answered]),
         ];
         events
@@ -150,7 +173,7 @@ mod tests {
     #[test]
     fn the_readme_replay_table_is_the_rule() {
         let rows = readme_rows();
-        assert_eq!(rows.len(), 6, "{rows:?}");
+        assert_eq!(rows.len(), 7, "{rows:?}");
         for (what, idempotent, not_idempotent) in rows {
             for happened in row_events(&what) {
                 assert_eq!(
@@ -172,22 +195,22 @@ mod tests {
     fn answers_and_failures_fall_in_their_rows() {
         let ok = StatusCode::OK;
         for code in [42001, 40014, 41001] {
-            assert_eq!(of_answer(ok, Some(code)), Happened::TokenRejected);
+            assert_eq!(of_answer(ok, Body::Errcode(code)), Happened::TokenRejected);
         }
         assert_eq!(
             of_failure(TransportErrorKind::Connect),
             Happened::NothingSent
         );
         for code in [-1, 6000, 45033] {
-            assert_eq!(of_answer(ok, Some(code)), Happened::Transient);
+            assert_eq!(of_answer(ok, Body::Errcode(code)), Happened::Transient);
         }
         assert_eq!(
-            of_answer(StatusCode::TOO_MANY_REQUESTS, None),
+            of_answer(StatusCode::TOO_MANY_REQUESTS, Body::Other),
             Happened::Transient
         );
         for status in [500, 502, 503, 504] {
             let status = StatusCode::from_u16(status).unwrap();
-            assert_eq!(of_answer(status, None), Happened::LostAnswer);
+            assert_eq!(of_answer(status, Body::Other), Happened::LostAnswer);
         }
         for kind in [
             TransportErrorKind::Timeout,
@@ -195,24 +218,22 @@ mod tests {
         ] {
             assert_eq!(of_failure(kind), Happened::LostAnswer);
         }
-        assert_eq!(of_answer(ok, Some(45009)), Happened::RateLimited);
+        assert_eq!(of_answer(ok, Body::Errcode(45009)), Happened::RateLimited);
         for code in [0, 40001, 40013, 95001] {
-            assert_eq!(of_answer(ok, Some(code)), Happened::Answered);
+            assert_eq!(of_answer(ok, Body::Errcode(code)), Happened::Answered);
         }
-        // Not a README row: a broken exchange is final for reads and unknown for writes.
+        for kind in [
+            TransportErrorKind::ResponseTooLarge,
+            TransportErrorKind::InvalidResponse,
+            TransportErrorKind::Other,
+        ] {
+            assert_eq!(of_failure(kind), Happened::Broken, "{kind:?}");
+        }
+        assert_eq!(of_answer(ok, Body::Unreadable), Happened::Broken);
+        let bad_gateway = StatusCode::BAD_GATEWAY;
         assert_eq!(
-            verdict(
-                Idempotency::Idempotent,
-                of_failure(TransportErrorKind::Other)
-            ),
-            Verdict::Final
-        );
-        assert_eq!(
-            verdict(
-                Idempotency::NotIdempotent,
-                of_failure(TransportErrorKind::Other)
-            ),
-            Verdict::OutcomeUnknown
+            of_answer(bad_gateway, Body::Unreadable),
+            Happened::LostAnswer
         );
     }
 }

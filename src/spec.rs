@@ -38,6 +38,15 @@ pub(crate) enum TokenKind {
     Corp,
 }
 
+/// What a successful call answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// A JSON object with `errcode` (missing means 0).
+    Json,
+    /// The file itself (`media/get`); an error still comes as JSON.
+    File,
+}
+
 /// One endpoint's facts.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Endpoint {
@@ -45,6 +54,7 @@ pub(crate) struct Endpoint {
     pub(crate) path: &'static str,
     pub(crate) method: HttpMethod,
     pub(crate) idempotency: Idempotency,
+    pub(crate) answer: Answer,
     /// Kept for the provider family, whose endpoints take other tokens.
     #[allow(dead_code)]
     pub(crate) token: TokenKind,
@@ -75,6 +85,7 @@ const fn corp(
         path,
         method,
         idempotency,
+        answer: Answer::Json,
         token: TokenKind::Corp,
         doc,
     }
@@ -85,6 +96,7 @@ pub(crate) const GETTOKEN: Endpoint = Endpoint {
     path: "/cgi-bin/gettoken",
     method: Get,
     idempotency: I,
+    answer: Answer::Json,
     token: TokenKind::None,
     doc: Some(91039),
 };
@@ -148,7 +160,11 @@ pub(crate) const KF_SEND_MSG_ON_EVENT: Endpoint =
     corp("/cgi-bin/kf/send_msg_on_event", Post, N, Some(95122));
 pub(crate) const KF_RECALL_MSG: Endpoint = corp("/cgi-bin/kf/recall_msg", Post, N, None);
 pub(crate) const MEDIA_UPLOAD: Endpoint = corp("/cgi-bin/media/upload", Post, N, Some(90253));
-pub(crate) const MEDIA_GET: Endpoint = corp("/cgi-bin/media/get", Get, I, Some(90254));
+/// The one endpoint that answers a file.
+pub(crate) const MEDIA_GET: Endpoint = Endpoint {
+    answer: Answer::File,
+    ..corp("/cgi-bin/media/get", Get, I, Some(90254))
+};
 
 /// Every endpoint the SDK types, `gettoken` first.
 #[cfg(test)]

@@ -20,26 +20,38 @@ use std::time::Duration;
 
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware};
 
-pub(crate) use classify::{Classified, TransportFailure, error_chain};
+pub(crate) use classify::{BodyLimits, Classified, TransportFailure, error_chain};
 pub use retry::RetryConfig;
 
 use std::borrow::Cow;
 
 use crate::error::{Error, Result};
-use crate::spec::Idempotency;
+use crate::spec::{Answer, Endpoint, Idempotency};
 
 /// Attached to every request as an extension so the layers know what they carry.
 #[derive(Debug, Clone)]
 pub(crate) struct CallInfo {
     pub(crate) endpoint: Cow<'static, str>,
     pub(crate) idempotency: Idempotency,
+    pub(crate) answer: Answer,
 }
 
 impl CallInfo {
+    /// A call to an endpoint the SDK does not know (`post_json`, `get_json`): a JSON answer.
     pub(crate) fn new(endpoint: impl Into<Cow<'static, str>>, idempotency: Idempotency) -> Self {
         Self {
             endpoint: endpoint.into(),
             idempotency,
+            answer: Answer::Json,
+        }
+    }
+
+    /// A call to an endpoint of the table.
+    pub(crate) fn of(endpoint: &'static Endpoint) -> Self {
+        Self {
+            endpoint: Cow::Borrowed(endpoint.path),
+            idempotency: endpoint.idempotency,
+            answer: endpoint.answer,
         }
     }
 }
@@ -90,6 +102,7 @@ pub(crate) fn stack(
     http: reqwest::Client,
     retry: &RetryConfig,
     token: Option<Arc<dyn Middleware>>,
+    limits: BodyLimits,
     below: Option<Arc<dyn Middleware>>,
 ) -> ClientWithMiddleware {
     let mut builder = ClientBuilder::new(http);
@@ -100,7 +113,7 @@ pub(crate) fn stack(
     if let Some(token) = token {
         builder = builder.with_arc(token);
     }
-    builder = builder.with(classify::Classify);
+    builder = builder.with(classify::Classify { limits });
     if let Some(below) = below {
         builder = builder.with_arc(below);
     }

@@ -46,7 +46,7 @@ impl ReqwestOtelSpanBackend for AttemptSpan {
             Ok(response) => {
                 span.record("status", response.status().as_u16());
                 if let Some(classified) = response.extensions().get::<Classified>() {
-                    if let Some(errcode) = classified.errcode {
+                    if let Some(errcode) = classified.errcode() {
                         span.record("errcode", errcode);
                     }
                     span.record("retry", classified.retry());

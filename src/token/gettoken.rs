@@ -10,7 +10,7 @@ use super::credential::Credential;
 use super::source::{FetchedToken, TokenSource};
 use crate::call;
 use crate::error::{Error, Result};
-use crate::middleware::{self, CallInfo, RetryConfig};
+use crate::middleware::{self, BodyLimits, CallInfo, RetryConfig};
 use crate::spec::GETTOKEN;
 
 /// `gettoken` through the SDK's stack (bounded retry of transient failures, tracing, redacted
@@ -28,7 +28,7 @@ impl std::fmt::Debug for GetToken {
 impl GetToken {
     pub(crate) fn new(http: reqwest::Client, retry: &RetryConfig) -> Self {
         Self {
-            http: middleware::stack(http, retry, None, None),
+            http: middleware::stack(http, retry, None, BodyLimits::default(), None),
         }
     }
 }
@@ -44,7 +44,7 @@ impl TokenSource for GetToken {
     async fn fetch(&self, credential: &Credential) -> Result<FetchedToken> {
         tracing::debug!(credential = ?credential.key(), "fetching access token");
         let url = credential.gettoken_url()?;
-        let info = CallInfo::new(GETTOKEN.path, GETTOKEN.idempotency);
+        let info = CallInfo::of(&GETTOKEN);
         let reply: GetTokenReply = call::send(self.http.get(url), info).await?;
         if reply.access_token.is_empty() || reply.expires_in == 0 {
             return Err(Error::Decode {

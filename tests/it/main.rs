@@ -3,6 +3,7 @@
 
 mod callback;
 mod common;
+mod hostile_answers;
 mod kf_account;
 mod kf_bot_e2e;
 mod kf_customer;

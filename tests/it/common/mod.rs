@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests. Each test file uses a subset.
 #![allow(dead_code)]
 
+pub mod hostile;
 pub mod own_redis;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -151,4 +152,33 @@ pub fn fresh_prefix(test: &str) -> String {
         .unwrap()
         .as_nanos();
     format!("wecom-kf-test:{test}:{}:{nanos:x}:", std::process::id())
+}
+
+/// A token source that always hands out `FIXED`: a client on it needs no `gettoken`, so a
+/// hostile server sees only the call under test.
+#[derive(Debug)]
+pub struct FixedToken;
+
+#[async_trait::async_trait]
+impl wecom_kf::token::TokenSource for FixedToken {
+    async fn fetch(
+        &self,
+        _: &wecom_kf::token::Credential,
+    ) -> wecom_kf::Result<wecom_kf::token::FetchedToken> {
+        Ok(wecom_kf::token::FetchedToken::new(
+            "FIXED",
+            Duration::from_secs(7200),
+        ))
+    }
+}
+
+/// A client on `base` whose token comes from [`FixedToken`], with fast retries.
+pub fn fixed_token_client(base: &str) -> wecom_kf::ClientBuilder {
+    let provider = TokenProvider::builder().source(FixedToken).build().unwrap();
+    Client::builder()
+        .corp_id("ww1")
+        .corp_secret("s1")
+        .base_url(base)
+        .retry(fast_retry())
+        .token_provider(provider)
 }

@@ -1,0 +1,199 @@
+//! Answers no real WeCom gives: bodies past any sane size, errcodes that are not integers,
+//! files from endpoints that answer JSON, replies that are not HTTP. Each is refused with a
+//! typed error, read no further than the cap, and never retried.
+
+use std::time::Duration;
+
+use serde_json::json;
+use wecom_kf::kf::account::{DeleteAccount, ListAccounts};
+use wecom_kf::media::DownloadMedia;
+use wecom_kf::{Client, Error, TransportErrorKind};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::common::hostile::{Answer, Hostile};
+use crate::common::{fast_retry, fixed_token_client};
+
+const MIB: u64 = 1024 * 1024;
+
+fn kind(error: &Error) -> Option<TransportErrorKind> {
+    match error {
+        Error::Transport(t) => Some(t.kind()),
+        Error::OutcomeUnknown { cause, .. } => kind(cause),
+        _ => None,
+    }
+}
+
+/// A 1 GiB `gettoken` answer was read whole on each of 4 attempts (peak RSS 1.15 GB).
+#[tokio::test]
+async fn a_gettoken_answer_declaring_a_gigabyte_is_refused_unread_once() {
+    let server = Hostile::start(Answer::Declared(1 << 30)).await;
+    let client = Client::builder()
+        .corp_id("ww1")
+        .corp_secret("s1")
+        .base_url(&server.base)
+        .retry(fast_retry())
+        .build()
+        .unwrap();
+    let error = client.access_token().await.unwrap_err();
+    assert_eq!(
+        kind(&error),
+        Some(TransportErrorKind::ResponseTooLarge),
+        "{error}"
+    );
+    assert_eq!(server.connections(), 1, "not retried");
+    // What the server got out before the client hung up: socket buffers, not the gigabyte.
+    assert!(
+        server.written() < 64 * MIB,
+        "{} bytes written",
+        server.written()
+    );
+}
+
+/// An endless chunked body reached 2.07 GB before the 10 s timeout.
+#[tokio::test]
+async fn an_endless_body_ends_at_the_cap() {
+    let server = Hostile::start(Answer::EndlessChunks).await;
+    let client = fixed_token_client(&server.base)
+        .max_response_bytes(MIB as usize)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let error = client
+        .kf()
+        .account()
+        .list(ListAccounts::new())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        kind(&error),
+        Some(TransportErrorKind::ResponseTooLarge),
+        "{error}"
+    );
+    assert!(error.to_string().contains("1048576-byte cap"), "{error}");
+    assert_eq!(server.connections(), 1, "not retried");
+    assert!(
+        server.written() < 64 * MIB,
+        "{} bytes written",
+        server.written()
+    );
+}
+
+/// Over the cap, a call that is not idempotent may have happened: its outcome is unknown.
+#[tokio::test]
+async fn a_write_answered_past_the_cap_has_an_unknown_outcome() {
+    let server = Hostile::start(Answer::EndlessChunks).await;
+    let client = fixed_token_client(&server.base)
+        .max_response_bytes(64 * 1024)
+        .build()
+        .unwrap();
+    let error = client
+        .post_json::<_, serde_json::Value>("/cgi-bin/anything", &json!({}))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::OutcomeUnknown { .. }), "{error}");
+    assert_eq!(kind(&error), Some(TransportErrorKind::ResponseTooLarge));
+    assert_eq!(server.connections(), 1);
+}
+
+/// A reply that is not HTTP is not a dropped connection: asking again brings the same.
+#[tokio::test]
+async fn a_reply_that_is_not_http_is_not_retried() {
+    let server = Hostile::start(Answer::NotHttp).await;
+    let client = fixed_token_client(&server.base).build().unwrap();
+    let error = client
+        .kf()
+        .account()
+        .list(ListAccounts::new())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        kind(&error),
+        Some(TransportErrorKind::InvalidResponse),
+        "{error}"
+    );
+    assert_eq!(server.connections(), 1, "not retried");
+}
+
+async fn answering(template: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/cgi-bin/kf/account/del"))
+        .respond_with(template)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// `"errcode": "95004"` made `delete` return `Ok(())`.
+#[tokio::test]
+async fn an_errcode_that_is_not_an_integer_is_a_decode_error() {
+    for body in [json!({"errcode": "95004"}), json!({"errcode": 42001.0})] {
+        let server = answering(ResponseTemplate::new(200).set_body_json(&body)).await;
+        let client = fixed_token_client(&server.uri()).build().unwrap();
+        let result = client
+            .kf()
+            .account()
+            .delete(DeleteAccount::new("wk1"))
+            .await;
+        assert!(
+            matches!(&result, Err(Error::Decode { reason, .. }) if reason.contains("errcode")),
+            "{body}: {result:?}"
+        );
+        assert_eq!(server.received_requests().await.unwrap().len(), 1, "{body}");
+    }
+}
+
+/// Any `Content-Disposition` header turned the errcode check off.
+#[tokio::test]
+async fn only_media_get_may_answer_a_file() {
+    let refused = ResponseTemplate::new(200)
+        .insert_header("Content-Disposition", "attachment; filename=\"a.json\"")
+        .set_body_json(json!({"errcode": 95004, "errmsg": "open_kfid not exist"}));
+    let server = answering(refused).await;
+    let client = fixed_token_client(&server.uri()).build().unwrap();
+    let result = client
+        .kf()
+        .account()
+        .delete(DeleteAccount::new("wk1"))
+        .await;
+    assert!(
+        matches!(&result, Err(Error::Api(e)) if e.code() == 95004),
+        "{result:?}"
+    );
+}
+
+/// `media/get` took 512 MiB: a file is read up to its own cap.
+#[tokio::test]
+async fn a_file_past_its_cap_is_refused() {
+    let server = MockServer::start().await;
+    Mock::given(path("/cgi-bin/media/get"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Content-Disposition", "attachment; filename=\"big.bin\"")
+                .set_body_bytes(vec![7u8; 2 * MIB as usize]),
+        )
+        .mount(&server)
+        .await;
+    let small = fixed_token_client(&server.uri())
+        .max_file_bytes(MIB as usize)
+        .build()
+        .unwrap();
+    let error = small
+        .media()
+        .download(DownloadMedia::new("m1"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        kind(&error),
+        Some(TransportErrorKind::ResponseTooLarge),
+        "{error}"
+    );
+    let default = fixed_token_client(&server.uri()).build().unwrap();
+    let file = default
+        .media()
+        .download(DownloadMedia::new("m1"))
+        .await
+        .unwrap();
+    assert_eq!(file.bytes.len(), 2 * MIB as usize, "within the default cap");
+}
