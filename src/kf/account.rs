@@ -27,6 +27,8 @@ pub const NAME_MAX_CHARS: usize = 16;
 pub const MEDIA_ID_MAX_BYTES: usize = 128;
 /// `open_kfid`: 1 to 64 bytes.
 pub const OPEN_KFID_MAX_BYTES: usize = 64;
+/// The most accounts a corp can have (doc 94662: "目前一家企业最多可添加5000个客服账号").
+pub const ACCOUNTS_MAX: usize = 5000;
 /// Page size limit of `kf/account/list`.
 pub const LIST_LIMIT_MAX: u32 = 100;
 /// A contact link's `scene`: up to 32 bytes of `0-9 a-z A-Z _ -`.
@@ -90,32 +92,42 @@ impl<'a> AccountApi<'a> {
 
     /// Every account, walking the pages (100 a page) until a short page, as the doc says.
     ///
-    /// Stops early if the server ignores `offset` and repeats a page, rather than loop.
+    /// A server that misbehaves cannot keep the walk going: it stops (with a warning that says
+    /// why) at a page that brings no account not seen before, and at [`ACCOUNTS_MAX`]
+    /// accounts, more than WeCom holds for a corp. Each account is listed once.
     pub async fn list_all(self) -> Result<Vec<Account>> {
         let mut all: Vec<Account> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut offset: u32 = 0;
         loop {
             let page = self
                 .list(ListAccounts::new().offset(offset).limit(LIST_LIMIT_MAX))
                 .await?
                 .account_list;
-            let repeated = matches!(
-                (page.first(), all.len().checked_sub(page.len()).and_then(|i| all.get(i))),
-                (Some(first), Some(prev_first)) if first.open_kfid == prev_first.open_kfid
-            );
-            if repeated {
-                tracing::warn!("kf/account/list repeated a page; stopping the walk");
+            let full = page.len() >= LIST_LIMIT_MAX as usize;
+            let before = all.len();
+            for account in page {
+                if all.len() < ACCOUNTS_MAX && seen.insert(account.open_kfid.clone()) {
+                    all.push(account);
+                }
+            }
+            if !full {
                 break;
             }
-            let n = page.len();
-            all.extend(page);
-            let Some(next) = u32::try_from(n).ok().and_then(|n| offset.checked_add(n)) else {
-                break;
-            };
-            if n < LIST_LIMIT_MAX as usize {
+            if all.len() == before {
+                tracing::warn!(
+                    offset,
+                    "kf/account/list answered a full page of accounts already listed; stopping the walk"
+                );
                 break;
             }
-            offset = next;
+            if all.len() >= ACCOUNTS_MAX {
+                tracing::warn!(
+                    "kf/account/list keeps answering beyond {ACCOUNTS_MAX} accounts, more than WeCom holds for a corp; stopping the walk"
+                );
+                break;
+            }
+            offset = offset.saturating_add(LIST_LIMIT_MAX);
         }
         Ok(all)
     }

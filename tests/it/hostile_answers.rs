@@ -197,3 +197,52 @@ async fn a_file_past_its_cap_is_refused() {
         .unwrap();
     assert_eq!(file.bytes.len(), 2 * MIB as usize, "within the default cap");
 }
+
+/// `list_all` never stopped on a server that keeps answering full pages (23,246 pages, 410 MB
+/// in 15 s): it stops at what WeCom can hold.
+#[tokio::test]
+async fn list_all_stops_at_what_wecom_can_hold() {
+    let server = MockServer::start().await;
+    let pages = std::sync::atomic::AtomicUsize::new(0);
+    Mock::given(path("/cgi-bin/kf/account/list"))
+        .respond_with(move |_: &wiremock::Request| {
+            let page = pages.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let accounts: Vec<_> = (0..100)
+                .map(|i| json!({"open_kfid": format!("wk{page}-{i}"), "name": "n", "avatar": ""}))
+                .collect();
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"errcode": 0, "account_list": accounts}))
+        })
+        .mount(&server)
+        .await;
+    let client = fixed_token_client(&server.uri()).build().unwrap();
+    let all = client.kf().account().list_all().await.unwrap();
+    assert_eq!(all.len(), wecom_kf::kf::account::ACCOUNTS_MAX);
+    assert_eq!(server.received_requests().await.unwrap().len(), 50);
+}
+
+/// A server that ignores `offset` and answers new-looking pages of old accounts: the walk
+/// stops at the first full page with nothing new, and lists each account once.
+#[tokio::test]
+async fn list_all_stops_at_a_page_with_nothing_new() {
+    let server = MockServer::start().await;
+    let pages = std::sync::atomic::AtomicUsize::new(0);
+    Mock::given(path("/cgi-bin/kf/account/list"))
+        .respond_with(move |_: &wiremock::Request| {
+            // Page n: accounts 50n .. 50n+99 for n < 2, then the first hundred again, shuffled.
+            let page = pages.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let start = if page < 2 { page * 50 } else { 0 };
+            let accounts: Vec<_> = (start..start + 100)
+                .rev()
+                .map(|i| json!({"open_kfid": format!("wk{i}"), "name": "n", "avatar": ""}))
+                .collect();
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"errcode": 0, "account_list": accounts}))
+        })
+        .mount(&server)
+        .await;
+    let client = fixed_token_client(&server.uri()).build().unwrap();
+    let all = client.kf().account().list_all().await.unwrap();
+    assert_eq!(all.len(), 150, "accounts 0..150, each once");
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
