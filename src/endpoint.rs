@@ -27,16 +27,33 @@ impl Endpoints {
         }
     }
 
-    /// `path` (e.g. `/cgi-bin/kf/account/list`) under the base; a proxy prefix is kept.
+    /// `path` (e.g. `/cgi-bin/kf/account/list`) under the base; a proxy prefix is kept. A URL
+    /// of its own, or a path that climbs out of the base (`../`, in any spelling), is refused:
+    /// the token goes only where the base says.
     pub(crate) fn url(&self, path: &str) -> Result<Url> {
         let cached = self.parsed.read().ok().and_then(|m| m.get(path).cloned());
         if let Some(url) = cached {
             return Ok(url);
         }
+        let relative = path.trim_start_matches(['/', '\\']);
+        if Url::parse(relative).is_ok() {
+            return Err(Error::invalid(
+                "path",
+                "must be a path under the API base, not a URL of its own",
+            ));
+        }
         let url = self
             .base
-            .join(path.trim_start_matches('/'))
+            .join(relative)
             .map_err(|e| Error::invalid("path", format!("is not a valid URL path: {e}")))?;
+        // The join resolves `..` (also `%2e%2e` and backslashes); what it gives must still be
+        // under the base.
+        if url.origin() != self.base.origin() || !url.path().starts_with(self.base.path()) {
+            return Err(Error::invalid(
+                "path",
+                "leads out of the API base; only paths under it are called",
+            ));
+        }
         if let Ok(mut parsed) = self.parsed.write()
             && parsed.len() < MAX_CACHED
         {
@@ -63,6 +80,42 @@ mod tests {
         assert_eq!(endpoints.parsed.read().unwrap().len(), 1);
         let with_query = endpoints.url("cgi-bin/x?debug=1").unwrap();
         assert_eq!(with_query.query(), Some("debug=1"));
+    }
+
+    /// `post_json("http://other/collect")` sent the token to another host; a `../` path
+    /// escaped the base's prefix.
+    #[test]
+    fn only_paths_under_the_base_are_called() {
+        let endpoints = Endpoints::new(Url::parse("http://proxy.local/wecom/").unwrap());
+        for escape in [
+            "http://other.local/collect",
+            "https://other.local/collect",
+            "../cgi-bin/kf/account/list",
+            "/cgi-bin/../../x",
+            "cgi-bin/%2e%2e/%2e%2e/x",
+            "cgi-bin/..%2f..%2fx/../../../x",
+            "mailto:someone@other.local",
+        ] {
+            assert!(
+                matches!(endpoints.url(escape), Err(Error::InvalidInput { .. })),
+                "{escape} was let through: {:?}",
+                endpoints.url(escape)
+            );
+        }
+        // Leading slashes are the base's to give: `//host/x` stays a path under it.
+        for fine in [
+            "/cgi-bin/kf/account/list",
+            "cgi-bin/a/../b",
+            "cgi-bin/x?y=../z",
+            "//other.local/collect",
+            "/\\other.local/collect",
+        ] {
+            let url = endpoints.url(fine).unwrap();
+            assert!(
+                url.as_str().starts_with("http://proxy.local/wecom/"),
+                "{url}"
+            );
+        }
     }
 
     #[test]

@@ -246,3 +246,24 @@ async fn list_all_stops_at_a_page_with_nothing_new() {
     assert_eq!(all.len(), 150, "accounts 0..150, each once");
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 }
+
+/// `post_json("http://other/collect")` sent the token to another host.
+#[tokio::test]
+async fn post_json_never_leaves_the_api_base() {
+    let api = MockServer::start().await;
+    let other = MockServer::start().await;
+    let client = fixed_token_client(&format!("{}/wecom", api.uri()))
+        .build()
+        .unwrap();
+    for escape in [format!("{}/collect", other.uri()), "../collect".to_owned()] {
+        let result = client
+            .post_json::<_, serde_json::Value>(&escape, &json!({}))
+            .await;
+        assert!(
+            matches!(result, Err(Error::InvalidInput { .. })),
+            "{escape}: {result:?}"
+        );
+    }
+    assert!(other.received_requests().await.unwrap().is_empty());
+    assert!(api.received_requests().await.unwrap().is_empty());
+}
