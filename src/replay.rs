@@ -79,7 +79,9 @@ pub(crate) fn of_answer(status: StatusCode, body: Body) -> Happened {
         Body::Errcode(code) => Some(code),
         Body::Other | Body::Unreadable => None,
     };
-    if errcode.is_some_and(errcode::is_token_rejected) {
+    // A URL too long for the server: the token is the one part of it the SDK did not get from
+    // the caller, so it is treated as refused (and replaced once).
+    if errcode.is_some_and(errcode::is_token_rejected) || status == StatusCode::URI_TOO_LONG {
         return Happened::TokenRejected;
     }
     if status.is_server_error() {
@@ -197,6 +199,10 @@ mod tests {
         for code in [42001, 40014, 41001] {
             assert_eq!(of_answer(ok, Body::Errcode(code)), Happened::TokenRejected);
         }
+        assert_eq!(
+            of_answer(StatusCode::URI_TOO_LONG, Body::Other),
+            Happened::TokenRejected
+        );
         assert_eq!(
             of_failure(TransportErrorKind::Connect),
             Happened::NothingSent

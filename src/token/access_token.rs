@@ -7,6 +7,29 @@ use std::time::{Duration, SystemTime};
 
 use crate::clock::unix_millis;
 
+/// The longest token accepted. WeCom asks callers to reserve at least 512 bytes for one; twice
+/// that leaves headroom, and a token this long still fits any URL.
+pub const MAX_TOKEN_BYTES: usize = 1024;
+
+/// What is wrong with `value` as a token, if anything: a token goes into every request's URL,
+/// so it must be short enough for one and made of characters a URL carries as they are
+/// (`A-Z a-z 0-9 - _ . ~`). One that is not would break every call it is used on.
+pub(crate) fn shape_problem(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return Some("is empty".into());
+    }
+    if value.len() > MAX_TOKEN_BYTES {
+        return Some(format!(
+            "is {} bytes long; at most {MAX_TOKEN_BYTES} are accepted",
+            value.len()
+        ));
+    }
+    let unsafe_at = value
+        .bytes()
+        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')));
+    unsafe_at.map(|at| format!("has a byte a URL does not carry unescaped (at {at})"))
+}
+
 /// A WeCom `access_token`, as handed out by a [`TokenProvider`](crate::TokenProvider).
 ///
 /// Cloning is cheap (one reference count). `Debug` and `Display` print `***`: the value is

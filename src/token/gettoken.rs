@@ -46,17 +46,18 @@ impl TokenSource for GetToken {
         let url = credential.gettoken_url()?;
         let info = CallInfo::of(&GETTOKEN);
         let reply: GetTokenReply = call::send(self.http.get(url), info).await?;
-        if reply.access_token.is_empty() || reply.expires_in == 0 {
-            return Err(Error::Decode {
+        let expires_in = Duration::from_secs(reply.expires_in);
+        FetchedToken::new(reply.access_token, expires_in).map_err(|refused| {
+            let reason = match refused {
+                Error::InvalidInput { field, reason, .. } => format!("`{field}` {reason}"),
+                other => other.to_string(),
+            };
+            Error::Decode {
                 endpoint: GETTOKEN.path.into(),
                 status: 200,
-                reason: "empty access_token or zero expires_in".into(),
+                reason,
                 excerpt: String::new(),
-            });
-        }
-        Ok(FetchedToken::new(
-            reply.access_token,
-            Duration::from_secs(reply.expires_in),
-        ))
+            }
+        })
     }
 }

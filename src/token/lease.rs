@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::access_token::AccessToken;
+use super::access_token::{AccessToken, shape_problem};
 use super::credential::{CacheKey, Credential};
 use super::freshness::{MAX_LIFETIME, Predecessor};
 use super::store::{Lease, SharedToken, StoreError, StoreKey, TokenStore};
@@ -131,7 +131,7 @@ impl SharedLevel {
         Fetch: Fn() -> Fut,
         Fut: Future<Output = Result<AccessToken>>,
     {
-        if let Some(token) = usable(self.store.get(key).await?) {
+        if let Some(token) = usable(self.read(key).await?) {
             return Ok(Some(Ok(token)));
         }
         let Some(lease) = self.store.try_lease(key).await? else {
@@ -143,7 +143,7 @@ impl SharedLevel {
             lease: Some(lease),
         };
         // The lease holder before us may have stored a token since our first look.
-        let obtained = match self.store.get(key).await.map(usable) {
+        let obtained = match self.read(key).await.map(usable) {
             Ok(Some(token)) => Ok(token),
             _ => {
                 let fetched = fetch().await;
@@ -157,6 +157,26 @@ impl SharedLevel {
         };
         self.note(lease.release().await);
         Ok(Some(obtained))
+    }
+
+    /// The token stored under `key`, unless it could not be used as a token (another program
+    /// wrote it, or a bug did): then it is reported at its key, removed if it is still the
+    /// same value, and read as none, so that a fresh one is fetched and stored over it.
+    async fn read(&self, key: &StoreKey) -> std::result::Result<Option<SharedToken>, StoreError> {
+        let Some(stored) = self.store.get(key).await? else {
+            return Ok(None);
+        };
+        let Some(problem) = shape_problem(&stored.value) else {
+            return Ok(Some(stored));
+        };
+        tracing::warn!(
+            corp_id = key.corp_id(),
+            fingerprint = key.fingerprint(),
+            problem,
+            "the token store holds a value that cannot be a token; ignoring and removing it"
+        );
+        self.store.invalidate_if(key, &stored.value).await?;
+        Ok(None)
     }
 
     /// A stored token that may replace `predecessor`: not refused lately, of a sane lifetime,

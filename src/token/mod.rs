@@ -19,7 +19,7 @@ mod redis_store;
 mod source;
 mod store;
 
-pub use access_token::AccessToken;
+pub use access_token::{AccessToken, MAX_TOKEN_BYTES};
 pub(crate) use credential::parse_api_base;
 pub use credential::{Credential, DEFAULT_API_BASE};
 pub(crate) use layer::TokenLayer;

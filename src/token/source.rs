@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::access_token::shape_problem;
 use super::credential::Credential;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Fetches a new token for a credential. The provider calls it at most once at a time per
 /// credential (every concurrent caller shares the fetch) and only when the cached token is
@@ -30,7 +31,7 @@ use crate::error::Result;
 /// impl TokenSource for Central {
 ///     async fn fetch(&self, credential: &Credential) -> wecom_kf::Result<FetchedToken> {
 ///         // Ask the service for `credential.corp_id()`'s token here.
-///         Ok(FetchedToken::new("TOKEN", Duration::from_secs(7200)))
+///         FetchedToken::new("TOKEN", Duration::from_secs(7200))
 ///     }
 /// }
 ///
@@ -57,12 +58,19 @@ pub struct FetchedToken {
 }
 
 impl FetchedToken {
-    /// A token valid for `expires_in` from now (trusted for a day at most).
-    pub fn new(value: impl Into<String>, expires_in: Duration) -> Self {
-        Self {
-            value: value.into(),
-            expires_in,
+    /// A token valid for `expires_in` from now (trusted for a day at most). Refused
+    /// ([`Error::InvalidInput`]) if it could not be used: empty, longer than
+    /// [`MAX_TOKEN_BYTES`](super::MAX_TOKEN_BYTES), with a character a URL does not carry as
+    /// it is, or valid for no time at all.
+    pub fn new(value: impl Into<String>, expires_in: Duration) -> Result<Self> {
+        let value = value.into();
+        if let Some(problem) = shape_problem(&value) {
+            return Err(Error::invalid("access_token", problem));
         }
+        if expires_in.is_zero() {
+            return Err(Error::invalid("expires_in", "is zero"));
+        }
+        Ok(Self { value, expires_in })
     }
 }
 

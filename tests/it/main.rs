@@ -21,6 +21,7 @@ mod replay_rules;
 mod simulator_rules;
 mod token_load_counts;
 mod token_rejection;
+mod token_shape;
 mod token_single_flight;
 mod token_source;
 mod token_store_races;

@@ -25,10 +25,7 @@ struct Numbered(Arc<AtomicU64>);
 impl TokenSource for Numbered {
     async fn fetch(&self, _: &Credential) -> wecom_kf::Result<FetchedToken> {
         let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
-        Ok(FetchedToken::new(
-            format!("CUSTOM-{n}"),
-            Duration::from_secs(7200),
-        ))
+        FetchedToken::new(format!("CUSTOM-{n}"), Duration::from_secs(7200))
     }
 }
 

@@ -165,10 +165,7 @@ impl wecom_kf::token::TokenSource for FixedToken {
         &self,
         _: &wecom_kf::token::Credential,
     ) -> wecom_kf::Result<wecom_kf::token::FetchedToken> {
-        Ok(wecom_kf::token::FetchedToken::new(
-            "FIXED",
-            Duration::from_secs(7200),
-        ))
+        wecom_kf::token::FetchedToken::new("FIXED", Duration::from_secs(7200))
     }
 }
 
