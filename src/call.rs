@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, Error, Result, TransportError, TransportErrorKind};
 use crate::middleware::{CallInfo, Classified, TokenFailure, TransportFailure};
-use crate::redact::excerpt;
+use crate::redact::{Secrets, cap, excerpt};
 use crate::replay::{self, Body};
 
 /// Whether what happened leaves the call's outcome unknown.
@@ -17,6 +17,10 @@ fn outcome_unknown_after(info: &CallInfo, happened: replay::Happened) -> bool {
 
 /// Excerpt length for bodies quoted in errors.
 const EXCERPT_CHARS: usize = 200;
+/// The most of an `errmsg` an error keeps (WeCom's are a sentence, a hint and a link).
+const ERRMSG_CHARS: usize = 1_000;
+/// The most of a decoder's complaint an error keeps.
+const REASON_CHARS: usize = 300;
 
 #[derive(Deserialize)]
 struct ErrorBody {
@@ -48,6 +52,20 @@ pub(crate) struct RawAnswer {
     pub(crate) status: u16,
     pub(crate) headers: http::HeaderMap,
     pub(crate) body: bytes::Bytes,
+    /// What the call carried that no text about it may repeat.
+    pub(crate) secrets: Secrets,
+}
+
+impl RawAnswer {
+    /// A decode error about this answer, its texts redacted and capped.
+    pub(crate) fn decode_error(&self, endpoint: &str, reason: &str) -> Error {
+        Error::Decode {
+            endpoint: endpoint.to_owned(),
+            status: self.status,
+            reason: cap(&self.secrets.redact(reason), REASON_CHARS).into_owned(),
+            excerpt: excerpt(&self.body, EXCERPT_CHARS, &self.secrets),
+        }
+    }
 }
 
 /// Turns what the middleware stack returned into a typed value or an [`Error`].
@@ -56,12 +74,8 @@ async fn finish<T: DeserializeOwned>(
     info: &CallInfo,
 ) -> Result<T> {
     let answer = checked(sent, info).await?;
-    serde_json::from_slice(&answer.body).map_err(|e| Error::Decode {
-        endpoint: info.endpoint.to_string(),
-        status: answer.status,
-        reason: e.to_string(),
-        excerpt: excerpt(&answer.body, EXCERPT_CHARS),
-    })
+    serde_json::from_slice(&answer.body)
+        .map_err(|e| answer.decode_error(&info.endpoint, &e.to_string()))
 }
 
 /// The answer, unless it is an error: a failed exchange, an HTTP error status, or a non-zero
@@ -75,6 +89,10 @@ async fn checked(
     // Taken, not cloned: the body read below consumes the response anyway.
     let headers = std::mem::take(response.headers_mut());
     let classified = response.extensions().get::<Classified>().copied();
+    let secrets = response
+        .extensions_mut()
+        .remove::<Secrets>()
+        .unwrap_or_default();
     // Already buffered by the classify layer: this does no I/O.
     let body = response.bytes().await.map_err(|e| {
         Error::Transport(TransportError::new(
@@ -96,7 +114,7 @@ async fn checked(
         return Err(unless_unknown(Error::HttpStatus {
             endpoint: info.endpoint.to_string(),
             status: status.as_u16(),
-            excerpt: excerpt(&body, EXCERPT_CHARS),
+            excerpt: excerpt(&body, EXCERPT_CHARS, &secrets),
         }));
     }
     match classified.map(|c| c.body) {
@@ -105,6 +123,7 @@ async fn checked(
             let errmsg = serde_json::from_slice::<ErrorBody>(&body)
                 .map(|b| b.errmsg)
                 .unwrap_or_default();
+            let errmsg = cap(&secrets.redact(&errmsg), ERRMSG_CHARS).into_owned();
             return Err(Error::Api(ApiError::new(
                 code,
                 errmsg,
@@ -116,7 +135,7 @@ async fn checked(
                 endpoint: info.endpoint.to_string(),
                 status: status.as_u16(),
                 reason: "errcode is not an integer".into(),
-                excerpt: excerpt(&body, EXCERPT_CHARS),
+                excerpt: excerpt(&body, EXCERPT_CHARS, &secrets),
             }));
         }
     }
@@ -124,6 +143,7 @@ async fn checked(
         status: status.as_u16(),
         headers,
         body,
+        secrets,
     })
 }
 

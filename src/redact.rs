@@ -1,10 +1,14 @@
 //! Keeping `access_token` and `corpsecret` out of every message the SDK produces.
 //!
 //! reqwest errors carry the request URL, and WeCom puts the token (and, for `gettoken`, the corp
-//! secret) in the query string. Errors are redacted at the innermost layer ([`redact_url`]) and
-//! every message we keep as text passes through [`redact_text`] as a second line of defence.
+//! secret) in the query string. Errors are redacted at the innermost layer ([`redact_url`]).
+//! Every text an error keeps about an answer passes through [`Secrets::redact`]: the values
+//! the call carried, in every spelling a server may echo them in, then [`redact_text`] for
+//! `key=value` and JSON forms of any value. Texts are capped ([`cap`]), so a server cannot make
+//! an error message as large as its answer.
 
 use std::borrow::Cow;
+use std::fmt;
 
 /// Query parameters and JSON keys whose values are secrets.
 const SECRET_KEYS: [&str; 2] = ["access_token", "corpsecret"];
@@ -106,12 +110,87 @@ fn closing_quote(s: &str) -> Option<usize> {
     None
 }
 
+/// The secret values one call carried (its token; for `gettoken`, the corp secret), each in
+/// the spellings a server may echo it in: as is, percent-encoded (form and strict), and
+/// JSON-escaped. `Debug` shows only how many there are.
+#[derive(Clone, Default)]
+pub(crate) struct Secrets(Vec<String>);
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secrets({} spellings)", self.0.len())
+    }
+}
+
+impl Secrets {
+    /// The values of the secret query parameters of `url`.
+    pub(crate) fn of_url(url: &url::Url) -> Self {
+        let mut spellings: Vec<String> = Vec::new();
+        for (key, value) in url.query_pairs() {
+            if !SECRET_KEYS.contains(&key.as_ref()) || value.is_empty() {
+                continue;
+            }
+            let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+            let strict: String = value
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                        char::from(b).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            let json = serde_json::to_string(value.as_ref()).unwrap_or_default();
+            let json = json.trim_matches('"').to_owned();
+            for spelling in [value.into_owned(), form, strict, json] {
+                if !spelling.is_empty() && !spellings.contains(&spelling) {
+                    spellings.push(spelling);
+                }
+            }
+        }
+        // Longest first, so that no spelling is left half-replaced inside a longer one.
+        spellings.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        Self(spellings)
+    }
+
+    /// `text` without these values (in any of their spellings) and without any value in a
+    /// secret key's `key=value` or JSON form.
+    pub(crate) fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut out = Cow::Borrowed(text);
+        for spelling in &self.0 {
+            if out.contains(spelling.as_str()) {
+                out = Cow::Owned(out.replace(spelling.as_str(), REDACTED));
+            }
+        }
+        match redact_text(&out) {
+            Cow::Borrowed(_) => out,
+            Cow::Owned(redacted) => Cow::Owned(redacted),
+        }
+    }
+
+    /// The longest spelling, in bytes: how far past a cut a secret may reach.
+    fn longest(&self) -> usize {
+        self.0.first().map_or(0, String::len)
+    }
+}
+
+/// At most `max` characters of `text`, with `…` if it was longer.
+pub(crate) fn cap(text: &str, max: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => Cow::Owned(format!("{}…", &text[..at])),
+        None => Cow::Borrowed(text),
+    }
+}
+
 /// At most `max` characters of `body`, redacted, for error messages about unexpected bodies.
-pub(crate) fn excerpt(body: &[u8], max: usize) -> String {
-    let text = String::from_utf8_lossy(body);
-    let cut: String = text.chars().take(max).collect();
-    let mut out = redact_text(&cut).into_owned();
-    if text.chars().count() > max {
+/// Only the start of the body is copied: enough for `max` characters and a secret that
+/// straddles the cut.
+pub(crate) fn excerpt(body: &[u8], max: usize, secrets: &Secrets) -> String {
+    let reach = max.saturating_mul(4).saturating_add(secrets.longest());
+    let head = String::from_utf8_lossy(&body[..body.len().min(reach)]);
+    let redacted = secrets.redact(&head);
+    let mut out = cap(&redacted, max).into_owned();
+    if body.len() > reach && !out.ends_with('…') {
         out.push('…');
     }
     out
@@ -148,9 +227,47 @@ mod tests {
 
     #[test]
     fn excerpt_is_cut_and_redacted() {
+        let none = Secrets::default();
         let body = br#"{"access_token":"SECRETVALUE","expires_in":7200}"#;
-        let e = excerpt(body, 200);
+        let e = excerpt(body, 200, &none);
         assert!(!e.contains("SECRETVALUE"));
-        assert_eq!(excerpt("ab中cd".as_bytes(), 3), "ab中…");
+        assert_eq!(excerpt("ab中cd".as_bytes(), 3, &none), "ab中…");
+        let huge = vec![b'x'; 10 * 1024 * 1024];
+        assert_eq!(excerpt(&huge, 5, &none), "xxxxx…");
+    }
+
+    /// The secret came back verbatim when a server echoed it percent-encoded, as
+    /// `corpsecret: X`, `secret=X` or `access_token: T`.
+    #[test]
+    fn values_are_redacted_in_every_spelling() {
+        let url = url::Url::parse(
+            "http://h/cgi-bin/gettoken?corpid=ww1&corpsecret=S%C3%BC%2F%2B%26%3D%22q&access_token=TOK123",
+        )
+        .unwrap();
+        let secrets = Secrets::of_url(&url);
+        let echoes = [
+            "corpsecret: Sü/+&=\"q",
+            "secret=S%C3%BC%2F%2B%26%3D%22q",
+            "{\"secret\": \"Sü/+&=\\\"q\"}",
+            "access_token: TOK123.",
+            "token TOK123 is invalid",
+        ];
+        for echo in echoes {
+            let redacted = secrets.redact(echo);
+            assert!(
+                !redacted.contains("TOK123")
+                    && !redacted.contains("Sü")
+                    && !redacted.contains("S%C3"),
+                "{echo} → {redacted}"
+            );
+        }
+        assert!(!format!("{secrets:?}").contains("TOK"));
+    }
+
+    #[test]
+    fn texts_are_capped() {
+        assert_eq!(cap("abcdef", 3), "abc…");
+        assert_eq!(cap("abc", 3), "abc");
+        assert_eq!(cap("中文字", 2), "中文…");
     }
 }

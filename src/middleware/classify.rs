@@ -95,6 +95,8 @@ impl Middleware for Classify {
             Answer::Json => self.limits.json,
             Answer::File => self.limits.file,
         };
+        // The values this attempt carries, to be kept out of whatever is said about it.
+        let secrets = crate::redact::Secrets::of_url(req.url());
         let outcome = match next.run(req, ext).await {
             Ok(response) => buffer(response, limit).await,
             Err(reqwest_middleware::Error::Reqwest(e)) => Err(Unread::Failed(e)),
@@ -114,6 +116,7 @@ impl Middleware for Classify {
                     "attempt answered"
                 );
                 response.extensions_mut().insert(classified);
+                response.extensions_mut().insert(secrets);
                 Ok(response)
             }
             Err(unread) => {
@@ -122,7 +125,7 @@ impl Middleware for Classify {
                         if let Some(url) = e.url_mut() {
                             crate::redact::redact_url(url);
                         }
-                        (kind_of(&e), error_chain(&e))
+                        (kind_of(&e), secrets.redact(&error_chain(&e)).into_owned())
                     }
                     Unread::TooLarge => (
                         TransportErrorKind::ResponseTooLarge,

@@ -267,3 +267,88 @@ async fn post_json_never_leaves_the_api_base() {
     assert!(other.received_requests().await.unwrap().is_empty());
     assert!(api.received_requests().await.unwrap().is_empty());
 }
+
+/// The secret came back verbatim when a server echoed it percent-encoded, as `corpsecret: X`,
+/// `secret=X` or `access_token: T`; a 10 MB errmsg made a 10 MB `Display`.
+#[tokio::test]
+async fn errors_never_repeat_what_a_server_echoes() {
+    const SECRET: &str = "Sü/+&=\"q-9";
+    let encoded: String = url::form_urlencoded::byte_serialize(SECRET.as_bytes()).collect();
+    let echo = format!(
+        "corpsecret: {SECRET}; secret={encoded}; {}; access_token: FIXED",
+        serde_json::to_string(SECRET).unwrap()
+    );
+    let server = MockServer::start().await;
+    Mock::given(path("/cgi-bin/gettoken"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"errcode": 40001, "errmsg": echo})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/cgi-bin/kf/account/list"))
+        .respond_with(ResponseTemplate::new(500).set_body_string(echo.clone()))
+        .mount(&server)
+        .await;
+    Mock::given(path("/cgi-bin/kf/account/del"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"errcode": 95004, "errmsg": format!("{echo} {}", "x".repeat(10_000_000))}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(path("/cgi-bin/kf/account/update"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(format!("not json: {echo}")))
+        .mount(&server)
+        .await;
+    let own = Client::builder()
+        .corp_id("ww1")
+        .corp_secret(SECRET)
+        .base_url(server.uri())
+        .retry(wecom_kf::RetryConfig::disabled())
+        .build()
+        .unwrap();
+    let fixed = fixed_token_client(&server.uri())
+        .retry(wecom_kf::RetryConfig::disabled())
+        .max_response_bytes(16 * MIB as usize)
+        .build()
+        .unwrap();
+    let errors = [
+        own.access_token().await.unwrap_err(),
+        fixed
+            .kf()
+            .account()
+            .list(ListAccounts::new())
+            .await
+            .unwrap_err(),
+        fixed
+            .kf()
+            .account()
+            .delete(DeleteAccount::new("wk"))
+            .await
+            .unwrap_err(),
+        fixed
+            .kf()
+            .account()
+            .update(wecom_kf::kf::account::UpdateAccount::new("wk").name("n"))
+            .await
+            .unwrap_err(),
+    ];
+    let quoted = serde_json::to_string(SECRET).unwrap();
+    // The first call carried the secret; the others carried the token FIXED.
+    for (i, error) in errors.iter().enumerate() {
+        let leaks = if i == 0 {
+            [SECRET, encoded.as_str(), quoted.trim_matches('"')]
+        } else {
+            ["FIXED"; 3]
+        };
+        for text in [error.to_string(), format!("{error:?}")] {
+            for leak in leaks {
+                assert!(
+                    !text.contains(leak),
+                    "{leak} in {}",
+                    &text[..text.len().min(300)]
+                );
+            }
+            assert!(text.len() < 4_000, "{} bytes of error text", text.len());
+        }
+    }
+}
