@@ -14,21 +14,66 @@ use crate::clock::unix_millis;
 use crate::error::Result;
 use crate::redis_conn::RedisConnection;
 
-/// Stores the token unless Redis holds one obtained later; expires with it.
+// The scripts check a key's type before they touch it: a value another program wrote (a string
+// where a hash belongs, a hash without its fields) is bad data to report and write over, not a
+// reason to stop sharing tokens.
+
+/// The token and its two times, `{}` for none, or `{'bad', why}` for a value that is not one.
+const GET: &str = r"
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'none' then return {} end
+if kind ~= 'hash' then return {'bad', 'a ' .. kind .. ', not the hash this store writes'} end
+local v = redis.call('HMGET', KEYS[1], 'token', 'obtained', 'expires')
+if not v[1] or not tonumber(v[2]) or not tonumber(v[3]) then
+  return {'bad', 'a hash without a token and its two times'}
+end
+return {'ok', v[1], v[2], v[3]}";
+
+/// Stores the token unless Redis holds one obtained later; expires with it. Bad data under the
+/// key is replaced.
 const PUT_IF_NEWER: &str = r"
-local held = redis.call('HGET', KEYS[1], 'obtained')
-if held and tonumber(held) > tonumber(ARGV[2]) then return 0 end
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then redis.call('DEL', KEYS[1]) end
+local held = tonumber(redis.call('HGET', KEYS[1], 'obtained'))
+if held and held > tonumber(ARGV[2]) then return 0 end
+redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'token', ARGV[1], 'obtained', ARGV[2], 'expires', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1";
 
 /// Compare-and-delete: removes the token only if it is still the refused one.
 const INVALIDATE_IF: &str = r"
+if redis.call('TYPE', KEYS[1]).ok ~= 'hash' then return 0 end
 if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0";
 
+/// Takes the lease for `ARGV[1]` for `ARGV[2]` ms. The value records when, by Redis' clock
+/// (`owner@ms`), so that a lease older than its lifetime is dead whatever its TTL says (a lease
+/// key without a TTL made every replica wait, forever). Returns `{}` if a live lease is held,
+/// `{value}` when taken, `{value, why}` when taken over a dead one.
+const TAKE_LEASE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[2])
+local value = ARGV[1] .. '@' .. now
+local why = nil
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'string' then
+  local taken = tonumber(string.match(redis.call('GET', KEYS[1]), '@(%d+)$'))
+  local left = redis.call('PTTL', KEYS[1])
+  if taken and now - taken < ttl then return {} end
+  if not taken and left >= 0 and left <= ttl then return {} end
+  why = taken and 'a lease older than its lifetime' or 'a lease without a time or a bounded TTL'
+elseif kind ~= 'none' then
+  why = 'a ' .. kind .. ' where a lease belongs'
+end
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[1], value, 'PX', ttl)
+if why then return {value, why} end
+return {value}";
+
 /// Releases the lease only for its owner.
 const RELEASE: &str = r"
+if redis.call('TYPE', KEYS[1]).ok ~= 'string' then return 0 end
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0";
 
@@ -37,8 +82,12 @@ return 0";
 /// - Keys: `{prefix}{corp_id}:{fingerprint}` (a hash: token, obtained and expiry times in ms
 ///   since the epoch, with a Redis TTL to match), and `…:lease` for the refresh lease. The
 ///   fingerprint is SHA-256-based; the secret never reaches Redis.
-/// - The lease is `SET NX PX` with a value unique to its holder, released by a
-///   compare-and-delete script; it lapses after [`lease_ttl`](Self::lease_ttl) if its holder dies.
+/// - The lease is a key with a value unique to its holder and the time it was taken, set by a
+///   script and released by a compare-and-delete script; it lapses after
+///   [`lease_ttl`](Self::lease_ttl) if its holder dies, and a lease older than that is taken
+///   over whatever its Redis TTL says.
+/// - A value another program left under a key (the wrong type, missing fields) is reported as
+///   bad data at that key, read as none, and written over.
 /// - A refused token is deleted only if Redis still holds that token (a script).
 /// - Every command is bounded by [`timeout`](Self::timeout). When Redis is down or slow, the
 ///   provider fetches tokens on its own, logs a warning once, and uses Redis again when it
@@ -68,8 +117,10 @@ pub struct RedisTokenStore {
 
 #[derive(Clone)]
 struct Scripts {
+    get: Script,
     put_if_newer: Script,
     invalidate_if: Script,
+    take_lease: Script,
     release: Script,
 }
 
@@ -93,8 +144,10 @@ impl RedisTokenStore {
             prefix: DEFAULT_PREFIX.to_owned(),
             lease_ttl: DEFAULT_LEASE_TTL,
             scripts: Scripts {
+                get: Script::new(GET),
                 put_if_newer: Script::new(PUT_IF_NEWER),
                 invalidate_if: Script::new(INVALIDATE_IF),
+                take_lease: Script::new(TAKE_LEASE),
                 release: Script::new(RELEASE),
             },
         })
@@ -153,6 +206,19 @@ impl fmt::Debug for RedisTokenStore {
     }
 }
 
+impl RedisTokenStore {
+    /// Reports bad data at `key` (its name holds no secret) and reads it as none: the next
+    /// write replaces it.
+    fn bad_data<T>(&self, key: &str, why: &str) -> Option<T> {
+        tracing::warn!(
+            key,
+            problem = why,
+            "bad data in the token store; it is written over with the next token"
+        );
+        None
+    }
+}
+
 fn from_millis(ms: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(ms)
 }
@@ -175,26 +241,27 @@ fn lease_owner() -> String {
 impl TokenStore for RedisTokenStore {
     async fn get(&self, key: &StoreKey) -> std::result::Result<Option<SharedToken>, StoreError> {
         let token_key = self.token_key(key);
-        let (token, obtained, expires): (Option<String>, Option<u64>, Option<u64>) = self
-            .run("HMGET", |mut conn| {
-                let token_key = &token_key;
-                async move {
-                    redis::cmd("HMGET")
-                        .arg(token_key)
-                        .arg(&["token", "obtained", "expires"])
-                        .query_async(&mut conn)
-                        .await
-                }
+        let found: Vec<String> = self
+            .run("get", |mut conn| {
+                let call = self.scripts.get.key(&token_key);
+                async move { call.invoke_async(&mut conn).await }
             })
             .await?;
-        Ok(match (token, obtained, expires) {
-            (Some(value), Some(obtained), Some(expires)) => Some(SharedToken::new(
-                value,
-                from_millis(obtained),
-                from_millis(expires),
-            )),
-            _ => None,
-        })
+        let times =
+            |obtained: &str, expires: &str| Some((obtained.parse().ok()?, expires.parse().ok()?));
+        match found.as_slice() {
+            [] => Ok(None),
+            [ok, token, obtained, expires] if ok == "ok" => match times(obtained, expires) {
+                Some((obtained, expires)) => Ok(Some(SharedToken::new(
+                    token.clone(),
+                    from_millis(obtained),
+                    from_millis(expires),
+                ))),
+                None => Ok(self.bad_data(&token_key, "times that are not whole milliseconds")),
+            },
+            [_, why] => Ok(self.bad_data(&token_key, why)),
+            _ => Ok(self.bad_data(&token_key, "an answer this store does not write")),
+        }
     }
 
     async fn put(
@@ -241,22 +308,19 @@ impl TokenStore for RedisTokenStore {
         let owner = lease_owner();
         let lease_key = self.lease_key(key);
         let ttl_ms = u64::try_from(self.lease_ttl.as_millis()).unwrap_or(u64::MAX);
-        let taken: Option<String> = self
-            .run("SET NX", |mut conn| {
-                let (lease_key, owner) = (&lease_key, &owner);
-                async move {
-                    redis::cmd("SET")
-                        .arg(lease_key)
-                        .arg(owner)
-                        .arg("NX")
-                        .arg("PX")
-                        .arg(ttl_ms)
-                        .query_async(&mut conn)
-                        .await
-                }
+        let taken: Vec<String> = self
+            .run("lease", |mut conn| {
+                let mut call = self.scripts.take_lease.key(&lease_key);
+                call.arg(&owner).arg(ttl_ms);
+                async move { call.invoke_async(&mut conn).await }
             })
             .await?;
-        Ok(taken.map(|_| Lease::new(owner)))
+        let mut taken = taken.into_iter();
+        let lease = taken.next().map(Lease::new);
+        if let Some(why) = taken.next() {
+            tracing::warn!(key = %lease_key, problem = %why, "took over a dead lease in the token store");
+        }
+        Ok(lease)
     }
 
     async fn release(&self, key: &StoreKey, lease: &Lease) -> std::result::Result<(), StoreError> {

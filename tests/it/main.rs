@@ -16,6 +16,7 @@ mod kf_statistic;
 mod kf_sync;
 mod media;
 mod quickstart_e2e;
+mod redis_bad_data;
 mod redis_store;
 mod replay_rules;
 mod simulator_rules;
