@@ -419,8 +419,9 @@ fn top_level_fields(xml: &[u8]) -> Result<Vec<(String, String)>, CallbackError> 
 }
 
 /// A decrypted callback, parsed. Events this SDK does not know are kept as raw XML, never an
-/// error.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// error. `Debug` hides the `sync_msg` token, and in raw XML the text of token-, code- and
+/// ticket-like elements (`Token`, `AuthCode`, `SuiteTicket`, …).
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CallbackEvent {
     /// New messages or events for an account: pull them with `kf/sync_msg`, passing `token`
@@ -444,6 +445,84 @@ pub enum CallbackEvent {
         /// The decrypted XML, whole.
         xml: String,
     },
+}
+
+impl fmt::Debug for CallbackEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::KfMsgOrEvent {
+                corp_id,
+                create_time,
+                token,
+                open_kfid,
+            } => f
+                .debug_struct("KfMsgOrEvent")
+                .field("corp_id", corp_id)
+                .field("create_time", create_time)
+                .field("token", &Hidden(token))
+                .field("open_kfid", open_kfid)
+                .finish(),
+            Self::Other {
+                msg_type,
+                event,
+                xml,
+            } => {
+                let shown = redacted_xml(xml)
+                    .unwrap_or_else(|| format!("<{} bytes, not shown>", xml.len()));
+                f.debug_struct("Other")
+                    .field("msg_type", msg_type)
+                    .field("event", event)
+                    .field("xml", &shown)
+                    .finish()
+            }
+        }
+    }
+}
+
+/// A token as `Debug` shows it: `***`, or `""` when there is none.
+struct Hidden<'a>(&'a str);
+
+impl fmt::Debug for Hidden<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "***" })
+    }
+}
+
+/// `xml` with the text of every element [`is_secret_name`](crate::kf::message::is_secret_name)
+/// picks replaced by `***`; `None` if it is not well-formed (then nothing of it is shown).
+fn redacted_xml(xml: &str) -> Option<String> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    // For each open element: whether its text is hidden.
+    let mut open: Vec<bool> = Vec::new();
+    let mut out = String::with_capacity(xml.len());
+    let mut copied = 0usize;
+    loop {
+        let start = usize::try_from(reader.buffer_position()).ok()?;
+        let event = reader.read_event().ok()?;
+        let end = usize::try_from(reader.buffer_position()).ok()?;
+        match event {
+            Event::Eof => break,
+            Event::Start(element) => {
+                open.push(crate::kf::message::is_secret_name(element.name().0));
+            }
+            Event::End(_) => {
+                open.pop();
+            }
+            Event::Text(_) | Event::CData(_) | Event::GeneralRef(_)
+                if open.last() == Some(&true) =>
+            {
+                // Text broken by a reference (`a&amp;b`) is one value: one `***`.
+                if copied != start || !out.ends_with("***") {
+                    out.push_str(xml.get(copied..start)?);
+                    out.push_str("***");
+                }
+                copied = end;
+            }
+            _ => {}
+        }
+    }
+    out.push_str(xml.get(copied..)?);
+    Some(out)
 }
 
 impl CallbackEvent {
@@ -488,6 +567,20 @@ mod tests {
         )
         .unwrap()
         .without_replay_window()
+    }
+
+    #[test]
+    fn debug_of_raw_xml_hides_secret_elements_only() {
+        let xml = "<xml><SuiteTicket><![CDATA[T1]]></SuiteTicket><AuthCode>a&amp;b</AuthCode>\
+                   <Token/><InfoType>create_auth</InfoType><Nested><MsgCode>C1</MsgCode></Nested></xml>";
+        assert_eq!(
+            redacted_xml(xml).as_deref(),
+            Some(
+                "<xml><SuiteTicket>***</SuiteTicket><AuthCode>***</AuthCode>\
+                 <Token/><InfoType>create_auth</InfoType><Nested><MsgCode>***</MsgCode></Nested></xml>"
+            )
+        );
+        assert_eq!(redacted_xml("<xml><Token>T1</Tok></xml>"), None);
     }
 
     #[test]

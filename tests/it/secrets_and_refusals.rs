@@ -1,6 +1,12 @@
-//! Secrets kept out of `Debug` and errors: a proxy password in the base URL (issue 12, item 9).
+//! Secrets kept out of `Debug` and errors: a proxy password in the base URL, callback sync
+//! tokens, welcome codes and msg codes (issue 12, item 9).
 
+use wecom_kf::callback::CallbackEvent;
 use wecom_kf::kf::account::ListAccounts;
+use wecom_kf::kf::message::{
+    Event, MessageContent, Outgoing, SendOnEvent, SyncMessages, SyncMessagesResponse,
+};
+use wecom_kf::kf::service_state::TransferServiceStateResponse;
 use wecom_kf::token::Credential;
 use wecom_kf::{Client, RetryConfig};
 
@@ -74,4 +80,115 @@ async fn a_proxy_password_in_the_base_url_is_not_in_errors() {
         .await
         .unwrap_err();
     assert_hidden(&format!("{error} {error:?}"), PASSWORD);
+}
+
+const SYNC_TOKEN: &str = "ENCSYNCTOKEN42";
+const WELCOME_CODE: &str = "WELCOMECODE42";
+const MSG_CODE: &str = "MSGCODE42";
+
+#[test]
+fn a_callback_sync_token_is_not_in_debug() {
+    let xml = format!(
+        "<xml><ToUserName><![CDATA[ww1]]></ToUserName><CreateTime>1348831860</CreateTime>\
+         <MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]></Event>\
+         <Token><![CDATA[{SYNC_TOKEN}]]></Token><OpenKfId><![CDATA[wk1]]></OpenKfId></xml>"
+    );
+    let event = CallbackEvent::parse(&xml).unwrap();
+    let shown = format!("{event:?} {event:#?}");
+    assert_hidden(&shown, SYNC_TOKEN);
+    assert!(shown.contains("token") && shown.contains("wk1"), "{shown}");
+    // The value is still there for sync_msg.
+    let CallbackEvent::KfMsgOrEvent { token, .. } = &event else {
+        panic!("{event:?}")
+    };
+    assert_eq!(token, SYNC_TOKEN);
+
+    // An event the SDK does not type keeps its XML whole, which may carry a token or a code.
+    let other = format!(
+        "<xml><MsgType>event</MsgType><Event>some_new_event</Event><Token>{SYNC_TOKEN}</Token>\
+         <WelcomeCode>{WELCOME_CODE}</WelcomeCode><OpenKfId>wk1</OpenKfId></xml>"
+    );
+    let event = CallbackEvent::parse(&other).unwrap();
+    let shown = format!("{event:?} {event:#?}");
+    assert_hidden(&shown, SYNC_TOKEN);
+    assert_hidden(&shown, WELCOME_CODE);
+    assert!(shown.contains("some_new_event"), "{shown}");
+    assert!(matches!(&event, CallbackEvent::Other { xml, .. } if *xml == other));
+
+    // The request that carries the token to sync_msg.
+    let request = SyncMessages::new("wk1").token(SYNC_TOKEN).cursor("c1");
+    let shown = format!("{request:?} {request:#?}");
+    assert_hidden(&shown, SYNC_TOKEN);
+    assert!(shown.contains("token") && shown.contains("c1"), "{shown}");
+}
+
+#[test]
+fn welcome_codes_and_msg_codes_are_not_in_debug() {
+    let page: SyncMessagesResponse = serde_json::from_value(serde_json::json!({
+    "next_cursor": "c2", "has_more": 0, "msg_list": [
+        {"msgid": "1", "send_time": 1, "origin": 4, "msgtype": "event", "event": {
+            "event_type": "enter_session", "open_kfid": "wk1", "external_userid": "wm1",
+            "scene": "s", "scene_param": "p", "welcome_code": WELCOME_CODE}},
+        {"msgid": "2", "send_time": 2, "origin": 4, "msgtype": "event", "event": {
+            "event_type": "session_status_change", "open_kfid": "wk1",
+            "external_userid": "wm1", "change_type": 3, "msg_code": MSG_CODE}},
+        {"msgid": "3", "send_time": 3, "origin": 4, "msgtype": "event", "event": {
+            "event_type": "some_new_event", "open_kfid": "wk1",
+            "nested": {"welcome_code": WELCOME_CODE}, "msg_code": MSG_CODE}},
+        {"msgid": "4", "send_time": 4, "origin": 3, "msgtype": "some_new_type",
+            "some_new_type": {"token": SYNC_TOKEN, "list": [{"code": MSG_CODE}]}}
+    ]}))
+    .unwrap();
+    let shown = format!("{page:?} {page:#?}");
+    for secret in [WELCOME_CODE, MSG_CODE, SYNC_TOKEN] {
+        assert_hidden(&shown, secret);
+    }
+    for visible in [
+        "welcome_code",
+        "msg_code",
+        "wm1",
+        "some_new_event",
+        "some_new_type",
+    ] {
+        assert!(shown.contains(visible), "{visible} missing from: {shown}");
+    }
+    // Decoding is unchanged: the codes are there for send_msg_on_event.
+    let contents: Vec<&MessageContent> = page.msg_list.iter().map(|m| &m.content).collect();
+    assert!(matches!(
+        contents[0],
+        MessageContent::Event(Event::EnterSession { welcome_code: Some(c), .. }) if c == WELCOME_CODE
+    ));
+    assert!(matches!(
+        contents[1],
+        MessageContent::Event(Event::SessionStatusChange { msg_code: Some(c), .. }) if c == MSG_CODE
+    ));
+    assert!(matches!(
+        contents[2],
+        MessageContent::Event(Event::Other { raw, .. }) if raw["nested"]["welcome_code"] == WELCOME_CODE
+    ));
+    assert!(matches!(
+        contents[3],
+        MessageContent::Other { payload, .. } if payload["token"] == SYNC_TOKEN
+    ));
+
+    let moved: TransferServiceStateResponse =
+        serde_json::from_value(serde_json::json!({"errcode": 0, "msg_code": MSG_CODE})).unwrap();
+    let shown = format!("{moved:?} {moved:#?}");
+    assert_hidden(&shown, MSG_CODE);
+    assert!(shown.contains("msg_code"), "{shown}");
+    assert_eq!(moved.msg_code.as_deref(), Some(MSG_CODE));
+
+    // The request that spends the code.
+    let send = SendOnEvent::new(WELCOME_CODE, Outgoing::text("welcome"));
+    let shown = format!("{send:?} {send:#?}");
+    assert_hidden(&shown, WELCOME_CODE);
+    assert!(
+        shown.contains("code") && shown.contains("welcome"),
+        "{shown}"
+    );
+    assert_eq!(
+        serde_json::to_value(&send).unwrap()["code"],
+        WELCOME_CODE,
+        "the wire keeps the code"
+    );
 }
