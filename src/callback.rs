@@ -61,7 +61,7 @@ const RANDOM_PREFIX: usize = 16;
 #[non_exhaustive]
 pub enum CallbackError {
     /// The settings are unusable (an EncodingAESKey that is not 43 base64 characters, an
-    /// empty token).
+    /// empty or blank token or receive id).
     #[error("callback settings: {0}")]
     Config(&'static str),
     /// `msg_signature` does not match: not from WeCom, or tampered with.
@@ -132,15 +132,21 @@ const LENIENT: GeneralPurpose = GeneralPurpose::new(
 
 impl CallbackCrypto {
     /// The app's callback settings: its Token, its 43-character EncodingAESKey, and the
-    /// receive id (the corp id for a corp's own app).
+    /// receive id (the corp id for a corp's own app). A token or receive id that is empty or
+    /// only white space is refused ([`CallbackError::Config`]): with it, anyone could sign, or
+    /// any receiver's message would be taken.
     pub fn new(
         token: impl Into<String>,
         encoding_aes_key: &str,
         receive_id: impl Into<String>,
     ) -> Result<Self, CallbackError> {
         let token = token.into();
-        if token.is_empty() {
+        if token.trim().is_empty() {
             return Err(CallbackError::Config("the token is empty"));
+        }
+        let receive_id = receive_id.into();
+        if receive_id.trim().is_empty() {
+            return Err(CallbackError::Config("the receive id is empty"));
         }
         if encoding_aes_key.len() != 43 {
             return Err(CallbackError::Config(
@@ -156,7 +162,7 @@ impl CallbackCrypto {
         Ok(Self {
             token: token.into(),
             key,
-            receive_id: receive_id.into().into(),
+            receive_id: receive_id.into(),
             replay_window: Some(DEFAULT_REPLAY_WINDOW),
             clock: Arc::new(SystemClock),
         })

@@ -1,7 +1,8 @@
 //! Secrets kept out of `Debug` and errors: a proxy password in the base URL, callback sync
-//! tokens, welcome codes and msg codes (issue 12, item 9).
+//! tokens, welcome codes and msg codes (issue 12, item 9). Callbacks: settings that cannot
+//! check anything are refused (issue 12, item 10).
 
-use wecom_kf::callback::CallbackEvent;
+use wecom_kf::callback::{CallbackCrypto, CallbackError, CallbackEvent};
 use wecom_kf::kf::account::ListAccounts;
 use wecom_kf::kf::message::{
     Event, MessageContent, Outgoing, SendOnEvent, SyncMessages, SyncMessagesResponse,
@@ -191,4 +192,31 @@ fn welcome_codes_and_msg_codes_are_not_in_debug() {
         WELCOME_CODE,
         "the wire keeps the code"
     );
+}
+
+const TOKEN: &str = "QDG6eK";
+const AES_KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+const CORP: &str = "wx5823bf96d3bd56c7";
+
+#[test]
+fn settings_that_check_nothing_are_refused() {
+    for token in ["", " ", "\t\r\n "] {
+        assert!(
+            matches!(
+                CallbackCrypto::new(token, AES_KEY, CORP),
+                Err(CallbackError::Config(_))
+            ),
+            "token {token:?}"
+        );
+    }
+    for receive_id in ["", "  "] {
+        assert!(
+            matches!(
+                CallbackCrypto::new(TOKEN, AES_KEY, receive_id),
+                Err(CallbackError::Config(_))
+            ),
+            "receive id {receive_id:?}"
+        );
+    }
+    assert!(CallbackCrypto::new(TOKEN, AES_KEY, CORP).is_ok());
 }
