@@ -46,6 +46,9 @@ use crate::clock::{Clock, SystemClock};
 
 /// Encrypted bodies larger than this are refused unread (a kf event is a few hundred bytes).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// URL-verification `echostr`s longer than this are refused unread (WeCom's is a short
+/// random number, encrypted: a few hundred bytes).
+pub const MAX_ECHOSTR_BYTES: usize = 4 * 1024;
 /// Callbacks whose timestamp is further than this from now are refused, unless set otherwise
 /// with [`CallbackCrypto::replay_window`]. This bounds how long a captured callback can be
 /// replayed; within the window a replay still passes (there is no nonce cache), which for
@@ -70,8 +73,8 @@ pub enum CallbackError {
     /// The timestamp is not a number, or is further from now than the replay window.
     #[error("the callback's timestamp is missing, malformed or outside the replay window")]
     Stale,
-    /// The body is over [`MAX_BODY_BYTES`].
-    #[error("the callback's body is too large")]
+    /// The body is over [`MAX_BODY_BYTES`], or the `echostr` over [`MAX_ECHOSTR_BYTES`].
+    #[error("the callback's body or echostr is too large")]
     TooLarge,
     /// The XML envelope is malformed, has no `Encrypt` element or more than one, or declares
     /// a DOCTYPE.
@@ -190,7 +193,8 @@ impl CallbackCrypto {
     }
 
     /// URL verification (`GET ?msg_signature&timestamp&nonce&echostr`, parameters already
-    /// URL-decoded): the plaintext to answer with, exactly, within 1 second.
+    /// URL-decoded): the plaintext to answer with, exactly, within 1 second. An `echostr` over
+    /// [`MAX_ECHOSTR_BYTES`] is refused unread.
     pub fn verify_url(
         &self,
         msg_signature: &str,
@@ -198,6 +202,9 @@ impl CallbackCrypto {
         nonce: &str,
         echostr: &str,
     ) -> Result<String, CallbackError> {
+        if echostr.len() > MAX_ECHOSTR_BYTES {
+            return Err(CallbackError::TooLarge);
+        }
         self.check(msg_signature, timestamp, nonce, echostr)?;
         self.open(echostr)
     }

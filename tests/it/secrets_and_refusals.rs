@@ -1,8 +1,9 @@
 //! Secrets kept out of `Debug` and errors: a proxy password in the base URL, callback sync
 //! tokens, welcome codes and msg codes (issue 12, item 9). Callbacks: settings that cannot
-//! check anything are refused (issue 12, item 10).
+//! check anything are refused, and an echostr has a size cap like the body's (issue 12,
+//! item 10).
 
-use wecom_kf::callback::{CallbackCrypto, CallbackError, CallbackEvent};
+use wecom_kf::callback::{CallbackCrypto, CallbackError, CallbackEvent, MAX_ECHOSTR_BYTES};
 use wecom_kf::kf::account::ListAccounts;
 use wecom_kf::kf::message::{
     Event, MessageContent, Outgoing, SendOnEvent, SyncMessages, SyncMessagesResponse,
@@ -219,4 +220,29 @@ fn settings_that_check_nothing_are_refused() {
         );
     }
     assert!(CallbackCrypto::new(TOKEN, AES_KEY, CORP).is_ok());
+}
+
+#[test]
+fn an_oversized_echostr_is_refused_unread() {
+    let crypto = CallbackCrypto::new(TOKEN, AES_KEY, CORP)
+        .unwrap()
+        .without_replay_window();
+    // Genuine and correctly signed, only too large: refused before it is decoded.
+    let big = crypto
+        .seal(&"7".repeat(MAX_ECHOSTR_BYTES), "1700000000", "n")
+        .unwrap();
+    assert!(big.encrypt.len() > MAX_ECHOSTR_BYTES);
+    assert_eq!(
+        crypto.verify_url(&big.msg_signature, "1700000000", "n", &big.encrypt),
+        Err(CallbackError::TooLarge)
+    );
+    // Under the cap, the same verifies.
+    let fits = crypto.seal(&"7".repeat(2_000), "1700000000", "n").unwrap();
+    assert!(fits.encrypt.len() <= MAX_ECHOSTR_BYTES);
+    assert_eq!(
+        crypto
+            .verify_url(&fits.msg_signature, "1700000000", "n", &fits.encrypt)
+            .map(|echo| echo.len()),
+        Ok(2_000)
+    );
 }
