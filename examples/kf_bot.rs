@@ -23,6 +23,9 @@
 //! With them (and `WECOM_CALLBACK_TOKEN`, `WECOM_CALLBACK_AES_KEY`, optionally
 //! `WECOM_BOT_ADDR`, default `0.0.0.0:8080`, and `WECOM_BOT_CURSORS`, a directory) it serves
 //! the real callback URL `/callback`.
+//!
+//! Every refused callback gets the same answer (403, empty body), whatever check failed; the
+//! reason is logged at debug level (`WECOM_BOT_LOG=debug`).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -31,15 +34,17 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use wecom_kf::Client;
-use wecom_kf::callback::{CallbackCrypto, CallbackEvent};
+use wecom_kf::callback::{CallbackCrypto, CallbackError, CallbackEvent, MAX_BODY_BYTES};
 use wecom_kf::kf::message::{CursorStore, MessageContent, Origin, Outgoing, SendMessage};
 
 /// The bot: a client, the callback settings, where cursors are kept, and its running pulls.
@@ -218,44 +223,84 @@ struct CallbackQuery {
     echostr: Option<String>,
 }
 
+/// A refused callback, whatever was wrong with it: a bad signature, a stale timestamp, bad
+/// XML, bad base64, bad padding, a bad length, another receiver, an oversized body, missing
+/// parameters. Every one gets the same answer (403, no body), so the sender learns nothing
+/// from which check failed and padding or length errors cannot become an oracle; the reason
+/// goes to the bot's own log at debug level (`WECOM_BOT_LOG=debug`), without secrets.
+struct Refused;
+
+impl Refused {
+    /// Logs `reason` (it must hold no secret) and refuses.
+    fn because(reason: &dyn std::fmt::Display) -> Self {
+        tracing::debug!(%reason, "callback refused");
+        Self
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        StatusCode::FORBIDDEN.into_response()
+    }
+}
+
+/// The callback's query, or refused for a missing parameter. Only a fixed reason is logged:
+/// the rejection's text may quote the query.
+fn callback_query(
+    query: Result<Query<CallbackQuery>, QueryRejection>,
+) -> Result<CallbackQuery, Refused> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|_| Refused::because(&"the query lacks msg_signature, timestamp or nonce"))
+}
+
 /// `GET /callback`: URL verification.
 async fn verify(
     State(bot): State<Arc<Bot>>,
-    Query(q): Query<CallbackQuery>,
-) -> Result<String, StatusCode> {
-    let echostr = q.echostr.ok_or(StatusCode::BAD_REQUEST)?;
+    query: Result<Query<CallbackQuery>, QueryRejection>,
+) -> Result<String, Refused> {
+    let q = callback_query(query)?;
+    let echostr = q
+        .echostr
+        .ok_or_else(|| Refused::because(&"the query lacks echostr"))?;
     bot.crypto
         .verify_url(&q.msg_signature, &q.timestamp, &q.nonce, &echostr)
-        .map_err(|_| StatusCode::FORBIDDEN)
+        .map_err(|error| Refused::because(&error))
 }
 
 /// `POST /callback`: acknowledge first, work after.
 async fn receive(
     State(bot): State<Arc<Bot>>,
-    Query(q): Query<CallbackQuery>,
-    body: Bytes,
-) -> (StatusCode, &'static str) {
-    let Ok(xml) = bot
+    query: Result<Query<CallbackQuery>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, &'static str), Refused> {
+    let q = callback_query(query)?;
+    // Over the route's body limit: as oversized as decrypt would find it.
+    let body = body.map_err(|_| Refused::because(&CallbackError::TooLarge))?;
+    let xml = bot
         .crypto
         .decrypt(&q.msg_signature, &q.timestamp, &q.nonce, &body)
-    else {
-        return (StatusCode::FORBIDDEN, "");
-    };
-    if let Ok(CallbackEvent::KfMsgOrEvent {
-        token,
-        open_kfid: Some(open_kfid),
-        ..
-    }) = CallbackEvent::parse(&xml)
-    {
-        bot.pull(open_kfid, token);
+        .map_err(|error| Refused::because(&error))?;
+    // From WeCom (signed and decrypted): acknowledged even if it is not an event for the bot,
+    // so that WeCom does not deliver it again.
+    match CallbackEvent::parse(&xml) {
+        Ok(CallbackEvent::KfMsgOrEvent {
+            token,
+            open_kfid: Some(open_kfid),
+            ..
+        }) => bot.pull(open_kfid, token),
+        Ok(other) => tracing::debug!(event = ?other, "callback ignored"),
+        Err(error) => tracing::debug!(%error, "callback ignored"),
     }
-    (StatusCode::OK, "success")
+    Ok((StatusCode::OK, "success"))
 }
 
 /// The bot's routes: `/callback`.
 pub fn router(bot: Arc<Bot>) -> Router {
     Router::new()
         .route("/callback", get(verify).post(receive))
+        // Read no more than decrypt accepts: a larger body is refused like any other.
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(bot)
 }
 
@@ -301,6 +346,17 @@ pub async fn run_on_simulator(out: &mut impl Write) -> Result<(), Box<dyn std::e
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Logs on stderr, at the level in WECOM_BOT_LOG (default info; `debug` shows why a
+    // callback was refused).
+    let level = std::env::var("WECOM_BOT_LOG")
+        .ok()
+        .and_then(|level| level.parse().ok())
+        .unwrap_or(tracing::Level::INFO);
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .try_init()
+        .map_err(|e| e.to_string())?;
     let real = std::env::var("WECOM_CORP_ID").is_ok() && std::env::var("WECOM_CORP_SECRET").is_ok();
     if !real {
         return run_on_simulator(&mut std::io::stdout()).await;

@@ -46,6 +46,9 @@ use crate::clock::{Clock, SystemClock};
 
 /// Encrypted bodies larger than this are refused unread (a kf event is a few hundred bytes).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// URL-verification `echostr`s longer than this are refused unread (WeCom's is a short
+/// random number, encrypted: a few hundred bytes).
+pub const MAX_ECHOSTR_BYTES: usize = 4 * 1024;
 /// Callbacks whose timestamp is further than this from now are refused, unless set otherwise
 /// with [`CallbackCrypto::replay_window`]. This bounds how long a captured callback can be
 /// replayed; within the window a replay still passes (there is no nonce cache), which for
@@ -61,7 +64,7 @@ const RANDOM_PREFIX: usize = 16;
 #[non_exhaustive]
 pub enum CallbackError {
     /// The settings are unusable (an EncodingAESKey that is not 43 base64 characters, an
-    /// empty token).
+    /// empty or blank token or receive id).
     #[error("callback settings: {0}")]
     Config(&'static str),
     /// `msg_signature` does not match: not from WeCom, or tampered with.
@@ -70,8 +73,8 @@ pub enum CallbackError {
     /// The timestamp is not a number, or is further from now than the replay window.
     #[error("the callback's timestamp is missing, malformed or outside the replay window")]
     Stale,
-    /// The body is over [`MAX_BODY_BYTES`].
-    #[error("the callback's body is too large")]
+    /// The body is over [`MAX_BODY_BYTES`], or the `echostr` over [`MAX_ECHOSTR_BYTES`].
+    #[error("the callback's body or echostr is too large")]
     TooLarge,
     /// The XML envelope is malformed, has no `Encrypt` element or more than one, or declares
     /// a DOCTYPE.
@@ -132,15 +135,21 @@ const LENIENT: GeneralPurpose = GeneralPurpose::new(
 
 impl CallbackCrypto {
     /// The app's callback settings: its Token, its 43-character EncodingAESKey, and the
-    /// receive id (the corp id for a corp's own app).
+    /// receive id (the corp id for a corp's own app). A token or receive id that is empty or
+    /// only white space is refused ([`CallbackError::Config`]): with it, anyone could sign, or
+    /// any receiver's message would be taken.
     pub fn new(
         token: impl Into<String>,
         encoding_aes_key: &str,
         receive_id: impl Into<String>,
     ) -> Result<Self, CallbackError> {
         let token = token.into();
-        if token.is_empty() {
+        if token.trim().is_empty() {
             return Err(CallbackError::Config("the token is empty"));
+        }
+        let receive_id = receive_id.into();
+        if receive_id.trim().is_empty() {
+            return Err(CallbackError::Config("the receive id is empty"));
         }
         if encoding_aes_key.len() != 43 {
             return Err(CallbackError::Config(
@@ -156,7 +165,7 @@ impl CallbackCrypto {
         Ok(Self {
             token: token.into(),
             key,
-            receive_id: receive_id.into().into(),
+            receive_id: receive_id.into(),
             replay_window: Some(DEFAULT_REPLAY_WINDOW),
             clock: Arc::new(SystemClock),
         })
@@ -184,7 +193,8 @@ impl CallbackCrypto {
     }
 
     /// URL verification (`GET ?msg_signature&timestamp&nonce&echostr`, parameters already
-    /// URL-decoded): the plaintext to answer with, exactly, within 1 second.
+    /// URL-decoded): the plaintext to answer with, exactly, within 1 second. An `echostr` over
+    /// [`MAX_ECHOSTR_BYTES`] is refused unread.
     pub fn verify_url(
         &self,
         msg_signature: &str,
@@ -192,6 +202,9 @@ impl CallbackCrypto {
         nonce: &str,
         echostr: &str,
     ) -> Result<String, CallbackError> {
+        if echostr.len() > MAX_ECHOSTR_BYTES {
+            return Err(CallbackError::TooLarge);
+        }
         self.check(msg_signature, timestamp, nonce, echostr)?;
         self.open(echostr)
     }
@@ -419,8 +432,9 @@ fn top_level_fields(xml: &[u8]) -> Result<Vec<(String, String)>, CallbackError> 
 }
 
 /// A decrypted callback, parsed. Events this SDK does not know are kept as raw XML, never an
-/// error.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// error. `Debug` hides the `sync_msg` token, and in raw XML the text of token-, code- and
+/// ticket-like elements (`Token`, `AuthCode`, `SuiteTicket`, …).
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CallbackEvent {
     /// New messages or events for an account: pull them with `kf/sync_msg`, passing `token`
@@ -444,6 +458,84 @@ pub enum CallbackEvent {
         /// The decrypted XML, whole.
         xml: String,
     },
+}
+
+impl fmt::Debug for CallbackEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::KfMsgOrEvent {
+                corp_id,
+                create_time,
+                token,
+                open_kfid,
+            } => f
+                .debug_struct("KfMsgOrEvent")
+                .field("corp_id", corp_id)
+                .field("create_time", create_time)
+                .field("token", &Hidden(token))
+                .field("open_kfid", open_kfid)
+                .finish(),
+            Self::Other {
+                msg_type,
+                event,
+                xml,
+            } => {
+                let shown = redacted_xml(xml)
+                    .unwrap_or_else(|| format!("<{} bytes, not shown>", xml.len()));
+                f.debug_struct("Other")
+                    .field("msg_type", msg_type)
+                    .field("event", event)
+                    .field("xml", &shown)
+                    .finish()
+            }
+        }
+    }
+}
+
+/// A token as `Debug` shows it: `***`, or `""` when there is none.
+struct Hidden<'a>(&'a str);
+
+impl fmt::Debug for Hidden<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "***" })
+    }
+}
+
+/// `xml` with the text of every element [`is_secret_name`](crate::kf::message::is_secret_name)
+/// picks replaced by `***`; `None` if it is not well-formed (then nothing of it is shown).
+fn redacted_xml(xml: &str) -> Option<String> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    // For each open element: whether its text is hidden.
+    let mut open: Vec<bool> = Vec::new();
+    let mut out = String::with_capacity(xml.len());
+    let mut copied = 0usize;
+    loop {
+        let start = usize::try_from(reader.buffer_position()).ok()?;
+        let event = reader.read_event().ok()?;
+        let end = usize::try_from(reader.buffer_position()).ok()?;
+        match event {
+            Event::Eof => break,
+            Event::Start(element) => {
+                open.push(crate::kf::message::is_secret_name(element.name().0));
+            }
+            Event::End(_) => {
+                open.pop();
+            }
+            Event::Text(_) | Event::CData(_) | Event::GeneralRef(_)
+                if open.last() == Some(&true) =>
+            {
+                // Text broken by a reference (`a&amp;b`) is one value: one `***`.
+                if copied != start || !out.ends_with("***") {
+                    out.push_str(xml.get(copied..start)?);
+                    out.push_str("***");
+                }
+                copied = end;
+            }
+            _ => {}
+        }
+    }
+    out.push_str(xml.get(copied..)?);
+    Some(out)
 }
 
 impl CallbackEvent {
@@ -488,6 +580,20 @@ mod tests {
         )
         .unwrap()
         .without_replay_window()
+    }
+
+    #[test]
+    fn debug_of_raw_xml_hides_secret_elements_only() {
+        let xml = "<xml><SuiteTicket><![CDATA[T1]]></SuiteTicket><AuthCode>a&amp;b</AuthCode>\
+                   <Token/><InfoType>create_auth</InfoType><Nested><MsgCode>C1</MsgCode></Nested></xml>";
+        assert_eq!(
+            redacted_xml(xml).as_deref(),
+            Some(
+                "<xml><SuiteTicket>***</SuiteTicket><AuthCode>***</AuthCode>\
+                 <Token/><InfoType>create_auth</InfoType><Nested><MsgCode>***</MsgCode></Nested></xml>"
+            )
+        );
+        assert_eq!(redacted_xml("<xml><Token>T1</Tok></xml>"), None);
     }
 
     #[test]

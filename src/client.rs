@@ -272,7 +272,10 @@ impl fmt::Debug for ClientBuilder {
         f.debug_struct("ClientBuilder")
             .field("corp_id", &self.corp_id)
             .field("corp_secret", &self.corp_secret.as_ref().map(|_| "***"))
-            .field("base_url", &self.base_url)
+            .field(
+                "base_url",
+                &self.base_url.as_deref().map(crate::endpoint::shown_raw_url),
+            )
             .field("retry", &self.retry)
             .finish_non_exhaustive()
     }

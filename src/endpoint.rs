@@ -2,6 +2,7 @@
 //! parsing a URL costs more than the rest of the SDK's work on a call.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::RwLock;
 
 use url::Url;
@@ -12,10 +13,44 @@ use crate::error::{Error, Result};
 /// builds paths dynamically cannot grow the cache without bound.
 const MAX_CACHED: usize = 256;
 
-#[derive(Debug)]
 pub(crate) struct Endpoints {
     base: Url,
     parsed: RwLock<HashMap<String, Url>>,
+}
+
+/// The base as [`shown_url`] shows it (every cached URL is under it, so they are not listed).
+impl fmt::Debug for Endpoints {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cached = self.parsed.read().map_or(0, |m| m.len());
+        f.debug_struct("Endpoints")
+            .field("base", &shown_url(&self.base))
+            .field("cached", &cached)
+            .finish()
+    }
+}
+
+/// `url` as `Debug` output shows it: a password in it (a proxy's, `https://user:pw@proxy/`) is
+/// replaced by `***`; the rest, user name included, is kept.
+pub(crate) fn shown_url(url: &Url) -> String {
+    if url.password().is_none() {
+        return url.to_string();
+    }
+    let mut shown = url.clone();
+    match shown.set_password(Some("***")) {
+        Ok(()) => shown.into(),
+        // Only a URL that cannot have a password refuses one; this one has one.
+        Err(()) => "<a URL with a password, not shown>".to_owned(),
+    }
+}
+
+/// A base URL as given, before it is parsed: as [`shown_url`] if it parses, and hidden whole
+/// if it does not and may hold user info (an `@`).
+pub(crate) fn shown_raw_url(raw: &str) -> String {
+    match Url::parse(raw.trim()) {
+        Ok(url) => shown_url(&url),
+        Err(_) if raw.contains('@') => "<an unparsed URL with user info, not shown>".to_owned(),
+        Err(_) => raw.to_owned(),
+    }
 }
 
 impl Endpoints {
@@ -116,6 +151,24 @@ mod tests {
                 "{url}"
             );
         }
+    }
+
+    #[test]
+    fn debug_hides_a_password_in_the_base() {
+        let endpoints = Endpoints::new(Url::parse("https://user:SECRETPW@proxy.local/w/").unwrap());
+        endpoints.url("/cgi-bin/kf/account/list").unwrap();
+        let shown = format!("{endpoints:?} {endpoints:#?}");
+        assert!(!shown.contains("SECRETPW"), "{shown}");
+        assert!(shown.contains("https://user:***@proxy.local/w/"), "{shown}");
+        assert_eq!(
+            shown_raw_url("https://user:SECRETPW@proxy.local:99999/"),
+            "<an unparsed URL with user info, not shown>"
+        );
+        assert_eq!(shown_raw_url("not a url"), "not a url");
+        assert_eq!(
+            shown_url(&Url::parse("http://h/x/").unwrap()),
+            "http://h/x/"
+        );
     }
 
     #[test]

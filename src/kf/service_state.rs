@@ -213,14 +213,23 @@ impl Operation for TransferServiceState {
     }
 }
 
-/// `kf/service_state/trans` response.
-#[derive(Debug, Clone, Deserialize)]
+/// `kf/service_state/trans` response. `Debug` hides the code.
+#[derive(Clone, Deserialize)]
 #[non_exhaustive]
 pub struct TransferServiceStateResponse {
     /// A one-time code for `kf/send_msg_on_event` (a greeting or closing message), when WeCom
     /// issues one: the first move to 2 or 3, and a move to 4.
     #[serde(default)]
     pub msg_code: Option<String>,
+}
+
+impl std::fmt::Debug for TransferServiceStateResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self { msg_code } = self;
+        f.debug_struct("TransferServiceStateResponse")
+            .field("msg_code", &crate::kf::message::hidden(msg_code))
+            .finish()
+    }
 }
 
 decoded_as_is!(GetServiceStateResponse, TransferServiceStateResponse);

@@ -132,7 +132,7 @@ impl fmt::Debug for Credential {
             .field("corp_id", &self.corp_id())
             .field("secret", &"***")
             .field("fingerprint", &self.fingerprint())
-            .field("api_base", &self.0.api_base.as_str())
+            .field("api_base", &crate::endpoint::shown_url(&self.0.api_base))
             .finish()
     }
 }

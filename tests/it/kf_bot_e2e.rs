@@ -7,7 +7,7 @@
 
 #[path = "../../examples/kf_bot.rs"]
 #[allow(dead_code)]
-mod kf_bot;
+pub(crate) mod kf_bot;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -19,6 +19,7 @@ mod quickstart_e2e;
 mod redis_bad_data;
 mod redis_store;
 mod replay_rules;
+mod secrets_and_refusals;
 mod simulator_rules;
 mod token_load_counts;
 mod token_rejection;

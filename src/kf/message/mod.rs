@@ -98,6 +98,7 @@ pub use received::{
     CURSOR_MAX_BYTES, Event, Message, MessageContent, Origin, SYNC_LIMIT_MAX, SYNC_TOKEN_MAX_BYTES,
     SyncMessages, SyncMessagesResponse, VoiceFormat,
 };
+pub(crate) use received::{hidden, is_secret_name};
 #[cfg(feature = "redis")]
 pub use redis_cursor::{DEFAULT_CURSOR_PREFIX, RedisCursorStore};
 

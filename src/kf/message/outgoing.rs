@@ -558,13 +558,29 @@ impl MenuItem {
     }
 }
 
-/// `kf/send_msg_on_event` request: a code from an event and a text or menu message.
-#[derive(Debug, Clone, Serialize)]
+/// `kf/send_msg_on_event` request: a code from an event and a text or menu message. `Debug`
+/// hides the code.
+#[derive(Clone, Serialize)]
 pub struct SendOnEvent {
     code: String,
     msgid: String,
     #[serde(flatten)]
     content: Outgoing,
+}
+
+impl std::fmt::Debug for SendOnEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self {
+            code: _,
+            msgid,
+            content,
+        } = self;
+        f.debug_struct("SendOnEvent")
+            .field("code", &super::received::Hidden)
+            .field("msgid", msgid)
+            .field("content", content)
+            .finish()
+    }
 }
 
 impl SendOnEvent {

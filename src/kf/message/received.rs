@@ -1,6 +1,8 @@
 //! What customers send: `kf/sync_msg` pages of messages and events, every type the docs list
 //! as a typed enum that keeps the types it does not know.
 
+use std::fmt;
+
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
@@ -28,8 +30,8 @@ pub enum VoiceFormat {
     Silk,
 }
 
-/// `kf/sync_msg` request.
-#[derive(Debug, Clone, Serialize)]
+/// `kf/sync_msg` request. `Debug` hides the callback token.
+#[derive(Clone, Serialize)]
 pub struct SyncMessages {
     open_kfid: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -40,6 +42,25 @@ pub struct SyncMessages {
     limit: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     voice_format: Option<u32>,
+}
+
+impl fmt::Debug for SyncMessages {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self {
+            open_kfid,
+            cursor,
+            token,
+            limit,
+            voice_format,
+        } = self;
+        f.debug_struct("SyncMessages")
+            .field("open_kfid", open_kfid)
+            .field("cursor", cursor)
+            .field("token", &hidden(token))
+            .field("limit", limit)
+            .field("voice_format", voice_format)
+            .finish()
+    }
 }
 
 impl SyncMessages {
@@ -165,8 +186,9 @@ pub struct Message {
 }
 
 /// A message's content, by `msgtype`. Types WeCom adds later arrive as
-/// [`Other`](Self::Other) with their raw JSON, never as an error.
-#[derive(Debug, Clone, PartialEq)]
+/// [`Other`](Self::Other) with their raw JSON, never as an error. `Debug` hides the values of
+/// token- and code-like keys in that JSON.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum MessageContent {
     /// Text; `menu_id` is set when it is a click on a menu item.
@@ -247,8 +269,9 @@ pub enum MessageContent {
 }
 
 /// An event delivered through `sync_msg` (`msgtype` = `event`). Types WeCom adds later arrive
-/// as [`Other`](Self::Other).
-#[derive(Debug, Clone, PartialEq)]
+/// as [`Other`](Self::Other). `Debug` hides the one-time codes (`welcome_code`, `msg_code`,
+/// and token- and code-like keys of an unknown event), showing whether there is one.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Event {
     /// A customer entered a session (through a contact link, a channel…).
@@ -330,6 +353,221 @@ pub enum Event {
         /// The event object.
         raw: Value,
     },
+}
+
+/// What `Debug` shows in place of a token or a one-time code.
+pub(crate) struct Hidden;
+
+impl fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// `Some(***)` for a value that is there, `None` otherwise.
+pub(crate) fn hidden(value: &Option<String>) -> Option<Hidden> {
+    value.as_ref().map(|_| Hidden)
+}
+
+/// Whether a field named `name` (JSON key or XML element, any case, `_` or not) holds a token,
+/// a one-time code, a ticket or a secret, going by its name: `Token`, `welcome_code`,
+/// `msg_code`, `AuthCode`, `SuiteTicket`, … For `Debug` of payloads kept as sent.
+pub(crate) fn is_secret_name(name: &str) -> bool {
+    let name: String = name
+        .chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    name.ends_with("token")
+        || name.ends_with("code")
+        || name.ends_with("ticket")
+        || name.contains("secret")
+}
+
+/// A JSON value as `Debug` shows it: the values of keys [`is_secret_name`] picks, at any
+/// depth, are hidden.
+struct ShownJson<'a>(&'a Value);
+
+impl fmt::Debug for ShownJson<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn redact(value: &Value) -> Value {
+            match value {
+                Value::Object(o) => Value::Object(
+                    o.iter()
+                        .map(|(k, v)| {
+                            let v = if is_secret_name(k) {
+                                Value::String("***".into())
+                            } else {
+                                redact(v)
+                            };
+                            (k.clone(), v)
+                        })
+                        .collect(),
+                ),
+                Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
+                other => other.clone(),
+            }
+        }
+        fmt::Debug::fmt(&redact(self.0), f)
+    }
+}
+
+impl fmt::Debug for MessageContent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Text { content, menu_id } => f
+                .debug_struct("Text")
+                .field("content", content)
+                .field("menu_id", menu_id)
+                .finish(),
+            Self::Image { media_id } => {
+                f.debug_struct("Image").field("media_id", media_id).finish()
+            }
+            Self::Voice { media_id } => {
+                f.debug_struct("Voice").field("media_id", media_id).finish()
+            }
+            Self::Video { media_id } => {
+                f.debug_struct("Video").field("media_id", media_id).finish()
+            }
+            Self::File { media_id } => f.debug_struct("File").field("media_id", media_id).finish(),
+            Self::Location {
+                latitude,
+                longitude,
+                name,
+                address,
+            } => f
+                .debug_struct("Location")
+                .field("latitude", latitude)
+                .field("longitude", longitude)
+                .field("name", name)
+                .field("address", address)
+                .finish(),
+            Self::Link {
+                title,
+                desc,
+                url,
+                pic_url,
+            } => f
+                .debug_struct("Link")
+                .field("title", title)
+                .field("desc", desc)
+                .field("url", url)
+                .field("pic_url", pic_url)
+                .finish(),
+            Self::BusinessCard { userid } => f
+                .debug_struct("BusinessCard")
+                .field("userid", userid)
+                .finish(),
+            Self::MiniProgram {
+                title,
+                appid,
+                pagepath,
+                thumb_media_id,
+            } => f
+                .debug_struct("MiniProgram")
+                .field("title", title)
+                .field("appid", appid)
+                .field("pagepath", pagepath)
+                .field("thumb_media_id", thumb_media_id)
+                .finish(),
+            Self::Event(event) => f.debug_tuple("Event").field(event).finish(),
+            Self::Other { msgtype, payload } => f
+                .debug_struct("Other")
+                .field("msgtype", msgtype)
+                .field("payload", &ShownJson(payload))
+                .finish(),
+        }
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EnterSession {
+                open_kfid,
+                external_userid,
+                scene,
+                scene_param,
+                welcome_code,
+                wechat_channels,
+            } => f
+                .debug_struct("EnterSession")
+                .field("open_kfid", open_kfid)
+                .field("external_userid", external_userid)
+                .field("scene", scene)
+                .field("scene_param", scene_param)
+                .field("welcome_code", &hidden(welcome_code))
+                .field("wechat_channels", wechat_channels)
+                .finish(),
+            Self::MsgSendFail {
+                open_kfid,
+                external_userid,
+                fail_msgid,
+                fail_type,
+            } => f
+                .debug_struct("MsgSendFail")
+                .field("open_kfid", open_kfid)
+                .field("external_userid", external_userid)
+                .field("fail_msgid", fail_msgid)
+                .field("fail_type", fail_type)
+                .finish(),
+            Self::ServicerStatusChange {
+                servicer_userid,
+                open_kfid,
+                status,
+                stop_type,
+            } => f
+                .debug_struct("ServicerStatusChange")
+                .field("servicer_userid", servicer_userid)
+                .field("open_kfid", open_kfid)
+                .field("status", status)
+                .field("stop_type", stop_type)
+                .finish(),
+            Self::SessionStatusChange {
+                open_kfid,
+                external_userid,
+                change_type,
+                old_servicer_userid,
+                new_servicer_userid,
+                msg_code,
+            } => f
+                .debug_struct("SessionStatusChange")
+                .field("open_kfid", open_kfid)
+                .field("external_userid", external_userid)
+                .field("change_type", change_type)
+                .field("old_servicer_userid", old_servicer_userid)
+                .field("new_servicer_userid", new_servicer_userid)
+                .field("msg_code", &hidden(msg_code))
+                .finish(),
+            Self::UserRecallMsg {
+                open_kfid,
+                external_userid,
+                recall_msgid,
+            } => f
+                .debug_struct("UserRecallMsg")
+                .field("open_kfid", open_kfid)
+                .field("external_userid", external_userid)
+                .field("recall_msgid", recall_msgid)
+                .finish(),
+            Self::ServicerRecallMsg {
+                open_kfid,
+                external_userid,
+                recall_msgid,
+                servicer_userid,
+            } => f
+                .debug_struct("ServicerRecallMsg")
+                .field("open_kfid", open_kfid)
+                .field("external_userid", external_userid)
+                .field("recall_msgid", recall_msgid)
+                .field("servicer_userid", servicer_userid)
+                .finish(),
+            Self::Other { event_type, raw } => f
+                .debug_struct("Other")
+                .field("event_type", event_type)
+                .field("raw", &ShownJson(raw))
+                .finish(),
+        }
+    }
 }
 
 fn text(o: &Map<String, Value>, key: &str) -> String {
