@@ -16,8 +16,12 @@ const SECRET_KEYS: [&str; 2] = ["access_token", "corpsecret"];
 /// What a redacted value is replaced with.
 pub(crate) const REDACTED: &str = "REDACTED";
 
-/// Replaces the values of secret query parameters in `url`, keeping the keys.
+/// Replaces the values of secret query parameters in `url`, keeping the keys, and a password
+/// in its user info (a proxy's, say).
 pub(crate) fn redact_url(url: &mut url::Url) {
+    if url.password().is_some() {
+        let _ = url.set_password(Some(REDACTED));
+    }
     let Some(query) = url.query() else { return };
     if !SECRET_KEYS.iter().any(|k| query.contains(k)) {
         return;
@@ -212,6 +216,13 @@ mod tests {
         assert!(
             s.contains("corpid=ww1") && s.contains("x=1") && s.contains("access_token=REDACTED")
         );
+    }
+
+    #[test]
+    fn a_password_in_the_url_is_replaced() {
+        let mut u = url::Url::parse("http://user:PW123@proxy/wecom/cgi-bin/x").unwrap();
+        redact_url(&mut u);
+        assert_eq!(u.as_str(), "http://user:REDACTED@proxy/wecom/cgi-bin/x");
     }
 
     #[test]
