@@ -2,17 +2,22 @@
 //! backoff. What may be retried is decided by the classify layer (it knows the call's
 //! idempotency); the strategy here only reads that verdict.
 
-use std::time::Duration;
+use std::cell::Cell;
+use std::time::{Duration, SystemTime};
 
 use reqwest_retry::policies::{ExponentialBackoff, ExponentialBackoffTimed};
-use reqwest_retry::{Jitter, RetryTransientMiddleware, Retryable, RetryableStrategy};
+use reqwest_retry::{
+    Jitter, RetryDecision, RetryPolicy, RetryTransientMiddleware, Retryable, RetryableStrategy,
+};
 
 use super::classify::{Classified, TransportFailure};
 
 /// How transient failures are retried.
 ///
 /// Defaults: 3 retries, backoff from 200 ms doubling up to 2 s with jitter, and no new retry
-/// once 10 s have passed since the first attempt.
+/// once 10 s have passed since the first attempt. A `Retry-After` on HTTP 429 or 503 is
+/// honoured: the retry waits at least that long, and is not made if it would start after the
+/// budget.
 ///
 /// ```
 /// use std::time::Duration;
@@ -73,7 +78,7 @@ impl RetryConfig {
 
     pub(crate) fn middleware(
         &self,
-    ) -> Option<RetryTransientMiddleware<ExponentialBackoffTimed, WeComStrategy>> {
+    ) -> Option<RetryTransientMiddleware<HonourRetryAfter, WeComStrategy>> {
         if self.max_retries == 0 {
             return None;
         }
@@ -83,10 +88,71 @@ impl RetryConfig {
             .build_with_total_retry_duration_and_max_retries(self.total_budget, self.max_retries);
         // reqwest-retry logs each retry at WARN (no URL, so no secret); its level can only be
         // changed with its default strategy.
+        let policy = HonourRetryAfter {
+            backoff: policy,
+            budget: self.total_budget,
+        };
         Some(RetryTransientMiddleware::new_with_policy_and_strategy(
             policy,
             WeComStrategy,
         ))
+    }
+}
+
+thread_local! {
+    /// How long the server asked to wait before the retry the strategy just allowed. The
+    /// strategy sees the answer and the policy does not; reqwest-retry calls one right after the
+    /// other on the same thread (no await between them), so this hands the wait across.
+    static SERVER_ASKED: Cell<Option<Duration>> = const { Cell::new(None) };
+}
+
+/// The backoff policy, but a retry waits at least as long as the server asked, and is not
+/// made if that would start it after the budget.
+pub(crate) struct HonourRetryAfter {
+    backoff: ExponentialBackoffTimed,
+    budget: Duration,
+}
+
+impl RetryPolicy for HonourRetryAfter {
+    fn should_retry(&self, request_start_time: SystemTime, n_past_retries: u32) -> RetryDecision {
+        let asked = SERVER_ASKED.take();
+        let decision = self
+            .backoff
+            .should_retry(request_start_time, n_past_retries);
+        match (decision, asked) {
+            (RetryDecision::Retry { execute_after }, Some(wait)) => {
+                let asked_at = SystemTime::now().checked_add(wait);
+                let deadline = request_start_time.checked_add(self.budget);
+                match (asked_at, deadline) {
+                    (Some(at), Some(deadline)) if at <= deadline => RetryDecision::Retry {
+                        execute_after: execute_after.max(at),
+                    },
+                    _ => RetryDecision::DoNotRetry,
+                }
+            }
+            (decision, _) => decision,
+        }
+    }
+}
+
+/// `Retry-After` of a 429 or 503 answer: seconds, or an HTTP date.
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let status = response.status().as_u16();
+    if status != 429 && status != 503 {
+        return None;
+    }
+    let value = response
+        .headers()
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    match value.parse::<u64>() {
+        Ok(seconds) => Some(Duration::from_secs(seconds)),
+        Err(_) => {
+            let at = httpdate::parse_http_date(value).ok()?;
+            Some(at.duration_since(SystemTime::now()).unwrap_or_default())
+        }
     }
 }
 
@@ -95,6 +161,7 @@ pub(crate) struct WeComStrategy;
 
 impl RetryableStrategy for WeComStrategy {
     fn handle(&self, result: &reqwest_middleware::Result<reqwest::Response>) -> Option<Retryable> {
+        SERVER_ASKED.set(result.as_ref().ok().and_then(retry_after));
         let retry = match result {
             Ok(response) => response
                 .extensions()

@@ -352,3 +352,69 @@ async fn errors_never_repeat_what_a_server_echoes() {
         }
     }
 }
+
+/// `Retry-After` on 429/503 is honoured within the retry budget: the retry waits at least as
+/// long as asked.
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let server = MockServer::start().await;
+    Mock::given(path("/cgi-bin/kf/account/list"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/cgi-bin/kf/account/list"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"errcode": 0, "account_list": []})),
+        )
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    // Backoff of milliseconds: only the server's second can make the retry wait that long.
+    let client = fixed_token_client(&server.uri()).build().unwrap();
+    let started = std::time::Instant::now();
+    client
+        .kf()
+        .account()
+        .list(ListAccounts::new())
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+/// A wait past the budget is not waited for: the answer is returned as it is, at once.
+#[tokio::test]
+async fn a_retry_after_past_the_budget_ends_the_retries() {
+    for asked in [
+        "3600".to_owned(),
+        httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(86_400)),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(path("/cgi-bin/kf/account/list"))
+            .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", asked.as_str()))
+            .mount(&server)
+            .await;
+        let client = fixed_token_client(&server.uri()).build().unwrap();
+        let error = client
+            .kf()
+            .account()
+            .list(ListAccounts::new())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, Error::HttpStatus { status: 503, .. }),
+            "{asked}: {error}"
+        );
+        assert_eq!(
+            server.received_requests().await.unwrap().len(),
+            1,
+            "{asked}"
+        );
+    }
+}
