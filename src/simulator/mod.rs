@@ -66,6 +66,16 @@
 //! Unknown paths answer HTTP 404; bodies over 2 MiB (21 MiB for `media/upload`), 413 (and a
 //! body more than 16 MiB past that limit, a closed connection).
 //!
+//! # Limits
+//!
+//! The server bounds what a hostile or broken client can hold: a request's headers (and the
+//! next request on a kept-alive connection) must arrive within
+//! [`SimulatorBuilder::header_timeout`] (10 s), its body within
+//! [`SimulatorBuilder::body_timeout`] (30 s), else the connection is closed unanswered; at most
+//! [`SimulatorBuilder::max_connections`] (256) connections are served at once, and one more is
+//! closed as soon as it is accepted; a failing `accept` (out of file descriptors) is retried
+//! after a pause of 10 ms doubling up to 1 s, not at once.
+//!
 //! # Faults
 //!
 //! [`Simulator::inject`] scripts a [`Fault`] for the next calls on a path: an HTTP status, an
@@ -124,6 +134,17 @@ pub const DEFAULT_CORP_ID: &str = "wwsimulatedcorp";
 pub const DEFAULT_CORP_SECRET: &str = "simulated-kf-secret";
 /// WeCom's usual token lifetime, the simulator's default.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(7200);
+/// How long a client may take to send a request's headers (or to start the next request on a
+/// kept-alive connection) by default: [`SimulatorBuilder::header_timeout`].
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's body by default:
+/// [`SimulatorBuilder::body_timeout`].
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many connections the simulator serves at once by default:
+/// [`SimulatorBuilder::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Timeouts longer than this (a year) are taken as this, so that a deadline never overflows.
+const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 86_400);
 
 /// A running simulator. The server stops (and its connections close) when this is dropped.
 #[derive(Debug)]
@@ -453,6 +474,7 @@ pub struct SimulatorBuilder {
     max_accounts: usize,
     clock: Arc<dyn Clock>,
     addr: SocketAddr,
+    limits: server::Limits,
 }
 
 impl Default for SimulatorBuilder {
@@ -465,6 +487,11 @@ impl Default for SimulatorBuilder {
             max_accounts: MAX_ACCOUNTS,
             clock: Arc::new(SystemClock),
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            limits: server::Limits {
+                header_timeout: DEFAULT_HEADER_TIMEOUT,
+                body_timeout: DEFAULT_BODY_TIMEOUT,
+                max_connections: DEFAULT_MAX_CONNECTIONS,
+            },
         }
     }
 }
@@ -514,6 +541,31 @@ impl SimulatorBuilder {
         self
     }
 
+    /// How long a client may take to send a request's headers, and to start its next request on
+    /// a kept-alive connection (default [`DEFAULT_HEADER_TIMEOUT`], 10 s); then the connection
+    /// is closed without an answer. Longer than a year counts as a year.
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_timeout = timeout.min(MAX_TIMEOUT);
+        self
+    }
+
+    /// How long a client may take to send a request's whole body, from its headers on
+    /// (default [`DEFAULT_BODY_TIMEOUT`], 30 s); then the connection is closed without an
+    /// answer. Longer than a year counts as a year.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_timeout = timeout.min(MAX_TIMEOUT);
+        self
+    }
+
+    /// How many connections are served at once (default [`DEFAULT_MAX_CONNECTIONS`], 256; at
+    /// least 1). A connection beyond it is closed as soon as it is accepted: its client sees
+    /// the connection closed before any answer. Kept-alive connections count until they close
+    /// (see [`header_timeout`](Self::header_timeout)).
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.limits.max_connections = max.max(1);
+        self
+    }
+
     /// Binds the address and starts serving in a background task of the current tokio runtime.
     pub async fn start(self) -> std::io::Result<Simulator> {
         let listener = TcpListener::bind(self.addr).await?;
@@ -526,7 +578,7 @@ impl SimulatorBuilder {
             accounts::Accounts::new(self.max_accounts, instance),
         );
         let shared = Arc::new(Shared::new(world, self.clock));
-        let server = tokio::spawn(server::run(listener, shared.clone()));
+        let server = tokio::spawn(server::run(listener, shared.clone(), self.limits));
         Ok(Simulator {
             addr,
             corp_id: self.corp_id,

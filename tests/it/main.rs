@@ -17,6 +17,7 @@ mod media;
 mod quickstart_e2e;
 mod redis_store;
 mod replay_rules;
+mod simulator_limits;
 mod simulator_rules;
 mod token_load_counts;
 mod token_rejection;

