@@ -63,8 +63,9 @@
 //!
 //! Errors come as WeCom sends them: HTTP 200, `application/json; charset=UTF-8`, and an
 //! `errmsg` with WeCom's suffix (`…, hint: [...], from ip: ..., more info at …?e=<code>`).
-//! Unknown paths answer HTTP 404; bodies over 2 MiB (21 MiB for `media/upload`), 413 (and a
-//! body more than 16 MiB past that limit, a closed connection).
+//! Unknown paths answer HTTP 404 (and are counted together, under [`UNKNOWN_PATHS`]); bodies
+//! over 2 MiB (21 MiB for `media/upload`), 413 (and a body more than 16 MiB past that limit, a
+//! closed connection).
 //!
 //! # Limits
 //!
@@ -118,7 +119,7 @@ use tokio::task::JoinHandle;
 pub use accounts::{MAX_ACCOUNTS, SimAccount};
 pub use fault::Fault;
 pub use messages::SimSentMessage;
-pub use state::Counters;
+pub use state::{Counters, UNKNOWN_PATHS};
 pub use tokens::TokenIssue;
 
 use crate::clock::{Clock, SystemClock};

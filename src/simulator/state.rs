@@ -28,9 +28,15 @@ use crate::clock::unix_secs;
 use crate::errcode;
 use crate::kf::statistic::day_of;
 
+/// The counter key every path the simulator does not serve is counted under (their calls
+/// answer HTTP 404), so that a client sending many long made-up paths cannot grow the counters.
+pub const UNKNOWN_PATHS: &str = "(unknown paths)";
+
 /// What the simulator counted, from [`Simulator::counters`](super::Simulator::counters).
 ///
 /// Paths are keyed without the `/cgi-bin/` prefix: `"gettoken"`, `"kf/account/add"`, ….
+/// Calls on paths the simulator does not serve are counted together under [`UNKNOWN_PATHS`],
+/// so there is at most one key per endpoint of the table, plus that one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Counters {
@@ -245,9 +251,19 @@ impl World {
         }
     }
 
-    /// Counts the call and takes the fault scripted for it, if any.
+    /// Counts the call (an unknown path under [`UNKNOWN_PATHS`]) and takes the fault scripted
+    /// for it, if any.
     fn begin(&mut self, call: &Call) -> Option<Fault> {
-        *self.counters.calls.entry(call.path.clone()).or_default() += 1;
+        let key = match Endpoint::route(&call.path) {
+            Some(_) => call.path.as_str(),
+            None => UNKNOWN_PATHS,
+        };
+        match self.counters.calls.get_mut(key) {
+            Some(calls) => *calls += 1,
+            None => {
+                self.counters.calls.insert(key.to_owned(), 1);
+            }
+        }
         self.faults.take(&call.path)
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use wecom_kf::simulator::Simulator;
+use wecom_kf::simulator::{Simulator, UNKNOWN_PATHS};
 
 /// A generous bound on anything the server should do promptly: the tests never sleep, they
 /// wait for the server's answer or its closing the connection, and fail past this.
@@ -147,4 +147,26 @@ async fn connections_beyond_the_cap_are_closed_at_once() {
     .expect("no connection was served after the others closed");
     assert!(served.starts_with(b"HTTP/1.1 200"), "{served:?}");
     assert_eq!(sim.counters().gettoken_calls(), 1);
+}
+
+/// Finding 12: a thousand distinct made-up paths, 16 KB each, leave one counter key, not a
+/// thousand (what the simulator keeps is counted, not the process's memory).
+#[tokio::test]
+async fn unknown_paths_share_one_counter_key() {
+    let sim = Simulator::start().await.unwrap();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let padding = "x".repeat(16 * 1024);
+    for i in 0..1000 {
+        let url = format!("{}/cgi-bin/made-up/{i}/{padding}", sim.base_url());
+        let status = client.post(url).body("{}").send().await.unwrap().status();
+        assert_eq!(status, 404);
+    }
+    let counters = sim.counters();
+    assert_eq!(counters.calls(UNKNOWN_PATHS), 1000);
+    let keys: Vec<&String> = counters
+        .calls
+        .keys()
+        .chain(counters.effects.keys())
+        .collect();
+    assert_eq!(keys, [UNKNOWN_PATHS], "one key for every unknown path");
 }
