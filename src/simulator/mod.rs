@@ -75,7 +75,11 @@
 //! [`SimulatorBuilder::body_timeout`] (30 s), else the connection is closed unanswered; at most
 //! [`SimulatorBuilder::max_connections`] (256) connections are served at once, and one more is
 //! closed as soon as it is accepted; a failing `accept` (out of file descriptors) is retried
-//! after a pause of 10 ms doubling up to 1 s, not at once.
+//! after a pause of 10 ms doubling up to 1 s, not at once. A body is read only for a POST
+//! endpoint called with a good token: any other call is answered from its path and query
+//! (404, 40058 for the wrong method, 41001/40014/42001) before its body, which is then read
+//! and dropped in the background (at most the body limit plus 16 MiB, within the body
+//! timeout) so that a client still writing it sees the answer.
 //!
 //! # Faults
 //!

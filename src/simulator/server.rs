@@ -8,6 +8,7 @@
 //! file descriptors) is retried after a pause that doubles up to a second instead of at once.
 
 use crate::spec;
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -16,10 +17,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
+use http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, EXPECT, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -181,23 +182,34 @@ async fn handle(
     limits: Limits,
 ) -> Result<Response<Full<Bytes>>, HangUp> {
     let (parts, body) = request.into_parts();
-    let limit = if path_key(parts.uri.path()) == spec::MEDIA_UPLOAD.name() {
+    let query: HashMap<String, String> =
+        url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let path = path_key(parts.uri.path()).to_owned();
+    let limit = if path == spec::MEDIA_UPLOAD.name() {
         MAX_UPLOAD_BYTES
     } else {
         MAX_BODY_BYTES
     };
-    // A body that has not arrived in time closes the connection.
-    let body = tokio::time::timeout(limits.body_timeout, read_body(body, limit))
-        .await
-        .map_err(|_| HangUp)?;
-    let Some(body) = body? else {
-        return Ok(response(Reply::http_status(StatusCode::PAYLOAD_TOO_LARGE)));
+    // The token is checked before the body is read: a call refused on its path, method or
+    // token is answered at once, and its body is never held.
+    let wants_body = shared.wants_body(&parts.method, &path, &query);
+    let body = if wants_body {
+        // A body that has not arrived in time closes the connection.
+        let body = tokio::time::timeout(limits.body_timeout, read_body(body, limit))
+            .await
+            .map_err(|_| HangUp)?;
+        let Some(body) = body? else {
+            return Ok(response(Reply::http_status(StatusCode::PAYLOAD_TOO_LARGE)));
+        };
+        body
+    } else {
+        let expects_continue = parts.headers.contains_key(EXPECT);
+        discard(body, expects_continue, limit, limits.body_timeout);
+        Bytes::new()
     };
-    let query = url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
-    let path = path_key(parts.uri.path()).to_owned();
-    let upload = if path == spec::MEDIA_UPLOAD.name() {
+    let upload = if wants_body && path == spec::MEDIA_UPLOAD.name() {
         let content_type = parts
             .headers
             .get(CONTENT_TYPE)
@@ -248,6 +260,30 @@ async fn execute_after(
     })
     .await
     .map_err(|_| HangUp)
+}
+
+/// Reads and drops, in the background, the body of a call answered without it, so that a
+/// client still writing its body sees the answer rather than a reset connection: at most
+/// `limit` plus [`DRAIN_BYTES`], within `timeout`; nothing is kept. If the client waits for
+/// `100 Continue`, or gives more or slower than that, the body is dropped and hyper closes
+/// the connection after the answer.
+fn discard(body: Incoming, expects_continue: bool, limit: usize, timeout: Duration) {
+    if expects_continue || body.is_end_stream() {
+        return;
+    }
+    let most = limit.saturating_add(DRAIN_BYTES);
+    tokio::spawn(tokio::time::timeout(timeout, async move {
+        let mut body = body;
+        let mut seen = 0usize;
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Some(data) = frame.data_ref() {
+                seen = seen.saturating_add(data.len());
+                if seen > most {
+                    return;
+                }
+            }
+        }
+    }));
 }
 
 /// The body, or `None` if it is larger than `limit`.

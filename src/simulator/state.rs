@@ -487,6 +487,27 @@ impl Shared {
         self.world.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether the server should read a call's body: only a POST endpoint called with POST
+    /// and a good token uses one. Every other call is answered from its path and query alone
+    /// (404, the wrong method, 41001/40014/42001), so an unauthenticated client cannot make
+    /// the simulator hold its body.
+    pub(crate) fn wants_body(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &HashMap<String, String>,
+    ) -> bool {
+        let Some((_, expected)) = Endpoint::route(path) else {
+            return false;
+        };
+        if *method != expected || expected != Method::POST {
+            return false;
+        }
+        let token = query.get("access_token").map(String::as_str);
+        let now = self.clock.now();
+        self.world().tokens.check(token, now).is_ok()
+    }
+
     pub(crate) fn begin(&self, call: &Call) -> Option<Fault> {
         let fault = self.world().begin(call);
         self.counted.notify_waiters();

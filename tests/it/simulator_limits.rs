@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use wecom_kf::media::{DownloadMedia, UploadMedia};
 use wecom_kf::simulator::{Simulator, UNKNOWN_PATHS};
 
 /// A generous bound on anything the server should do promptly: the tests never sleep, they
@@ -169,4 +170,131 @@ async fn unknown_paths_share_one_counter_key() {
         .chain(counters.effects.keys())
         .collect();
     assert_eq!(keys, [UNKNOWN_PATHS], "one key for every unknown path");
+}
+
+/// One HTTP/1.1 answer off `stream` (its head, and its body by `Content-Length`), within
+/// [`BOUND`]; the connection stays open.
+async fn read_answer(stream: &mut TcpStream) -> (String, Vec<u8>) {
+    let read = async {
+        let mut got = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let head_end = loop {
+            if let Some(at) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at + 4;
+            }
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "closed before an answer: {got:?}");
+            got.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8(got[..head_end].to_vec()).unwrap();
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length: ")
+                    .map(str::to_owned)
+            })
+            .expect("no content-length")
+            .trim()
+            .parse()
+            .unwrap();
+        let mut body = got[head_end..].to_vec();
+        while body.len() < length {
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "closed mid-answer");
+            body.extend_from_slice(&chunk[..n]);
+        }
+        (head, body)
+    };
+    tokio::time::timeout(BOUND, read)
+        .await
+        .expect("no answer in time: the server is waiting for the body")
+}
+
+/// Finding 12: a call with a missing, unknown or expired token is refused with WeCom's errcode
+/// from its headers alone: the 21 MB upload they announce is never sent, and the answer comes
+/// anyway (before the fix the server waited for the body).
+#[tokio::test]
+async fn a_bad_token_is_refused_before_the_body_is_read() {
+    let sim = Simulator::builder()
+        .body_timeout(Duration::from_secs(600))
+        .start()
+        .await
+        .unwrap();
+    let expired = token(&sim).await;
+    sim.expire_tokens();
+    for (token, errcode) in [("", 41001), ("not-issued", 40014), (&expired, 42001)] {
+        let mut stream = connect(&sim).await;
+        let head = format!(
+            "POST /cgi-bin/media/upload?type=file&access_token={token} HTTP/1.1\r\nHost: sim\r\n\
+             Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {}\r\n\r\n--b\r\n",
+            21 * 1024 * 1024
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let (status, body) = read_answer(&mut stream).await;
+        assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["errcode"], errcode, "{v}");
+    }
+    let counters = sim.counters();
+    assert_eq!(counters.calls("media/upload"), 3);
+    assert_eq!(counters.effects("media/upload"), 0);
+}
+
+/// The answer without the body still reaches a client that is writing a large one: an 8 MB
+/// upload on an expired token gets its 42001, and the SDK refreshes and replays it.
+#[tokio::test]
+async fn a_large_upload_on_an_expired_token_is_refused_and_replayed() {
+    let sim = Simulator::start().await.unwrap();
+    let client = sim.client_builder().build().unwrap();
+    client.access_token().await.unwrap();
+    sim.expire_tokens();
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.resize(8 * 1024 * 1024, 7);
+    let uploaded = client
+        .media()
+        .upload(UploadMedia::image("big.png", bytes.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.counters().calls("media/upload"),
+        2,
+        "42001, then the replay"
+    );
+    let file = client
+        .media()
+        .download(DownloadMedia::new(&uploaded.media_id))
+        .await
+        .unwrap();
+    assert_eq!(file.bytes.len(), bytes.len());
+}
+
+/// The body of a call answered without it is still read (and dropped) after the answer, so
+/// that a client which writes its whole body before reading is not cut off, and the
+/// connection carries the next call (without that, the server closed it after the answer).
+#[tokio::test]
+async fn a_refused_calls_body_is_drained_and_the_connection_kept() {
+    let sim = Simulator::start().await.unwrap();
+    let mut stream = connect(&sim).await;
+    let length = 4 * 1024 * 1024;
+    let head = format!(
+        "POST /cgi-bin/kf/account/list?access_token=not-issued HTTP/1.1\r\nHost: sim\r\n\
+         Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let (status, body) = read_answer(&mut stream).await;
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["errcode"], 40014);
+    let write = async {
+        stream.write_all(&vec![b' '; length]).await?;
+        stream
+            .write_all(gettoken_request(&sim, "keep-alive").as_bytes())
+            .await
+    };
+    tokio::time::timeout(BOUND, write).await.unwrap().unwrap();
+    let (status, body) = read_answer(&mut stream).await;
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["errcode"], 0, "{v}");
 }
