@@ -58,7 +58,7 @@
 //! | `POST kf/send_msg_on_event` | a `code` from an `enter_session` event (20 s) or from `service_state/trans` (48 h; 20 s for a closing code), used once, while the session is still in the state that produced it; text or msgmenu. WeCom documents no errcode for a bad code: 40058 |
 //! | `POST kf/recall_msg` | a known `open_kfid`; a `msgid` the account sent, within 2 minutes, once (40058 otherwise: the docs give no code) |
 //! | `POST media/upload?type=` | `type` image/voice/video/file (40004); multipart field `media` with a filename; more than 5 bytes (44001); image ≤ 10 MB, voice ≤ 2 MB, video ≤ 10 MB, file ≤ 20 MB (45001); answers `type`, `media_id`, `created_at` |
-//! | `GET media/get?media_id=` | the file as uploaded (`Content-Disposition` with its name); 40007 for an unknown media_id or one older than 3 days |
+//! | `GET media/get?media_id=` | the file as uploaded (`Content-Disposition` with its name); 40007 for an unknown media_id or one older than 3 days (dropped then; also the oldest files beyond [`SimulatorBuilder::max_media_bytes`]) |
 //! | `POST kf/service_state/trans` | moves 0 → 1/2/3, 1 → 2/3, 2 → 3, 3 → 3/4, else 95016; to 3 needs a `servicer_userid` (40058) who is a servicer of the account (95014); a `msg_code` on the first move to 2 or 3 and on a move to 4 |
 //!
 //! Errors come as WeCom sends them: HTTP 200, `application/json; charset=UTF-8`, and an
@@ -122,6 +122,7 @@ use tokio::task::JoinHandle;
 
 pub use accounts::{MAX_ACCOUNTS, SimAccount};
 pub use fault::Fault;
+pub use media::{DEFAULT_MAX_MEDIA_BYTES, MAX_MEDIA_FILES, MediaHeld};
 pub use messages::SimSentMessage;
 pub use state::{Counters, UNKNOWN_PATHS};
 pub use tokens::TokenIssue;
@@ -291,6 +292,13 @@ impl Simulator {
             }
             notified.await;
         }
+    }
+
+    /// The uploaded media kept now: files under 3 days old (by the simulator's clock) that
+    /// newer uploads have not pushed out (see [`SimulatorBuilder::max_media_bytes`]).
+    pub fn media_held(&self) -> MediaHeld {
+        let now = self.shared.clock.now();
+        self.shared.world().media.held(now)
     }
 
     /// The accounts the simulated corp holds, in creation order.
@@ -480,6 +488,7 @@ pub struct SimulatorBuilder {
     clock: Arc<dyn Clock>,
     addr: SocketAddr,
     limits: server::Limits,
+    max_media_bytes: usize,
 }
 
 impl Default for SimulatorBuilder {
@@ -497,6 +506,7 @@ impl Default for SimulatorBuilder {
                 body_timeout: DEFAULT_BODY_TIMEOUT,
                 max_connections: DEFAULT_MAX_CONNECTIONS,
             },
+            max_media_bytes: DEFAULT_MAX_MEDIA_BYTES,
         }
     }
 }
@@ -571,6 +581,16 @@ impl SimulatorBuilder {
         self
     }
 
+    /// The most bytes of uploaded media (contents and file names) kept at once (default
+    /// [`DEFAULT_MAX_MEDIA_BYTES`], 128 MiB). An upload that would go beyond it drops the
+    /// oldest files first (their media_ids then answer 40007, as expired ones do); a file that
+    /// alone is larger is refused with 45001. Files are also dropped once 3 days old, and at
+    /// most [`MAX_MEDIA_FILES`] are kept.
+    pub fn max_media_bytes(mut self, max: usize) -> Self {
+        self.max_media_bytes = max;
+        self
+    }
+
     /// Binds the address and starts serving in a background task of the current tokio runtime.
     pub async fn start(self) -> std::io::Result<Simulator> {
         let listener = TcpListener::bind(self.addr).await?;
@@ -581,6 +601,7 @@ impl SimulatorBuilder {
             self.corp_secret.clone(),
             tokens::Tokens::new(self.token_ttl, self.token_issue, instance),
             accounts::Accounts::new(self.max_accounts, instance),
+            media::Media::new(self.max_media_bytes),
         );
         let shared = Arc::new(Shared::new(world, self.clock));
         let server = tokio::spawn(server::run(listener, shared.clone(), self.limits));

@@ -356,6 +356,7 @@ mod tests {
 
     use crate::clock::SystemClock;
     use crate::simulator::accounts::Accounts;
+    use crate::simulator::media::Media;
     use crate::simulator::state::World;
     use crate::simulator::tokens::{TokenIssue, Tokens};
 
@@ -410,6 +411,7 @@ mod tests {
             "secret".into(),
             Tokens::new(Duration::from_secs(60), TokenIssue::default(), 1),
             Accounts::new(1, 1),
+            Media::new(1024),
         );
         let shared = Arc::new(Shared::new(world, Arc::new(SystemClock)));
         let limits = Limits {

@@ -232,6 +232,7 @@ impl World {
         corp_secret: String,
         tokens: Tokens,
         accounts: Accounts,
+        media: Media,
     ) -> Self {
         Self {
             corp_id,
@@ -243,7 +244,7 @@ impl World {
             customers: Customers::default(),
             knowledge: Knowledge::default(),
             messages: Messages::default(),
-            media: Media::default(),
+            media,
             callback: None,
             faults: FaultPlan::default(),
             counters: Counters::default(),

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use wecom_kf::TokenProvider;
+use wecom_kf::clock::ManualClock;
 use wecom_kf::media::{DownloadMedia, UploadMedia};
 use wecom_kf::simulator::{Simulator, UNKNOWN_PATHS};
 
@@ -297,4 +299,85 @@ async fn a_refused_calls_body_is_drained_and_the_connection_kept() {
     assert!(status.starts_with("HTTP/1.1 200"), "{status}");
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["errcode"], 0, "{v}");
+}
+
+fn media_code(result: Result<impl std::fmt::Debug, wecom_kf::Error>) -> Option<i64> {
+    result.unwrap_err().api().map(|a| a.code())
+}
+
+/// Finding 12: uploaded media is dropped once 3 days old by the simulator's clock, not just
+/// refused: the simulator holds only the newer file afterwards.
+#[tokio::test]
+async fn media_is_dropped_after_three_days() {
+    let clock = ManualClock::new();
+    let sim = Simulator::builder()
+        .clock(clock.clone())
+        .start()
+        .await
+        .unwrap();
+    let provider = TokenProvider::builder()
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let client = sim
+        .client_builder()
+        .token_provider(provider)
+        .build()
+        .unwrap();
+    let media = client.media();
+    let old = media
+        .upload(UploadMedia::file("old.txt", vec![1u8; 1000]))
+        .await
+        .unwrap();
+    assert_eq!(sim.media_held().files, 1);
+    clock.advance(Duration::from_secs(3 * 86_400));
+    let new = media
+        .upload(UploadMedia::file("new.txt", vec![2u8; 10]))
+        .await
+        .unwrap();
+    let held = sim.media_held();
+    assert_eq!((held.files, held.bytes), (1, 10 + "new.txt".len()));
+    assert_eq!(
+        media_code(media.download(DownloadMedia::new(&old.media_id)).await),
+        Some(40007)
+    );
+    media
+        .download(DownloadMedia::new(&new.media_id))
+        .await
+        .unwrap();
+}
+
+/// Finding 12: the media kept is bounded in bytes; beyond the bound the oldest files go first
+/// (their media_ids answer 40007), and a file larger than the whole bound is refused (45001).
+#[tokio::test]
+async fn media_kept_is_bounded_oldest_dropped_first() {
+    let file_size = 1000 + "f0.txt".len();
+    let sim = Simulator::builder()
+        .max_media_bytes(3 * file_size)
+        .start()
+        .await
+        .unwrap();
+    let client = sim.client_builder().build().unwrap();
+    let media = client.media();
+    let mut ids = Vec::new();
+    for i in 0..5u8 {
+        let upload = UploadMedia::file(format!("f{i}.txt"), vec![i; 1000]);
+        ids.push(media.upload(upload).await.unwrap().media_id);
+        assert!(sim.media_held().bytes <= 3 * file_size);
+    }
+    let held = sim.media_held();
+    assert_eq!((held.files, held.bytes), (3, 3 * file_size));
+    for id in &ids[..2] {
+        assert_eq!(
+            media_code(media.download(DownloadMedia::new(id)).await),
+            Some(40007)
+        );
+    }
+    for (i, id) in ids.iter().enumerate().skip(2) {
+        let file = media.download(DownloadMedia::new(id)).await.unwrap();
+        assert_eq!(file.bytes.as_ref(), vec![i as u8; 1000]);
+    }
+    let too_big = UploadMedia::file("big.txt", vec![9u8; 3 * file_size]);
+    assert_eq!(media_code(media.upload(too_big).await), Some(45001));
+    assert_eq!(sim.media_held().files, 3, "a refused file drops nothing");
 }
