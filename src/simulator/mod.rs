@@ -113,6 +113,7 @@ mod state;
 mod tokens;
 mod wire;
 
+use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -153,13 +154,26 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 86_400);
 
 /// A running simulator. The server stops (and its connections close) when this is dropped.
-#[derive(Debug)]
+///
+/// `Debug` shows no secret (the corp secret as `***`, tokens and codes only counted) and no
+/// bulk data (media, messages, accounts counted and sized).
 pub struct Simulator {
     addr: SocketAddr,
     corp_id: String,
     corp_secret: String,
     shared: Arc<Shared>,
     server: JoinHandle<()>,
+}
+
+impl fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Simulator")
+            .field("addr", &self.addr)
+            .field("corp_id", &self.corp_id)
+            .field("corp_secret", &"***")
+            .field("state", &self.shared)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Drop for Simulator {
@@ -477,8 +491,8 @@ impl Simulator {
     }
 }
 
-/// Configures a [`Simulator`]. Obtained with [`Simulator::builder`].
-#[derive(Debug)]
+/// Configures a [`Simulator`]. Obtained with [`Simulator::builder`]. `Debug` shows the corp
+/// secret as `***`.
 pub struct SimulatorBuilder {
     corp_id: String,
     corp_secret: String,
@@ -489,6 +503,22 @@ pub struct SimulatorBuilder {
     addr: SocketAddr,
     limits: server::Limits,
     max_media_bytes: usize,
+}
+
+impl fmt::Debug for SimulatorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimulatorBuilder")
+            .field("corp_id", &self.corp_id)
+            .field("corp_secret", &"***")
+            .field("token_ttl", &self.token_ttl)
+            .field("token_issue", &self.token_issue)
+            .field("max_accounts", &self.max_accounts)
+            .field("clock", &self.clock)
+            .field("addr", &self.addr)
+            .field("limits", &self.limits)
+            .field("max_media_bytes", &self.max_media_bytes)
+            .finish()
+    }
 }
 
 impl Default for SimulatorBuilder {

@@ -194,7 +194,6 @@ const ROUTES: &[(spec::Endpoint, Endpoint)] = &[
 ];
 
 /// One HTTP call as the simulator sees it.
-#[derive(Debug)]
 pub(crate) struct Call {
     pub(crate) method: Method,
     /// The path key (see [`path_key`]).
@@ -206,8 +205,36 @@ pub(crate) struct Call {
     pub(crate) upload: Option<Result<UploadedPart, String>>,
 }
 
+/// Query parameters whose values are credentials.
+const SECRET_PARAMS: [&str; 2] = ["access_token", "corpsecret"];
+
+/// The query with its credentials as `***`, and the body's size.
+impl fmt::Debug for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let query: BTreeMap<&str, &str> = self
+            .query
+            .iter()
+            .map(|(k, v)| {
+                let v = if SECRET_PARAMS.contains(&k.as_str()) {
+                    "***"
+                } else {
+                    v.as_str()
+                };
+                (k.as_str(), v)
+            })
+            .collect();
+        f.debug_struct("Call")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &query)
+            .field("body_bytes", &self.body.len())
+            .field("peer", &self.peer)
+            .field("upload", &self.upload)
+            .finish()
+    }
+}
+
 /// Everything the simulated corp holds.
-#[derive(Debug)]
 pub(crate) struct World {
     pub(crate) corp_id: String,
     pub(crate) corp_secret: String,
@@ -224,6 +251,25 @@ pub(crate) struct World {
     pub(crate) faults: FaultPlan,
     pub(crate) counters: Counters,
     hints: u64,
+}
+
+/// No secret (the corp secret is `***`, tokens and codes are counted) and no bulk (media,
+/// messages, accounts and the knowledge base are counted).
+impl fmt::Debug for World {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("World")
+            .field("corp_id", &self.corp_id)
+            .field("corp_secret", &"***")
+            .field("tokens", &self.tokens)
+            .field("accounts", &self.accounts)
+            .field("knowledge", &self.knowledge)
+            .field("messages", &self.messages)
+            .field("media", &self.media)
+            .field("callback_url", &self.callback.as_ref().map(|(url, _)| url))
+            .field("faults", &self.faults)
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
 }
 
 impl World {
@@ -439,7 +485,6 @@ impl World {
 }
 
 /// The state shared by the server's connections and the [`Simulator`](super::Simulator) handle.
-#[derive(Debug)]
 pub(crate) struct Shared {
     world: Mutex<World>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -449,6 +494,19 @@ pub(crate) struct Shared {
     pub(crate) counted: Notify,
     /// Per path, releases for calls held by [`Fault::Hold`] (a release may come first).
     holds: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+/// The world as [`World`]'s `Debug` shows it (`<locked>` while a call holds it).
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("Shared");
+        match self.world.try_lock() {
+            Ok(world) => s.field("world", &*world),
+            Err(std::sync::TryLockError::Poisoned(e)) => s.field("world", &*e.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => s.field("world", &"<locked>"),
+        };
+        s.field("clock", &self.clock).finish_non_exhaustive()
+    }
 }
 
 impl Shared {
@@ -567,5 +625,29 @@ mod tests {
             );
         }
         assert_eq!(ROUTES.len(), spec::ALL.len());
+    }
+
+    #[test]
+    fn a_calls_debug_hides_credentials_and_the_body() {
+        let call = Call {
+            method: Method::GET,
+            path: "gettoken".into(),
+            query: HashMap::from([
+                ("corpid".to_owned(), "wwcorp".to_owned()),
+                ("corpsecret".to_owned(), "SECRET-x".to_owned()),
+                ("access_token".to_owned(), "TOKEN-x".to_owned()),
+            ]),
+            body: Bytes::from("BODY-x".repeat(1000)),
+            peer: IpAddr::from([127, 0, 0, 1]),
+            upload: None,
+        };
+        let shown = format!("{call:?}");
+        for hidden in ["SECRET-x", "TOKEN-x", "BODY-x"] {
+            assert!(!shown.contains(hidden), "{shown}");
+        }
+        assert!(
+            shown.contains("wwcorp") && shown.contains("6000"),
+            "{shown}"
+        );
     }
 }

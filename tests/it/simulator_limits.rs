@@ -381,3 +381,55 @@ async fn media_kept_is_bounded_oldest_dropped_first() {
     assert_eq!(media_code(media.upload(too_big).await), Some(45001));
     assert_eq!(sim.media_held().files, 3, "a refused file drops nothing");
 }
+
+/// Finding 9: `Debug` of the simulator and its builder shows no secret (the corp secret, the
+/// access token, a callback's sync token, the callback's Token and AES key) and no bulk data
+/// (a 256 KB upload shows as its size), however much it holds.
+#[tokio::test]
+async fn debug_shows_no_secret_and_no_bulk() {
+    const SECRET: &str = "corp-SECRET-marker-7f3a";
+    const CALLBACK_TOKEN: &str = "callbackTOKENmarker";
+    const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+    const MEDIA_MARKER: &[u8] = b"MEDIA-BYTES-MARKER";
+    let builder = Simulator::builder().corp_secret(SECRET);
+    let builder_shown = format!("{builder:?}");
+    let sim = builder.start().await.unwrap();
+    let access_token = token(&sim).await;
+    let client = sim.client_builder().build().unwrap();
+    let open_kfid = sim.seed_account("客服", "MEDIA");
+    let sync_token = sim.sync_token(&open_kfid);
+    sim.set_callback("http://127.0.0.1:9/callback", CALLBACK_TOKEN, AES_KEY)
+        .unwrap();
+    sim.customer_enters(&open_kfid, "wmcustomer", "scene");
+    let bytes: Vec<u8> = MEDIA_MARKER
+        .iter()
+        .copied()
+        .cycle()
+        .take(256 * 1024)
+        .collect();
+    client
+        .media()
+        .upload(UploadMedia::file("payload.bin", bytes))
+        .await
+        .unwrap();
+
+    for shown in [builder_shown, format!("{sim:?}"), format!("{sim:#?}")] {
+        for secret in [
+            SECRET,
+            &access_token,
+            &sync_token,
+            CALLBACK_TOKEN,
+            AES_KEY,
+            std::str::from_utf8(MEDIA_MARKER).unwrap(),
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("***"), "{shown}");
+        assert!(shown.len() < 4096, "{} bytes: {shown}", shown.len());
+    }
+    let shown = format!("{sim:?}");
+    assert!(
+        shown.contains(&(256 * 1024 + "payload.bin".len()).to_string()),
+        "{shown}"
+    );
+}
