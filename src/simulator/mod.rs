@@ -81,6 +81,12 @@
 //! and dropped in the background (at most the body limit plus 16 MiB, within the body
 //! timeout) so that a client still writing it sees the answer.
 //!
+//! What it keeps is bounded too: counters have one key per endpoint plus [`UNKNOWN_PATHS`];
+//! uploaded media is dropped once 3 days old and holds at most
+//! [`SimulatorBuilder::max_media_bytes`] (128 MiB) and [`MAX_MEDIA_FILES`] files, the oldest
+//! dropped first ([`Simulator::media_held`] says what is kept). `Debug` of a simulator shows
+//! no secret and no bulk data.
+//!
 //! # Faults
 //!
 //! [`Simulator::inject`] scripts a [`Fault`] for the next calls on a path: an HTTP status, an
