@@ -36,13 +36,22 @@ pub(crate) enum AccountOp {
     AddContactWay,
 }
 
-#[derive(Debug)]
 pub(crate) struct Accounts {
     /// In creation order, which is the order `list` pages through.
     list: Vec<SimAccount>,
     created: u64,
     max: usize,
     instance: u64,
+}
+
+/// Counts only: a corp may hold 5000 accounts.
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accounts")
+            .field("accounts", &self.list.len())
+            .field("max", &self.max)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Accounts {

@@ -3,6 +3,7 @@
 //! after that, or for a token never issued).
 
 use std::collections::HashMap;
+use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
@@ -80,7 +81,7 @@ struct Window {
     sent_since: u32,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Messages {
     log: Vec<SimMessage>,
     /// Token → (account, issued at).
@@ -89,6 +90,19 @@ pub(crate) struct Messages {
     sent: Vec<SentRecord>,
     windows: HashMap<(String, String), Window>,
     codes: HashMap<String, EventCode>,
+}
+
+/// Counts only: the callback tokens and event codes are credentials, the log bulk.
+impl fmt::Debug for Messages {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Messages")
+            .field("log", &self.log.len())
+            .field("sync_tokens", &self.tokens.len())
+            .field("sent", &self.sent.len())
+            .field("windows", &self.windows.len())
+            .field("event_codes", &self.codes.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// At most this many messages after a customer's last one (95001 beyond).

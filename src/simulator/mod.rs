@@ -58,13 +58,34 @@
 //! | `POST kf/send_msg_on_event` | a `code` from an `enter_session` event (20 s) or from `service_state/trans` (48 h; 20 s for a closing code), used once, while the session is still in the state that produced it; text or msgmenu. WeCom documents no errcode for a bad code: 40058 |
 //! | `POST kf/recall_msg` | a known `open_kfid`; a `msgid` the account sent, within 2 minutes, once (40058 otherwise: the docs give no code) |
 //! | `POST media/upload?type=` | `type` image/voice/video/file (40004); multipart field `media` with a filename; more than 5 bytes (44001); image ≤ 10 MB, voice ≤ 2 MB, video ≤ 10 MB, file ≤ 20 MB (45001); answers `type`, `media_id`, `created_at` |
-//! | `GET media/get?media_id=` | the file as uploaded (`Content-Disposition` with its name); 40007 for an unknown media_id or one older than 3 days |
+//! | `GET media/get?media_id=` | the file as uploaded (`Content-Disposition` with its name); 40007 for an unknown media_id or one older than 3 days (dropped then; also the oldest files beyond [`SimulatorBuilder::max_media_bytes`]) |
 //! | `POST kf/service_state/trans` | moves 0 → 1/2/3, 1 → 2/3, 2 → 3, 3 → 3/4, else 95016; to 3 needs a `servicer_userid` (40058) who is a servicer of the account (95014); a `msg_code` on the first move to 2 or 3 and on a move to 4 |
 //!
 //! Errors come as WeCom sends them: HTTP 200, `application/json; charset=UTF-8`, and an
 //! `errmsg` with WeCom's suffix (`…, hint: [...], from ip: ..., more info at …?e=<code>`).
-//! Unknown paths answer HTTP 404; bodies over 2 MiB (21 MiB for `media/upload`), 413 (and a
-//! body more than 16 MiB past that limit, a closed connection).
+//! Unknown paths answer HTTP 404 (and are counted together, under [`UNKNOWN_PATHS`]); bodies
+//! over 2 MiB (21 MiB for `media/upload`), 413 (and a body more than 16 MiB past that limit, a
+//! closed connection).
+//!
+//! # Limits
+//!
+//! The server bounds what a hostile or broken client can hold: a request's headers (and the
+//! next request on a kept-alive connection) must arrive within
+//! [`SimulatorBuilder::header_timeout`] (10 s), its body within
+//! [`SimulatorBuilder::body_timeout`] (30 s), else the connection is closed unanswered; at most
+//! [`SimulatorBuilder::max_connections`] (256) connections are served at once, and one more is
+//! closed as soon as it is accepted; a failing `accept` (out of file descriptors) is retried
+//! after a pause of 10 ms doubling up to 1 s, not at once. A body is read only for a POST
+//! endpoint called with a good token: any other call is answered from its path and query
+//! (404, 40058 for the wrong method, 41001/40014/42001) before its body, which is then read
+//! and dropped in the background (at most the body limit plus 16 MiB, within the body
+//! timeout) so that a client still writing it sees the answer.
+//!
+//! What it keeps is bounded too: counters have one key per endpoint plus [`UNKNOWN_PATHS`];
+//! uploaded media is dropped once 3 days old and holds at most
+//! [`SimulatorBuilder::max_media_bytes`] (128 MiB) and [`MAX_MEDIA_FILES`] files, the oldest
+//! dropped first ([`Simulator::media_held`] says what is kept). `Debug` of a simulator shows
+//! no secret and no bulk data.
 //!
 //! # Faults
 //!
@@ -98,6 +119,7 @@ mod state;
 mod tokens;
 mod wire;
 
+use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,8 +129,9 @@ use tokio::task::JoinHandle;
 
 pub use accounts::{MAX_ACCOUNTS, SimAccount};
 pub use fault::Fault;
+pub use media::{DEFAULT_MAX_MEDIA_BYTES, MAX_MEDIA_FILES, MediaHeld};
 pub use messages::SimSentMessage;
-pub use state::Counters;
+pub use state::{Counters, UNKNOWN_PATHS};
 pub use tokens::TokenIssue;
 
 use crate::clock::{Clock, SystemClock};
@@ -124,15 +147,39 @@ pub const DEFAULT_CORP_ID: &str = "wwsimulatedcorp";
 pub const DEFAULT_CORP_SECRET: &str = "simulated-kf-secret";
 /// WeCom's usual token lifetime, the simulator's default.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(7200);
+/// How long a client may take to send a request's headers (or to start the next request on a
+/// kept-alive connection) by default: [`SimulatorBuilder::header_timeout`].
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's body by default:
+/// [`SimulatorBuilder::body_timeout`].
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many connections the simulator serves at once by default:
+/// [`SimulatorBuilder::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Timeouts longer than this (a year) are taken as this, so that a deadline never overflows.
+const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 86_400);
 
 /// A running simulator. The server stops (and its connections close) when this is dropped.
-#[derive(Debug)]
+///
+/// `Debug` shows no secret (the corp secret as `***`, tokens and codes only counted) and no
+/// bulk data (media, messages, accounts counted and sized).
 pub struct Simulator {
     addr: SocketAddr,
     corp_id: String,
     corp_secret: String,
     shared: Arc<Shared>,
     server: JoinHandle<()>,
+}
+
+impl fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Simulator")
+            .field("addr", &self.addr)
+            .field("corp_id", &self.corp_id)
+            .field("corp_secret", &"***")
+            .field("state", &self.shared)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Drop for Simulator {
@@ -265,6 +312,13 @@ impl Simulator {
             }
             notified.await;
         }
+    }
+
+    /// The uploaded media kept now: files under 3 days old (by the simulator's clock) that
+    /// newer uploads have not pushed out (see [`SimulatorBuilder::max_media_bytes`]).
+    pub fn media_held(&self) -> MediaHeld {
+        let now = self.shared.clock.now();
+        self.shared.world().media.held(now)
     }
 
     /// The accounts the simulated corp holds, in creation order.
@@ -443,8 +497,8 @@ impl Simulator {
     }
 }
 
-/// Configures a [`Simulator`]. Obtained with [`Simulator::builder`].
-#[derive(Debug)]
+/// Configures a [`Simulator`]. Obtained with [`Simulator::builder`]. `Debug` shows the corp
+/// secret as `***`.
 pub struct SimulatorBuilder {
     corp_id: String,
     corp_secret: String,
@@ -453,6 +507,24 @@ pub struct SimulatorBuilder {
     max_accounts: usize,
     clock: Arc<dyn Clock>,
     addr: SocketAddr,
+    limits: server::Limits,
+    max_media_bytes: usize,
+}
+
+impl fmt::Debug for SimulatorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimulatorBuilder")
+            .field("corp_id", &self.corp_id)
+            .field("corp_secret", &"***")
+            .field("token_ttl", &self.token_ttl)
+            .field("token_issue", &self.token_issue)
+            .field("max_accounts", &self.max_accounts)
+            .field("clock", &self.clock)
+            .field("addr", &self.addr)
+            .field("limits", &self.limits)
+            .field("max_media_bytes", &self.max_media_bytes)
+            .finish()
+    }
 }
 
 impl Default for SimulatorBuilder {
@@ -465,6 +537,12 @@ impl Default for SimulatorBuilder {
             max_accounts: MAX_ACCOUNTS,
             clock: Arc::new(SystemClock),
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            limits: server::Limits {
+                header_timeout: DEFAULT_HEADER_TIMEOUT,
+                body_timeout: DEFAULT_BODY_TIMEOUT,
+                max_connections: DEFAULT_MAX_CONNECTIONS,
+            },
+            max_media_bytes: DEFAULT_MAX_MEDIA_BYTES,
         }
     }
 }
@@ -514,6 +592,41 @@ impl SimulatorBuilder {
         self
     }
 
+    /// How long a client may take to send a request's headers, and to start its next request on
+    /// a kept-alive connection (default [`DEFAULT_HEADER_TIMEOUT`], 10 s); then the connection
+    /// is closed without an answer. Longer than a year counts as a year.
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_timeout = timeout.min(MAX_TIMEOUT);
+        self
+    }
+
+    /// How long a client may take to send a request's whole body, from its headers on
+    /// (default [`DEFAULT_BODY_TIMEOUT`], 30 s); then the connection is closed without an
+    /// answer. Longer than a year counts as a year.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_timeout = timeout.min(MAX_TIMEOUT);
+        self
+    }
+
+    /// How many connections are served at once (default [`DEFAULT_MAX_CONNECTIONS`], 256; at
+    /// least 1). A connection beyond it is closed as soon as it is accepted: its client sees
+    /// the connection closed before any answer. Kept-alive connections count until they close
+    /// (see [`header_timeout`](Self::header_timeout)).
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.limits.max_connections = max.max(1);
+        self
+    }
+
+    /// The most bytes of uploaded media (contents and file names) kept at once (default
+    /// [`DEFAULT_MAX_MEDIA_BYTES`], 128 MiB). An upload that would go beyond it drops the
+    /// oldest files first (their media_ids then answer 40007, as expired ones do); a file that
+    /// alone is larger is refused with 45001. Files are also dropped once 3 days old, and at
+    /// most [`MAX_MEDIA_FILES`] are kept.
+    pub fn max_media_bytes(mut self, max: usize) -> Self {
+        self.max_media_bytes = max;
+        self
+    }
+
     /// Binds the address and starts serving in a background task of the current tokio runtime.
     pub async fn start(self) -> std::io::Result<Simulator> {
         let listener = TcpListener::bind(self.addr).await?;
@@ -524,9 +637,10 @@ impl SimulatorBuilder {
             self.corp_secret.clone(),
             tokens::Tokens::new(self.token_ttl, self.token_issue, instance),
             accounts::Accounts::new(self.max_accounts, instance),
+            media::Media::new(self.max_media_bytes),
         );
         let shared = Arc::new(Shared::new(world, self.clock));
-        let server = tokio::spawn(server::run(listener, shared.clone()));
+        let server = tokio::spawn(server::run(listener, shared.clone(), self.limits));
         Ok(Simulator {
             addr,
             corp_id: self.corp_id,

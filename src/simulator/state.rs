@@ -28,9 +28,15 @@ use crate::clock::unix_secs;
 use crate::errcode;
 use crate::kf::statistic::day_of;
 
+/// The counter key every path the simulator does not serve is counted under (their calls
+/// answer HTTP 404), so that a client sending many long made-up paths cannot grow the counters.
+pub const UNKNOWN_PATHS: &str = "(unknown paths)";
+
 /// What the simulator counted, from [`Simulator::counters`](super::Simulator::counters).
 ///
 /// Paths are keyed without the `/cgi-bin/` prefix: `"gettoken"`, `"kf/account/add"`, ….
+/// Calls on paths the simulator does not serve are counted together under [`UNKNOWN_PATHS`],
+/// so there is at most one key per endpoint of the table, plus that one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Counters {
@@ -188,7 +194,6 @@ const ROUTES: &[(spec::Endpoint, Endpoint)] = &[
 ];
 
 /// One HTTP call as the simulator sees it.
-#[derive(Debug)]
 pub(crate) struct Call {
     pub(crate) method: Method,
     /// The path key (see [`path_key`]).
@@ -200,8 +205,36 @@ pub(crate) struct Call {
     pub(crate) upload: Option<Result<UploadedPart, String>>,
 }
 
+/// Query parameters whose values are credentials.
+const SECRET_PARAMS: [&str; 2] = ["access_token", "corpsecret"];
+
+/// The query with its credentials as `***`, and the body's size.
+impl fmt::Debug for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let query: BTreeMap<&str, &str> = self
+            .query
+            .iter()
+            .map(|(k, v)| {
+                let v = if SECRET_PARAMS.contains(&k.as_str()) {
+                    "***"
+                } else {
+                    v.as_str()
+                };
+                (k.as_str(), v)
+            })
+            .collect();
+        f.debug_struct("Call")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &query)
+            .field("body_bytes", &self.body.len())
+            .field("peer", &self.peer)
+            .field("upload", &self.upload)
+            .finish()
+    }
+}
+
 /// Everything the simulated corp holds.
-#[derive(Debug)]
 pub(crate) struct World {
     pub(crate) corp_id: String,
     pub(crate) corp_secret: String,
@@ -220,12 +253,32 @@ pub(crate) struct World {
     hints: u64,
 }
 
+/// No secret (the corp secret is `***`, tokens and codes are counted) and no bulk (media,
+/// messages, accounts and the knowledge base are counted).
+impl fmt::Debug for World {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("World")
+            .field("corp_id", &self.corp_id)
+            .field("corp_secret", &"***")
+            .field("tokens", &self.tokens)
+            .field("accounts", &self.accounts)
+            .field("knowledge", &self.knowledge)
+            .field("messages", &self.messages)
+            .field("media", &self.media)
+            .field("callback_url", &self.callback.as_ref().map(|(url, _)| url))
+            .field("faults", &self.faults)
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
+}
+
 impl World {
     pub(crate) fn new(
         corp_id: String,
         corp_secret: String,
         tokens: Tokens,
         accounts: Accounts,
+        media: Media,
     ) -> Self {
         Self {
             corp_id,
@@ -237,7 +290,7 @@ impl World {
             customers: Customers::default(),
             knowledge: Knowledge::default(),
             messages: Messages::default(),
-            media: Media::default(),
+            media,
             callback: None,
             faults: FaultPlan::default(),
             counters: Counters::default(),
@@ -245,9 +298,19 @@ impl World {
         }
     }
 
-    /// Counts the call and takes the fault scripted for it, if any.
+    /// Counts the call (an unknown path under [`UNKNOWN_PATHS`]) and takes the fault scripted
+    /// for it, if any.
     fn begin(&mut self, call: &Call) -> Option<Fault> {
-        *self.counters.calls.entry(call.path.clone()).or_default() += 1;
+        let key = match Endpoint::route(&call.path) {
+            Some(_) => call.path.as_str(),
+            None => UNKNOWN_PATHS,
+        };
+        match self.counters.calls.get_mut(key) {
+            Some(calls) => *calls += 1,
+            None => {
+                self.counters.calls.insert(key.to_owned(), 1);
+            }
+        }
         self.faults.take(&call.path)
     }
 
@@ -422,7 +485,6 @@ impl World {
 }
 
 /// The state shared by the server's connections and the [`Simulator`](super::Simulator) handle.
-#[derive(Debug)]
 pub(crate) struct Shared {
     world: Mutex<World>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -432,6 +494,19 @@ pub(crate) struct Shared {
     pub(crate) counted: Notify,
     /// Per path, releases for calls held by [`Fault::Hold`] (a release may come first).
     holds: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+/// The world as [`World`]'s `Debug` shows it (`<locked>` while a call holds it).
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("Shared");
+        match self.world.try_lock() {
+            Ok(world) => s.field("world", &*world),
+            Err(std::sync::TryLockError::Poisoned(e)) => s.field("world", &*e.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => s.field("world", &"<locked>"),
+        };
+        s.field("clock", &self.clock).finish_non_exhaustive()
+    }
 }
 
 impl Shared {
@@ -469,6 +544,27 @@ impl Shared {
     /// every change is made after its checks).
     pub(crate) fn world(&self) -> MutexGuard<'_, World> {
         self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether the server should read a call's body: only a POST endpoint called with POST
+    /// and a good token uses one. Every other call is answered from its path and query alone
+    /// (404, the wrong method, 41001/40014/42001), so an unauthenticated client cannot make
+    /// the simulator hold its body.
+    pub(crate) fn wants_body(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &HashMap<String, String>,
+    ) -> bool {
+        let Some((_, expected)) = Endpoint::route(path) else {
+            return false;
+        };
+        if *method != expected || expected != Method::POST {
+            return false;
+        }
+        let token = query.get("access_token").map(String::as_str);
+        let now = self.clock.now();
+        self.world().tokens.check(token, now).is_ok()
     }
 
     pub(crate) fn begin(&self, call: &Call) -> Option<Fault> {
@@ -529,5 +625,29 @@ mod tests {
             );
         }
         assert_eq!(ROUTES.len(), spec::ALL.len());
+    }
+
+    #[test]
+    fn a_calls_debug_hides_credentials_and_the_body() {
+        let call = Call {
+            method: Method::GET,
+            path: "gettoken".into(),
+            query: HashMap::from([
+                ("corpid".to_owned(), "wwcorp".to_owned()),
+                ("corpsecret".to_owned(), "SECRET-x".to_owned()),
+                ("access_token".to_owned(), "TOKEN-x".to_owned()),
+            ]),
+            body: Bytes::from("BODY-x".repeat(1000)),
+            peer: IpAddr::from([127, 0, 0, 1]),
+            upload: None,
+        };
+        let shown = format!("{call:?}");
+        for hidden in ["SECRET-x", "TOKEN-x", "BODY-x"] {
+            assert!(!shown.contains(hidden), "{shown}");
+        }
+        assert!(
+            shown.contains("wwcorp") && shown.contains("6000"),
+            "{shown}"
+        );
     }
 }

@@ -69,13 +69,25 @@ pub(crate) fn wecom_message(code: i64) -> &'static str {
 }
 
 /// An HTTP answer ready to send.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Reply {
     pub(crate) status: StatusCode,
     pub(crate) content_type: &'static str,
     pub(crate) body: Bytes,
     /// `Content-Disposition`, for a file.
     pub(crate) disposition: Option<String>,
+}
+
+/// The body's size, not the body: it may be a file, or a token.
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("status", &self.status)
+            .field("content_type", &self.content_type)
+            .field("body_bytes", &self.body.len())
+            .field("disposition", &self.disposition.as_ref().map(String::len))
+            .finish()
+    }
 }
 
 impl Reply {
@@ -140,8 +152,16 @@ impl Reply {
 /// A request body parsed as a JSON object, with typed field access that refuses like WeCom:
 /// a body that is not a JSON object is 47001, a field of the wrong type or a missing required
 /// field is 40058.
-#[derive(Debug)]
 pub(crate) struct JsonBody(Map<String, Value>);
+
+/// The field names, not their values.
+impl std::fmt::Debug for JsonBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("JsonBody")
+            .field(&self.0.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
 
 impl JsonBody {
     pub(crate) fn parse(bytes: &[u8]) -> Result<Self, Refusal> {
@@ -258,6 +278,19 @@ mod tests {
         assert_eq!(lists.str_list("bad").unwrap_err().code, 40058);
         assert_eq!(lists.u64_list("bad").unwrap_err().code, 40058);
         assert_eq!(lists.u64_list("a").unwrap_err().code, 40058);
+    }
+
+    #[test]
+    fn a_replys_debug_shows_its_size_not_its_body() {
+        let mut fields = Map::new();
+        fields.insert("access_token".into(), Value::from("TOKEN-x"));
+        let shown = format!("{:?}", Reply::ok(fields));
+        assert!(!shown.contains("TOKEN-x"), "{shown}");
+        let shown = format!("{:?}", Reply::file("a.bin", Bytes::from("FILE-x")));
+        assert!(!shown.contains("FILE-x"), "{shown}");
+        let body = JsonBody::parse(br#"{"secret_field":"VALUE-x"}"#).unwrap();
+        let shown = format!("{body:?}");
+        assert!(!shown.contains("VALUE-x") && shown.contains("secret_field"));
     }
 
     #[test]
