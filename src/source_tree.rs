@@ -141,18 +141,30 @@ fn the_module_graph_has_no_cycles() {
                     .insert(target.to_owned());
             }
         }
-        // Inside a directory: `super::x` from `dir/m.rs` (or `dir/m/…` for a nested module).
-        let (dir, module) = module_of(path);
-        if module == "mod" || dir.as_os_str().is_empty() {
-            continue;
-        }
-        for target in targets(&code, "super::") {
-            if target != module && siblings.get(&dir).is_some_and(|s| s.contains(target)) {
-                let graph = graphs.entry(dir.clone()).or_default();
-                graph
-                    .entry(module.clone())
-                    .or_default()
-                    .insert(target.to_owned());
+        // Inside each directory on the file's way (`kf`, then `kf/message`): the module the
+        // file belongs to there uses a module beside it through `crate::kf::x`, or, from the
+        // directory it sits in, through `super::x` (from a `mod.rs`, `super::` is one level up).
+        let (parent, stem) = module_of(path);
+        let parts: Vec<String> = parent
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .chain((stem != "mod").then(|| stem.clone()))
+            .collect();
+        for level in 1..parts.len() {
+            let dir: PathBuf = parts[..level].iter().collect();
+            let module = &parts[level];
+            let mut used = targets(&code, &format!("crate::{}::", parts[..level].join("::")));
+            if level + 1 == parts.len() {
+                used.extend(targets(&code, "super::"));
+            }
+            for target in used {
+                if target != module && siblings.get(&dir).is_some_and(|s| s.contains(target)) {
+                    let graph = graphs.entry(dir.clone()).or_default();
+                    graph
+                        .entry(module.clone())
+                        .or_default()
+                        .insert(target.to_owned());
+                }
             }
         }
     }

@@ -24,12 +24,14 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::kf::service_state::EXTERNAL_USERID_MAX_BYTES;
 use crate::kf::servicer::USERID_MAX_BYTES;
 use crate::operation::{Operation, decoded_as_is};
 use crate::spec::{self, Endpoint};
 use crate::{Client, validate};
 
+/// A bound on `external_userid`, a customer's id (the docs give none; real ids are far
+/// shorter). It only catches a value that cannot be an id.
+pub const EXTERNAL_USERID_MAX_BYTES: usize = 256;
 /// At most this many customers in one `batchget`.
 pub const BATCHGET_MAX_IDS: usize = 100;
 

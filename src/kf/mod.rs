@@ -46,7 +46,7 @@ pub(crate) fn check_customer(open_kfid: &str, external_userid: &str) -> Result<(
         "external_userid",
         external_userid,
         1,
-        service_state::EXTERNAL_USERID_MAX_BYTES,
+        customer::EXTERNAL_USERID_MAX_BYTES,
     )
 }
 

@@ -27,10 +27,6 @@ use crate::operation::{Operation, decoded_as_is};
 use crate::spec::{self, Endpoint};
 use crate::{Client, validate};
 
-/// A bound on `external_userid` (the docs give none; real ids are far shorter). It only
-/// catches a value that cannot be an id.
-pub const EXTERNAL_USERID_MAX_BYTES: usize = 256;
-
 /// The session-state API. Obtained with `client.kf().service_state()`.
 #[derive(Debug, Clone, Copy)]
 pub struct ServiceStateApi<'a> {

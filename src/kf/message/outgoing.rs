@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::kf::account::OPEN_KFID_MAX_BYTES;
-use crate::kf::service_state::EXTERNAL_USERID_MAX_BYTES;
+use crate::kf::customer::EXTERNAL_USERID_MAX_BYTES;
 use crate::operation::{Operation, decoded_as_is};
 use crate::spec::{self, Endpoint};
 use crate::validate;
