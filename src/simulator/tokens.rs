@@ -1,6 +1,10 @@
 //! The simulator's `gettoken` and the token check every API call goes through.
 
 use std::collections::HashMap;
+
+/// The most tokens the simulator remembers; beyond, a forgotten one answers 40014, as a
+/// token WeCom no longer knows would.
+pub(crate) const MAX_TOKENS_KEPT: usize = 10_000;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -72,9 +76,30 @@ impl Tokens {
         // A TTL of Duration::MAX means "never expires", not an overflow.
         let century = Duration::from_secs(100 * 365 * 86_400);
         let expires = now.checked_add(self.ttl).unwrap_or_else(|| now + century);
+        self.make_room(now);
         self.issued.insert(token.clone(), expires);
         self.current = Some(token.clone());
         (token, self.ttl.as_secs().max(1))
+    }
+
+    /// Keeps at most [`MAX_TOKENS_KEPT`] tokens (a client that fetches on every call would
+    /// otherwise grow the map for ever): the expired go first, then the soonest to expire.
+    fn make_room(&mut self, now: SystemTime) {
+        if self.issued.len() < MAX_TOKENS_KEPT {
+            return;
+        }
+        self.issued.retain(|_, expires| *expires > now);
+        while self.issued.len() >= MAX_TOKENS_KEPT {
+            let soonest = self
+                .issued
+                .iter()
+                .min_by_key(|(_, expires)| **expires)
+                .map(|(token, _)| token.clone());
+            match soonest {
+                Some(token) => self.issued.remove(&token),
+                None => break,
+            };
+        }
     }
 
     /// The check before every API call: 41001 without a token, 40014 for one never issued (or
@@ -130,6 +155,25 @@ mod tests {
         let (c, _) = tokens.issue(t0 + HOUR);
         assert_ne!(c, a);
         assert_eq!(tokens.check(Some(&c), t0 + HOUR), Ok(()));
+    }
+
+    /// Tokens issued fresh on every call were kept for ever.
+    #[test]
+    fn the_tokens_kept_are_bounded() {
+        let t0 = SystemTime::UNIX_EPOCH;
+        let mut tokens = Tokens::new(HOUR, TokenIssue::FreshEachCall, 1);
+        let (first, _) = tokens.issue(t0);
+        let mut last = first.clone();
+        for i in 0..MAX_TOKENS_KEPT + 10 {
+            last = tokens.issue(t0 + Duration::from_millis(i as u64 + 1)).0;
+        }
+        assert!(tokens.issued.len() <= MAX_TOKENS_KEPT);
+        assert_eq!(tokens.check(Some(&last), t0), Ok(()));
+        assert_eq!(
+            tokens.check(Some(&first), t0),
+            Err(Refusal::code(40014)),
+            "the soonest to expire went first"
+        );
     }
 
     #[test]
