@@ -114,23 +114,40 @@ fn closing_quote(s: &str) -> Option<usize> {
     None
 }
 
-/// The secret values one call carried (its token; for `gettoken`, the corp secret), each in
-/// the spellings a server may echo it in: as is, percent-encoded (form and strict), and
-/// JSON-escaped. `Debug` shows only how many there are.
+/// The secret values one call carried (its token; for `gettoken`, the corp secret). Kept as
+/// the query they came in, and spelled out only when a text is redacted (an error path): the
+/// values as they are, percent-encoded (form and strict) and JSON-escaped. `Debug` shows
+/// nothing of them.
 #[derive(Clone, Default)]
-pub(crate) struct Secrets(Vec<String>);
+pub(crate) struct Secrets {
+    query: Option<Box<str>>,
+}
 
 impl fmt::Debug for Secrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Secrets({} spellings)", self.0.len())
+        f.write_str("Secrets(***)")
     }
 }
 
 impl Secrets {
-    /// The values of the secret query parameters of `url`.
+    /// The secret query parameters of `url`, if it has any.
     pub(crate) fn of_url(url: &url::Url) -> Self {
+        let query = url
+            .query()
+            .filter(|q| SECRET_KEYS.iter().any(|k| q.contains(k)));
+        Self {
+            query: query.map(Into::into),
+        }
+    }
+
+    /// Every spelling of every value, longest first (so that none is left half-replaced
+    /// inside a longer one).
+    fn spellings(&self) -> Vec<String> {
+        let Some(query) = &self.query else {
+            return Vec::new();
+        };
         let mut spellings: Vec<String> = Vec::new();
-        for (key, value) in url.query_pairs() {
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
             if !SECRET_KEYS.contains(&key.as_ref()) || value.is_empty() {
                 continue;
             }
@@ -152,16 +169,15 @@ impl Secrets {
                 }
             }
         }
-        // Longest first, so that no spelling is left half-replaced inside a longer one.
         spellings.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        Self(spellings)
+        spellings
     }
 
     /// `text` without these values (in any of their spellings) and without any value in a
     /// secret key's `key=value` or JSON form.
     pub(crate) fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
-        for spelling in &self.0 {
+        for spelling in self.spellings() {
             if out.contains(spelling.as_str()) {
                 out = Cow::Owned(out.replace(spelling.as_str(), REDACTED));
             }
@@ -172,9 +188,10 @@ impl Secrets {
         }
     }
 
-    /// The longest spelling, in bytes: how far past a cut a secret may reach.
-    fn longest(&self) -> usize {
-        self.0.first().map_or(0, String::len)
+    /// How far past a cut a secret may reach, in bytes (no spelling is longer than three
+    /// times the query it came in).
+    fn reach(&self) -> usize {
+        self.query.as_ref().map_or(0, |q| q.len().saturating_mul(3))
     }
 }
 
@@ -190,7 +207,7 @@ pub(crate) fn cap(text: &str, max: usize) -> Cow<'_, str> {
 /// Only the start of the body is copied: enough for `max` characters and a secret that
 /// straddles the cut.
 pub(crate) fn excerpt(body: &[u8], max: usize, secrets: &Secrets) -> String {
-    let reach = max.saturating_mul(4).saturating_add(secrets.longest());
+    let reach = max.saturating_mul(4).saturating_add(secrets.reach());
     let head = String::from_utf8_lossy(&body[..body.len().min(reach)]);
     let redacted = secrets.redact(&head);
     let mut out = cap(&redacted, max).into_owned();
@@ -273,6 +290,7 @@ mod tests {
             );
         }
         assert!(!format!("{secrets:?}").contains("TOK"));
+        assert!(Secrets::of_url(&url::Url::parse("http://h/x?a=1").unwrap()).query.is_none());
     }
 
     #[test]
