@@ -290,7 +290,11 @@ mod tests {
             );
         }
         assert!(!format!("{secrets:?}").contains("TOK"));
-        assert!(Secrets::of_url(&url::Url::parse("http://h/x?a=1").unwrap()).query.is_none());
+        assert!(
+            Secrets::of_url(&url::Url::parse("http://h/x?a=1").unwrap())
+                .query
+                .is_none()
+        );
     }
 
     #[test]
