@@ -91,8 +91,9 @@ use futures_util::Stream;
 
 pub use cursor::{CursorStore, FileCursorStore, MemoryCursorStore};
 pub use outgoing::{
-    MENU_ITEMS_MAX, MSGID_MAX_BYTES, Menu, MenuItem, Outgoing, RecallMessage, SendMessage,
-    SendMessageResponse, SendOnEvent, SendOnEventResponse, TEXT_MAX_BYTES,
+    MENU_CLICK_ID_MAX_BYTES, MENU_ITEMS_MAX, MENU_TEXT_MAX_BYTES, MSGID_MAX_BYTES, Menu, MenuItem,
+    Outgoing, RecallMessage, SendMessage, SendMessageResponse, SendOnEvent, SendOnEventResponse,
+    TEXT_MAX_BYTES,
 };
 pub use received::{
     CURSOR_MAX_BYTES, Event, Message, MessageContent, Origin, SYNC_LIMIT_MAX, SYNC_TOKEN_MAX_BYTES,

@@ -18,6 +18,11 @@ pub const MSGID_MAX_BYTES: usize = 32;
 pub const TEXT_MAX_BYTES: usize = 2048;
 /// A menu holds at most 10 items (95008 beyond).
 pub const MENU_ITEMS_MAX: usize = 10;
+/// A menu click item's `id`, when it has one (WxJava and wxkefu-rs: optional, 1–128 bytes;
+/// the older silenceper said 1–64).
+pub const MENU_CLICK_ID_MAX_BYTES: usize = 128;
+/// A menu text item (WxJava and wxkefu-rs: "不少于1字节 不多于256字节").
+pub const MENU_TEXT_MAX_BYTES: usize = 256;
 
 /// `kf/send_msg` request.
 #[derive(Debug, Clone, Serialize)]
@@ -463,10 +468,11 @@ impl From<Menu> for Outgoing {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MenuItem {
-    /// A reply option: clicking it sends `content` back as a text message with `menu_id` = `id`.
+    /// A reply option: clicking it sends `content` back as a text message, with `menu_id` =
+    /// `id` when the item has one.
     Click {
-        /// 1–64 bytes.
-        id: String,
+        /// Optional; 1–128 bytes when set ([`MENU_CLICK_ID_MAX_BYTES`]).
+        id: Option<String>,
         /// 1–128 bytes.
         content: String,
     },
@@ -488,7 +494,7 @@ pub enum MenuItem {
     },
     /// Plain text between items.
     Text {
-        /// 1–1024 bytes.
+        /// 1–256 bytes ([`MENU_TEXT_MAX_BYTES`]); `\n` breaks the line.
         content: String,
         /// Do not break the line after it.
         no_newline: bool,
@@ -496,11 +502,40 @@ pub enum MenuItem {
 }
 
 impl MenuItem {
-    /// A reply option.
+    /// A reply option whose click comes back with `menu_id` = `id`.
     pub fn click(id: impl Into<String>, content: impl Into<String>) -> Self {
         Self::Click {
-            id: id.into(),
+            id: Some(id.into()),
             content: content.into(),
+        }
+    }
+
+    /// A reply option without an id: its click comes back as the text alone.
+    pub fn click_without_id(content: impl Into<String>) -> Self {
+        Self::Click {
+            id: None,
+            content: content.into(),
+        }
+    }
+
+    /// A mini program page option.
+    pub fn mini_program(
+        appid: impl Into<String>,
+        pagepath: impl Into<String>,
+        content: impl Into<String>,
+    ) -> Self {
+        Self::MiniProgram {
+            appid: appid.into(),
+            pagepath: pagepath.into(),
+            content: content.into(),
+        }
+    }
+
+    /// Plain text between items, followed by a line break.
+    pub fn text(content: impl Into<String>) -> Self {
+        Self::Text {
+            content: content.into(),
+            no_newline: false,
         }
     }
 
@@ -515,7 +550,9 @@ impl MenuItem {
     fn validate(&self) -> Result<()> {
         match self {
             Self::Click { id, content } => {
-                validate::bytes("msgmenu.click.id", id, 1, 64)?;
+                if let Some(id) = id {
+                    validate::bytes("msgmenu.click.id", id, 1, MENU_CLICK_ID_MAX_BYTES)?;
+                }
                 validate::bytes("msgmenu.click.content", content, 1, 128)
             }
             Self::View { url, content } => {
@@ -531,14 +568,22 @@ impl MenuItem {
                 validate::bytes("msgmenu.miniprogram.pagepath", pagepath, 1, 1024)?;
                 validate::bytes("msgmenu.miniprogram.content", content, 1, 1024)
             }
-            Self::Text { content, .. } => validate::bytes("msgmenu.text.content", content, 1, 1024),
+            Self::Text { content, .. } => {
+                validate::bytes("msgmenu.text.content", content, 1, MENU_TEXT_MAX_BYTES)
+            }
         }
     }
 
     fn wire(&self) -> serde_json::Value {
         match self {
-            Self::Click { id, content } => {
+            Self::Click {
+                id: Some(id),
+                content,
+            } => {
                 json!({"type": "click", "click": {"id": id, "content": content}})
+            }
+            Self::Click { id: None, content } => {
+                json!({"type": "click", "click": {"content": content}})
             }
             Self::View { url, content } => {
                 json!({"type": "view", "view": {"url": url, "content": content}})
@@ -689,6 +734,22 @@ mod tests {
         assert_ne!(a.msgid(), b.msgid());
         assert!(a.validate().is_ok());
         assert_eq!(a.msgid().len(), 32);
+    }
+
+    /// A click item's id is optional and up to 128 bytes; a text item holds 1 to 256 bytes
+    /// (the SDK required a 1–64-byte id and let 1024-byte text through).
+    #[test]
+    fn menu_items_follow_the_documented_limits() {
+        let menu = |item: MenuItem| Outgoing::from(Outgoing::menu([item])).validate();
+        assert!(menu(MenuItem::click("i".repeat(128), "a")).is_ok());
+        assert!(menu(MenuItem::click("i".repeat(129), "a")).is_err());
+        assert!(menu(MenuItem::click_without_id("a")).is_ok());
+        assert!(menu(MenuItem::text("t".repeat(256))).is_ok());
+        assert!(menu(MenuItem::text("t".repeat(257))).is_err());
+        let wire = MenuItem::click_without_id("yes").wire();
+        assert_eq!(wire, json!({"type": "click", "click": {"content": "yes"}}));
+        let wire = MenuItem::mini_program("wx1", "pages/i", "open").wire();
+        assert_eq!(wire["miniprogram"]["pagepath"], "pages/i");
     }
 
     /// Each constructor puts its arguments in the wire fields they name.
