@@ -215,16 +215,6 @@ impl MediaKind {
             Self::File => FILE_MAX_BYTES,
         }
     }
-
-    /// The file name extensions WeCom takes for this kind (any, for files).
-    fn extensions(self) -> &'static [&'static str] {
-        match self {
-            Self::Image => &["jpg", "jpeg", "png"],
-            Self::Voice => &["amr"],
-            Self::Video => &["mp4"],
-            Self::File => &[],
-        }
-    }
 }
 
 /// `media/upload` request: a file's kind, its name (shown to the recipient of a file message)
@@ -305,21 +295,9 @@ impl UploadMedia {
                 ),
             ));
         }
-        let allowed = self.kind.extensions();
-        let extension = self
-            .filename
-            .rsplit_once('.')
-            .map(|(_, e)| e.to_ascii_lowercase());
-        if !allowed.is_empty() && !extension.is_some_and(|e| allowed.contains(&e.as_str())) {
-            return Err(Error::invalid(
-                "filename",
-                format!(
-                    "a {} must be named .{}",
-                    self.kind.as_str(),
-                    allowed.join(" or .")
-                ),
-            ));
-        }
+        // No rule on the name's extension: the name is only what the recipient sees ("filename
+        // 标识文件展示的名称", doc 90253); the formats (JPG/PNG, AMR, MP4) are of the content,
+        // which WeCom itself checks (40004).
         Ok(())
     }
 }
@@ -442,7 +420,6 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert_eq!(field(UploadMedia::image("a.png", vec![0u8; 5])), "media");
-        assert_eq!(field(UploadMedia::image("a.gif", vec![0u8; 6])), "filename");
         assert_eq!(
             field(UploadMedia::voice("a.amr", vec![0u8; VOICE_MAX_BYTES + 1])),
             "media"
@@ -453,6 +430,14 @@ mod tests {
             "filename"
         );
         assert!(UploadMedia::image("A.JPG", vec![0u8; 6]).validate().is_ok());
+        // The name is only what the recipient sees: no rule on its extension (doc 90253).
+        for shown in ["avatar", "x.jpe", "photo.jfif", "a.gif"] {
+            assert!(
+                UploadMedia::image(shown, vec![0u8; 6]).validate().is_ok(),
+                "{shown}"
+            );
+        }
+        assert!(UploadMedia::video("clip", vec![0u8; 6]).validate().is_ok());
         assert!(
             UploadMedia::file("notes", vec![0u8; FILE_MAX_BYTES])
                 .validate()
