@@ -232,13 +232,9 @@ impl Operation for UpdateAccount {
     type Response = ();
 
     fn validate(&self) -> Result<()> {
+        // Neither field is required ("如不需要修改可不填", doc 94664): an update that changes
+        // nothing is WeCom's to answer.
         validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
-        if self.name.is_none() && self.media_id.is_none() {
-            return Err(crate::Error::invalid(
-                "name",
-                "or media_id must be set: the update changes nothing",
-            ));
-        }
         if let Some(name) = &self.name {
             validate::chars("name", name, 1, NAME_MAX_CHARS)?;
         }
@@ -266,8 +262,8 @@ impl AddContactWay {
         }
     }
 
-    /// Tags the link with `scene` (1–32 bytes of `0-9 a-z A-Z _ -`), reported back when a
-    /// customer enters through it.
+    /// Tags the link with `scene` (up to 32 bytes of `0-9 a-z A-Z _ -`; empty is the same as
+    /// none, doc 94665), reported back when a customer enters through it.
     pub fn scene(mut self, scene: impl Into<String>) -> Self {
         self.scene = Some(scene.into());
         self
@@ -280,7 +276,8 @@ impl Operation for AddContactWay {
 
     fn validate(&self) -> Result<()> {
         validate::bytes("open_kfid", &self.open_kfid, 1, OPEN_KFID_MAX_BYTES)?;
-        if let Some(scene) = &self.scene {
+        // The docs' pattern is `[0-9a-zA-Z_-]*`: an empty scene is allowed.
+        if let Some(scene) = self.scene.as_deref().filter(|s| !s.is_empty()) {
             validate::id("scene", scene, SCENE_MAX_BYTES)?;
         }
         Ok(())
@@ -307,7 +304,14 @@ impl AddContactWayResponse {
     /// # Ok::<(), wecom_kf::Error>(())
     /// ```
     pub fn with_scene_param(&self, param: &str) -> Result<String> {
-        let encoded: String = url::form_urlencoded::byte_serialize(param.as_bytes()).collect();
+        // Percent-encoding throughout (a space is `%20`, never the form encoding's `+`, which
+        // WeCom might hand back as a plus), as the doc's example `a%3D1%26b%3D2` does.
+        const SCENE_PARAM: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'_')
+            .remove(b'.')
+            .remove(b'~');
+        let encoded = percent_encoding::utf8_percent_encode(param, SCENE_PARAM).to_string();
         validate::bytes("scene_param", &encoded, 1, SCENE_PARAM_MAX_BYTES)?;
         let separator = if self.url.contains('?') { '&' } else { '?' };
         Ok(format!("{}{separator}scene_param={encoded}", self.url))
@@ -389,6 +393,22 @@ pub struct Account {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The docs' pattern `[0-9a-zA-Z_-]*` allows an empty scene (it was refused); a space in a
+    /// scene_param is `%20` (it was `+`); an update may change nothing (it was refused).
+    #[test]
+    fn what_the_docs_allow_is_allowed() {
+        assert!(AddContactWay::new("wk").scene("").validate().is_ok());
+        let way = AddContactWayResponse {
+            url: "https://work.weixin.qq.com/kf/x?enc_scene=E".into(),
+        };
+        assert!(
+            way.with_scene_param("a b+c")
+                .unwrap()
+                .ends_with("&scene_param=a%20b%2Bc")
+        );
+        assert!(UpdateAccount::new("wk").validate().is_ok());
+    }
 
     #[test]
     fn requests_serialise_as_on_the_wire() {

@@ -221,7 +221,7 @@ async fn each_rule_is_checked_before_sending() {
             SendMessage::new(
                 &open_kfid,
                 ALICE,
-                Outgoing::from(Outgoing::menu([MenuItem::click("i".repeat(65), "x")])),
+                Outgoing::from(Outgoing::menu([MenuItem::click("i".repeat(129), "x")])),
             ),
             "msgmenu.click.id",
         ),

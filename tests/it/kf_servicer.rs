@@ -282,7 +282,6 @@ async fn each_contact_link_rule_is_checked_before_sending() {
     let accounts = client.kf().account();
     let cases = [
         (AddContactWay::new(""), "open_kfid"),
-        (AddContactWay::new(&open_kfid).scene(""), "scene"),
         (
             AddContactWay::new(&open_kfid).scene("s".repeat(33)),
             "scene",
