@@ -15,6 +15,7 @@
 //! | 42001 | access_token expired | token refreshed once, call replayed once |
 //! | 45009 | API frequency limit | never retried: retrying burns more quota |
 //! | 45033 | API concurrency limit | retried (idempotent calls only) |
+//! | 48002, 301002, 60011, 95011, 95012, 95017, 95023 | setup errors (permissions, the kf API switch) | final, [`is_configuration`] |
 //! | 95000–95032 | the kf family's own errors (constants `KF_*` below, each with its meaning) | final |
 
 /// Success.
@@ -51,8 +52,17 @@ pub const DATA_FORMAT_ERROR: i64 = 47001;
 pub const INVALID_PARAMETER: i64 = 40058;
 /// 不合法的media_id (wrong kind, or expired after 3 days).
 pub const INVALID_MEDIA_ID: i64 = 40007;
-/// 不合法的媒体文件类型: `media/upload`'s `type` is not image, voice, video or file.
+/// 不合法的媒体文件类型: the file breaks the media rules (不满足系统文件要求: its format or
+/// content). Not to be confused with [`INVALID_TYPE_PARAMETER`].
 pub const INVALID_MEDIA_TYPE: i64 = 40004;
+/// 不合法的type参数: `media/upload`'s `type` is not image, voice, video or file.
+pub const INVALID_TYPE_PARAMETER: i64 = 40005;
+/// API接口无权限调用: the app has no permission for this API.
+pub const API_NO_PERMISSION: i64 = 48002;
+/// 无权限操作指定的应用: the secret's app may not act on the app it names.
+pub const APP_NO_PERMISSION: i64 = 301002;
+/// 指定的成员/部门/标签参数无权限: outside the app's visible range.
+pub const OUT_OF_VISIBLE_RANGE: i64 = 60011;
 /// 不合法的文件大小.
 pub const INVALID_FILE_SIZE: i64 = 40006;
 /// 多媒体文件为空: the uploaded file is empty (or 5 bytes or less).
@@ -77,7 +87,8 @@ pub const KF_SEND_WINDOW_CLOSED: i64 = 95002;
 pub const KF_RECEPTION_LIMIT: i64 = 95003;
 /// open_kfid不存在: unknown, deleted, or another corp's.
 pub const KF_OPEN_KFID_NOT_FOUND: i64 = 95004;
-/// 客服账号数超过限制.
+/// 客服账号数超过限制: too many accounts, or the last one deleted ("且至少有一个": a corp
+/// keeps at least one).
 pub const KF_ACCOUNT_LIMIT: i64 = 95005;
 /// 不合法的客服账号名.
 pub const KF_INVALID_ACCOUNT_NAME: i64 = 95006;
@@ -142,7 +153,11 @@ pub fn describe(code: i64) -> Option<&'static str> {
         DATA_FORMAT_ERROR => "data format error: the body is not the expected JSON",
         INVALID_PARAMETER => "invalid parameter",
         INVALID_MEDIA_ID => "invalid or expired media_id",
-        INVALID_MEDIA_TYPE => "invalid media type (image, voice, video or file)",
+        INVALID_MEDIA_TYPE => "the file does not meet the media rules (format or content)",
+        INVALID_TYPE_PARAMETER => "invalid type parameter (image, voice, video or file)",
+        API_NO_PERMISSION => "the app has no permission to call this API",
+        APP_NO_PERMISSION => "no permission to act on the app named",
+        OUT_OF_VISIBLE_RANGE => "the member, department or tag is outside the app's visible range",
         INVALID_FILE_SIZE => "invalid file size",
         EMPTY_MEDIA => "empty media file",
         MEDIA_TOO_LARGE => "media file too large",
@@ -155,7 +170,9 @@ pub fn describe(code: i64) -> Option<&'static str> {
         KF_SEND_WINDOW_CLOSED => "more than 48 hours since the customer's last message",
         KF_RECEPTION_LIMIT => "the corp's limit on customers being served is reached",
         KF_OPEN_KFID_NOT_FOUND => "open_kfid does not exist",
-        KF_ACCOUNT_LIMIT => "too many customer-service accounts",
+        KF_ACCOUNT_LIMIT => {
+            "too many customer-service accounts, or deleting the last one (one must remain)"
+        }
         KF_INVALID_ACCOUNT_NAME => "invalid customer-service account name",
         KF_INVALID_MSG_TOKEN => {
             "the sync_msg token is invalid or expired (it lasts 10 minutes after the callback)"
@@ -171,17 +188,26 @@ pub fn describe(code: i64) -> Option<&'static str> {
         KF_SESSION_ENDED => "the session has ended",
         KF_NOT_A_SERVICER => "the user is not a servicer (or not activated in WeCom)",
         KF_DEDICATED_SERVICE_CONFIGURED => "a dedicated service is configured in the admin console",
-        KF_STATE_TRANSITION_NOT_ALLOWED => "this session state change is not allowed",
+        KF_STATE_TRANSITION_NOT_ALLOWED => {
+            "this session state change is not allowed: from 0 (untreated) to 1, 2 or 3; from 1 \
+             (bot) to 2 or 3; from 2 (queue) to 3; from 3 (servicer) to 3 or 4; an ended session \
+             (4) changes only when the customer writes again; read the state with \
+             service_state().get first"
+        }
         KF_API_SWITCH_OFF => "the API switch is off under the basic app permissions",
         KF_STATE_FORBIDS_SENDING => {
-            "the session's state does not allow sending (or it is older than 48 hours)"
+            "the session's state does not allow sending through the API: it is waiting in the \
+             queue (2) or with a human servicer (3), who replies in WeCom, or it has ended (4); \
+             send again after the customer writes, or move the session with transfer"
         }
         KF_SERVICER_UNAVAILABLE => "the servicer has stopped receiving or is suspended",
         KF_UPGRADE_TARGET_NOT_CONFIGURED => {
             "the upgrade service's userid or chatid is not configured"
         }
         KF_INVALID_LOCATION_TYPE => "invalid location_type",
-        KF_API_SWITCH_DELEGATED => "the API switch is granted to a third-party-developed app",
+        KF_API_SWITCH_DELEGATED => {
+            "the API switch is granted to a custom-developed app (代开发自建应用)"
+        }
         KF_ACCOUNT_USAGE_TOO_LOW => {
             "existing accounts are used too little to create another one for now"
         }
@@ -216,7 +242,9 @@ pub fn is_rate_limited(code: i64) -> bool {
     code == API_FREQUENCY_LIMIT
 }
 
-/// A credential or setup problem that no retry or refresh can fix.
+/// A credential or setup problem that no retry or refresh can fix: someone must change the
+/// corp's configuration (its secret, its trusted IPs, an app's permissions, where the kf API
+/// switch is).
 pub fn is_configuration(code: i64) -> bool {
     matches!(
         code,
@@ -226,6 +254,13 @@ pub fn is_configuration(code: i64) -> bool {
             | MISSING_SECRET
             | SECRET_MISMATCH
             | UNTRUSTED_IP
+            | API_NO_PERMISSION
+            | APP_NO_PERMISSION
+            | OUT_OF_VISIBLE_RANGE
+            | KF_USED_IN_WECOM
+            | KF_NOT_USED_IN_WECOM
+            | KF_API_SWITCH_OFF
+            | KF_API_SWITCH_DELEGATED
     )
 }
 
@@ -270,10 +305,35 @@ mod tests {
             .filter(|c| !unassigned.contains(c))
             .collect();
         assert_eq!(kf.to_vec(), documented);
+        // Where the kf switch is and which secret works are the corp's setup.
+        let setup = [
+            KF_USED_IN_WECOM,
+            KF_NOT_USED_IN_WECOM,
+            KF_API_SWITCH_OFF,
+            KF_API_SWITCH_DELEGATED,
+        ];
         for code in kf {
             let words = describe(code).unwrap_or_default();
             assert!(words.len() > 10, "{code}: {words:?}");
-            assert!(!is_transient(code) && !is_token_rejected(code) && !is_configuration(code));
+            assert!(!is_transient(code) && !is_token_rejected(code));
+            assert_eq!(is_configuration(code), setup.contains(&code), "{code}");
+        }
+    }
+
+    /// 48002, 301002 and 60011 are setup errors too; 40004 and 40005 are told apart.
+    #[test]
+    fn setup_errors_and_media_codes() {
+        for code in [48002, 301002, 60011, 95011, 95012, 95017, 95023] {
+            assert!(is_configuration(code), "{code}");
+        }
+        assert_ne!(describe(40004), describe(40005));
+        assert!(
+            describe(40005)
+                .unwrap_or_default()
+                .contains("type parameter")
+        );
+        for (code, says) in [(95018, "servicer"), (95016, "from 3"), (95023, "代开发")] {
+            assert!(describe(code).unwrap_or_default().contains(says), "{code}");
         }
     }
 }
