@@ -31,8 +31,11 @@ use crate::operation::{Operation, decoded_as_is};
 use crate::spec::{self, Endpoint};
 use crate::{Client, validate};
 
-/// The most days one call may cover (the range is closed, and both ends count by their day
-/// in China time).
+/// The longest span one call may cover, in days from the start's day to the end's (both
+/// counted by their day in China time). The doc says "查询时间区间[start_time, end_time]为闭区间，
+/// 最大查询跨度为31天" and leaves open whether that is 31 days inclusive or a span of 31; the
+/// SDK takes the wider reading (end − start ≤ 31 days), so it never refuses what WeCom may
+/// accept, and WeCom answers the rest.
 pub const MAX_RANGE_DAYS: u64 = 31;
 /// How far back figures are kept.
 pub const MAX_AGE_DAYS: u64 = 180;
@@ -183,10 +186,10 @@ pub(crate) fn check_range(start: SystemTime, end: SystemTime, now: SystemTime) -
     if end < start {
         return Err(Error::invalid("end_time", "must not be before start_time"));
     }
-    if (end - start) / DAY + 1 > MAX_RANGE_DAYS {
+    if (end - start) / DAY > MAX_RANGE_DAYS {
         return Err(Error::invalid(
             "end_time",
-            format!("the range [start_time, end_time] must span at most {MAX_RANGE_DAYS} days"),
+            format!("must be at most {MAX_RANGE_DAYS} days after start_time"),
         ));
     }
     if end >= today {
@@ -308,10 +311,11 @@ mod tests {
         let today = now - Duration::from_secs(12 * 3_600);
         let yesterday_end = today - Duration::from_secs(1);
         assert!(check_range(today - days(1), yesterday_end, now).is_ok());
-        // 31 days counted by their day: from 00:00 of the first to any time of the last.
-        assert!(check_range(today - days(31), yesterday_end, now).is_ok());
-        assert!(check_range(today - days(31), today - days(1), now).is_ok());
-        assert!(check_range(today - days(31) + days(1) / 2, yesterday_end, now).is_ok());
+        // A span of 31 days counted by their day (32 of the closed range: the wider reading of
+        // "最大查询跨度为31天"), from 00:00 of the first to any time of the last.
+        assert!(check_range(today - days(32), yesterday_end, now).is_ok());
+        assert!(check_range(today - days(32), today - days(1), now).is_ok());
+        assert!(check_range(today - days(32) + days(1) / 2, yesterday_end, now).is_ok());
         assert!(check_range(today - days(180), today - days(170), now).is_ok());
         let field = |r: Result<()>| match r {
             Err(Error::InvalidInput { field, .. }) => field,
@@ -322,14 +326,14 @@ mod tests {
             field(check_range(today - days(1), today - days(2), now)),
             "end_time"
         );
-        // 32 days, even when the ends are less than 31 × 24 hours apart.
+        // A span of 32 days, even when the ends are less than 32 × 24 hours apart.
         assert_eq!(
-            field(check_range(today - days(32), yesterday_end, now)),
+            field(check_range(today - days(33), yesterday_end, now)),
             "end_time"
         );
         assert_eq!(
             field(check_range(
-                today - days(32) + days(1) - Duration::from_secs(1),
+                today - days(33) + days(1) - Duration::from_secs(1),
                 today - days(1),
                 now
             )),

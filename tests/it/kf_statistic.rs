@@ -61,8 +61,8 @@ async fn each_range_rule_is_checked_before_sending() {
         ("", yesterday, yesterday, "open_kfid"),
         (k, yesterday, today, "end_time"),
         (k, yesterday, yesterday - DAY, "end_time"),
-        // 32 days of the closed range.
-        (k, yesterday - 31 * DAY, yesterday, "end_time"),
+        // A span of 32 days (33 of the closed range): past either reading of "31天".
+        (k, yesterday - 32 * DAY, yesterday, "end_time"),
         (k, today - 181 * DAY, today - 175 * DAY, "start_time"),
     ];
     for (kfid, start, end, field) in cases {
