@@ -311,9 +311,26 @@ pub struct UploadMediaResponse {
     pub kind: String,
     /// The id to use in messages (valid 3 days).
     pub media_id: String,
-    /// When it was uploaded (unix seconds, as WeCom sends them: a string).
-    #[serde(default)]
+    /// When it was uploaded (unix seconds, as WeCom sends them: a string; a number is taken
+    /// too, so that a change of type can never lose the `media_id` of an upload that happened).
+    #[serde(default, deserialize_with = "string_or_number")]
     pub created_at: String,
+}
+
+/// A string, or a number written as one.
+fn string_or_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Text(String),
+        Number(serde_json::Number),
+    }
+    Ok(match Either::deserialize(deserializer)? {
+        Either::Text(text) => text,
+        Either::Number(number) => number.to_string(),
+    })
 }
 
 /// `media/get` request (a GET).
@@ -361,6 +378,19 @@ impl std::fmt::Debug for DownloadMediaResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `created_at` is a string in the doc's example; a number must not fail the decode of an
+    /// upload that happened (it is not idempotent: its media_id would be lost).
+    #[test]
+    fn created_at_may_be_a_string_or_a_number() {
+        for body in [
+            r#"{"type":"image","media_id":"m","created_at":"1380000000"}"#,
+            r#"{"type":"image","media_id":"m","created_at":1380000000}"#,
+        ] {
+            let uploaded: UploadMediaResponse = serde_json::from_str(body).unwrap();
+            assert_eq!(uploaded.created_at, "1380000000", "{body}");
+        }
+    }
 
     /// A file in `Debug` is its size: a log line must not carry megabytes.
     #[test]

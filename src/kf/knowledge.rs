@@ -16,6 +16,15 @@
 //! let page = kb.list_intents(ListIntents::new().group_id(&group)).await?;
 //! # let _ = page; Ok(()) }
 //! ```
+//!
+//! # Open points
+//!
+//! The appendix of doc 95972 (the attachment formats) was not in any copy available, and the
+//! peers disagree; the SDK stays permissive where they do:
+//! - a link attachment's picture is sent as both `picurl` (silenceper) and `pic_url` (SKIT,
+//!   wecom-sdk);
+//! - a mini-program attachment needs only `appid` and `pagepath` (SKIT leaves `title` and
+//!   `thumb_media_id` optional).
 
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
@@ -593,7 +602,7 @@ pub enum Attachment {
     Link {
         /// Title.
         title: String,
-        /// Picture URL.
+        /// Picture URL, sent as both `picurl` and `pic_url` (peers disagree on the name).
         picurl: String,
         /// Description.
         desc: String,
@@ -602,9 +611,9 @@ pub enum Attachment {
     },
     /// A mini program card.
     MiniProgram {
-        /// Title.
+        /// Title (may be empty).
         title: String,
-        /// Cover image, by media id.
+        /// Cover image, by media id (may be empty).
         thumb_media_id: String,
         /// The mini program's appid.
         appid: String,
@@ -668,14 +677,12 @@ impl Attachment {
             Self::Link { title, url, .. } => {
                 &[("attachments.title", title), ("attachments.url", url)]
             }
+            // Only what opens the page is required: SKIT's model leaves title and cover
+            // optional, and the doc's appendix could not be read (never refuse what WeCom may
+            // accept).
             Self::MiniProgram {
-                title,
-                thumb_media_id,
-                appid,
-                pagepath,
+                appid, pagepath, ..
             } => &[
-                ("attachments.title", title),
-                ("attachments.thumb_media_id", thumb_media_id),
                 ("attachments.appid", appid),
                 ("attachments.pagepath", pagepath),
             ],
@@ -708,7 +715,11 @@ impl Serialize for Attachment {
                 map.serialize_entry("msgtype", "link")?;
                 map.serialize_entry(
                     "link",
-                    &serde_json::json!({"title": title, "picurl": picurl, "desc": desc, "url": url}),
+                    // The picture under both names the peers use (`picurl`, `pic_url`): the
+                    // doc's appendix could not be read, and a wrong name would drop the picture
+                    // silently.
+                    &serde_json::json!({"title": title, "picurl": picurl, "pic_url": picurl,
+                        "desc": desc, "url": url}),
                 )?;
             }
             Self::MiniProgram {
@@ -895,7 +906,7 @@ mod tests {
         assert_eq!(
             wire(Attachment::link("https://x/r", "T", "D", "https://x/p.png"))["link"],
             serde_json::json!({"url": "https://x/r", "title": "T", "desc": "D",
-                "picurl": "https://x/p.png"})
+                "picurl": "https://x/p.png", "pic_url": "https://x/p.png"})
         );
         assert_eq!(
             wire(Attachment::mini_program("wx1", "pages/i", "T", "THUMB"))["miniprogram"],
