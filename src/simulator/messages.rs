@@ -487,12 +487,10 @@ fn check_menu(payload: &Value) -> Result<(), Refusal> {
                     ));
                 }
             }
-            Some("text") => {
-                if !bytes_between(&item["text"]["content"], MENU_TEXT_MAX_BYTES) {
-                    return Err(Refusal::invalid(
-                        "msgmenu.text.content must be 1..256 bytes",
-                    ));
-                }
+            Some("text") if !bytes_between(&item["text"]["content"], MENU_TEXT_MAX_BYTES) => {
+                return Err(Refusal::invalid(
+                    "msgmenu.text.content must be 1..256 bytes",
+                ));
             }
             _ => {}
         }

@@ -464,6 +464,47 @@ mod tests {
         );
     }
 
+    /// The simulator's code (this test module aside) names no SDK validation, limit or
+    /// errcode: every file of `src/simulator/`, read at test time, so a new file is covered.
+    #[test]
+    fn the_simulator_imports_no_sdk_rule() {
+        let forbidden = [
+            "crate::validate",
+            "crate::kf::",
+            "crate::kf::{",
+            "crate::media",
+            "crate::errcode",
+            "check_range",
+            "day_of(",
+            "use crate::kf",
+        ];
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/simulator");
+        let mut read = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = match path.file_name().and_then(|n| n.to_str()) {
+                // Only this test module may name the SDK's side.
+                Some("rules.rs") => text.split("#[cfg(test)]").next().unwrap_or_default(),
+                _ => &text,
+            };
+            for (n, line) in code.lines().enumerate() {
+                let line = line.trim_start();
+                if line.starts_with("//") {
+                    continue;
+                }
+                for f in forbidden {
+                    assert!(!line.contains(f), "{}:{}: {line}", path.display(), n + 1);
+                }
+            }
+            read += 1;
+        }
+        assert!(read >= 13, "read {read} files of {}", dir.display());
+    }
+
     /// Rules the SDK holds as code rather than as a constant, compared by what each side
     /// decides at the boundary.
     ///
