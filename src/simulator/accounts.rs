@@ -1,18 +1,20 @@
 //! The simulator's customer-service accounts: `kf/account/add`, `del`, `update`, `list`.
 //!
-//! The limits are those of the official docs (94661–94664); the SDK's own validation uses the
-//! same constants, so the simulator is also a check of what the SDK would let through.
+//! The limits are the simulator's own transcription of the official docs (94661–94665, in
+//! [`super::rules`]), never the SDK's: the simulator is a check of what the SDK lets through.
 
 use serde_json::{Map, Value};
 
-use super::wire::{JsonBody, Refusal};
-use crate::errcode;
-use crate::kf::account::{
-    LIST_LIMIT_MAX, MEDIA_ID_MAX_BYTES, NAME_MAX_CHARS, OPEN_KFID_MAX_BYTES, SCENE_MAX_BYTES,
+use super::rules::codes;
+use super::rules::{
+    ACCOUNT_LIST_LIMIT_MAX as LIST_LIMIT_MAX, ACCOUNT_MEDIA_ID_MAX_BYTES as MEDIA_ID_MAX_BYTES,
+    ACCOUNT_NAME_MAX_CHARS as NAME_MAX_CHARS, ACCOUNTS_MAX, ACCOUNTS_MIN, OPEN_KFID_MAX_BYTES,
+    SCENE_MAX_BYTES, is_wecom_id,
 };
+use super::wire::{JsonBody, Refusal};
 
-/// WeCom's limit on accounts per corp.
-pub const MAX_ACCOUNTS: usize = 5000;
+/// WeCom's limit on accounts per corp (95005 beyond, doc 90313).
+pub const MAX_ACCOUNTS: usize = ACCOUNTS_MAX;
 
 /// An account held by the simulator, as seen by [`Simulator::accounts`](super::Simulator::accounts).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,8 +106,9 @@ impl Accounts {
         self.find(open_kfid)?;
         let scene = body.optional_str("scene")?;
         let mut url = format!("https://work.weixin.qq.com/kf/kfc{open_kfid}");
-        if let Some(scene) = scene {
-            if !crate::validate::is_id(scene, SCENE_MAX_BYTES) {
+        // "[0-9a-zA-Z_-]*" (doc 94665): an empty scene is allowed, and is no scene.
+        if let Some(scene) = scene.filter(|s| !s.is_empty()) {
+            if !is_wecom_id(scene, SCENE_MAX_BYTES) {
                 return Err(Refusal::invalid("scene"));
             }
             url.push_str("?enc_scene=ENC");
@@ -120,7 +123,7 @@ impl Accounts {
         check_name(name)?;
         check_media_id(media_id)?;
         if self.list.len() >= self.max {
-            return Err(Refusal::code(errcode::KF_ACCOUNT_LIMIT));
+            return Err(Refusal::code(codes::ACCOUNT_COUNT));
         }
         let open_kfid = self.insert(name, media_id);
         Ok(fields([("open_kfid", Value::from(open_kfid))]))
@@ -128,6 +131,10 @@ impl Accounts {
 
     fn delete(&mut self, body: &JsonBody) -> Result<Map<String, Value>, Refusal> {
         let index = self.find(body.required_str("open_kfid")?)?;
+        // "客服账号数不能多于最大的数量限制，且至少有一个" (95005, doc 90313).
+        if self.list.len() <= ACCOUNTS_MIN {
+            return Err(Refusal::code(codes::ACCOUNT_COUNT));
+        }
         self.list.remove(index);
         Ok(Map::new())
     }
@@ -181,26 +188,26 @@ impl Accounts {
 
     fn find(&self, open_kfid: &str) -> Result<usize, Refusal> {
         if open_kfid.is_empty() || open_kfid.len() > OPEN_KFID_MAX_BYTES {
-            return Err(Refusal::code(errcode::KF_INVALID_OPEN_KFID));
+            return Err(Refusal::code(codes::INVALID_OPEN_KFID));
         }
         self.list
             .iter()
             .position(|a| a.open_kfid == open_kfid)
-            .ok_or_else(|| Refusal::code(errcode::KF_OPEN_KFID_NOT_FOUND))
+            .ok_or_else(|| Refusal::code(codes::OPEN_KFID_NOT_FOUND))
     }
 }
 
 fn check_name(name: &str) -> Result<(), Refusal> {
     let chars = name.chars().count();
     if chars == 0 || chars > NAME_MAX_CHARS {
-        return Err(Refusal::code(errcode::KF_INVALID_ACCOUNT_NAME));
+        return Err(Refusal::code(codes::INVALID_ACCOUNT_NAME));
     }
     Ok(())
 }
 
 fn check_media_id(media_id: &str) -> Result<(), Refusal> {
     if media_id.is_empty() || media_id.len() > MEDIA_ID_MAX_BYTES {
-        return Err(Refusal::code(errcode::INVALID_MEDIA_ID));
+        return Err(Refusal::code(codes::INVALID_MEDIA_ID));
     }
     Ok(())
 }

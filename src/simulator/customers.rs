@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use super::rules::BATCHGET_MAX_IDS;
+use super::rules::codes;
 use super::wire::{JsonBody, Refusal};
-use crate::errcode;
-use crate::kf::customer::BATCHGET_MAX_IDS;
 
 #[derive(Debug)]
 struct SimCustomer {
@@ -111,8 +111,7 @@ impl Customers {
                 return Err(Refusal::invalid("type"));
             }
         };
-        let target =
-            target.ok_or_else(|| Refusal::code(errcode::KF_UPGRADE_TARGET_NOT_CONFIGURED))?;
+        let target = target.ok_or_else(|| Refusal::code(codes::UPGRADE_TARGET_NOT_CONFIGURED))?;
         self.upgrades
             .insert((open_kfid.to_owned(), external_userid.to_owned()), target);
         Ok(Map::new())

@@ -7,15 +7,14 @@
 
 use serde_json::{Map, Value, json};
 
-use super::wire::{JsonBody, Refusal};
-use crate::kf::knowledge::{
-    ANSWER_MAX_CHARS, ATTACHMENTS_MAX, GROUP_NAME_MAX_CHARS, LIST_LIMIT_MAX, QUESTION_MAX_CHARS,
-    SIMILAR_QUESTIONS_MAX,
+use super::rules::{
+    ANSWER_MAX_CHARS, ATTACHMENTS_MAX, GROUP_NAME_MAX_CHARS, GROUPS_MAX as MAX_GROUPS,
+    KNOWLEDGE_LIST_LIMIT_DEFAULT as DEFAULT_PAGE, KNOWLEDGE_LIST_LIMIT_MAX as LIST_LIMIT_MAX,
+    QUESTION_MAX_CHARS, SIMILAR_QUESTIONS_MAX,
 };
+use super::wire::{JsonBody, Refusal};
 
-const MAX_GROUPS: usize = 100;
 const MAX_INTENTS_PER_GROUP: usize = 200;
-const DEFAULT_PAGE: usize = 500;
 
 /// The knowledge-base endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! The simulator's temporary media: `media/upload` (multipart, field `media`) and
 //! `media/get`, with the documented limits (more than 5 bytes; image ≤ 10 MB, voice ≤ 2 MB,
-//! video ≤ 10 MB, file ≤ 20 MB; errcodes 40004 bad type, 44001 empty, 40006/45001 too large,
+//! video ≤ 10 MB, file ≤ 20 MB; errcodes 40005 a bad `type` parameter, 44001 empty, 40006/45001 too large,
 //! 40007 unknown or expired media_id). A media_id lasts 3 days.
 //!
 //! What is kept is bounded: a file is dropped once it is 3 days old (by the simulator's
@@ -16,10 +16,10 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
+use super::rules::codes;
+use super::rules::{MEDIA_MIN_BYTES, media_max_bytes};
 use super::wire::Refusal;
 use crate::clock::unix_secs;
-use crate::errcode;
-use crate::media::{FILE_MAX_BYTES, IMAGE_MAX_BYTES, MIN_BYTES, VIDEO_MAX_BYTES, VOICE_MAX_BYTES};
 
 /// How long a media_id can be used.
 const LIFETIME: Duration = Duration::from_secs(3 * 86_400);
@@ -154,32 +154,24 @@ impl Media {
         part: Option<&Result<UploadedPart, String>>,
         now: SystemTime,
     ) -> Result<Map<String, Value>, Refusal> {
-        let max = match kind {
-            Some("image") => IMAGE_MAX_BYTES,
-            Some("voice") => VOICE_MAX_BYTES,
-            Some("video") => VIDEO_MAX_BYTES,
-            Some("file") => FILE_MAX_BYTES,
-            _ => {
-                return Err(Refusal::new(
-                    errcode::INVALID_MEDIA_TYPE,
-                    "invalid media type",
-                ));
-            }
+        // 40005 不合法的type参数 (doc 90313), not 40004 (a file that breaks the rules).
+        let Some(max) = kind.and_then(media_max_bytes) else {
+            return Err(Refusal::code(codes::INVALID_TYPE_PARAM));
         };
         let part = match part {
             Some(Ok(part)) => part,
             Some(Err(why)) => {
                 return Err(Refusal::invalid(why));
             }
-            None => return Err(Refusal::new(errcode::EMPTY_MEDIA, "empty media data")),
+            None => return Err(Refusal::new(codes::EMPTY_MEDIA, "empty media data")),
         };
         let n = part.bytes.len();
-        if n <= MIN_BYTES {
-            return Err(Refusal::new(errcode::EMPTY_MEDIA, "empty media data"));
+        if n <= MEDIA_MIN_BYTES {
+            return Err(Refusal::new(codes::EMPTY_MEDIA, "empty media data"));
         }
         if n > max {
             return Err(Refusal::new(
-                errcode::MEDIA_TOO_LARGE,
+                codes::MEDIA_TOO_LARGE,
                 "media size out of limit",
             ));
         }
@@ -192,7 +184,7 @@ impl Media {
         // it may keep is refused rather than kept past the bound.
         if file.size() > self.max_bytes {
             return Err(Refusal::new(
-                errcode::MEDIA_TOO_LARGE,
+                codes::MEDIA_TOO_LARGE,
                 "media size out of limit (the simulator's max_media_bytes)",
             ));
         }
@@ -225,7 +217,7 @@ impl Media {
         media_id
             .and_then(|id| self.files.get(id))
             .filter(|m| !m.expired(now))
-            .ok_or_else(|| Refusal::code(errcode::INVALID_MEDIA_ID))
+            .ok_or_else(|| Refusal::code(codes::INVALID_MEDIA_ID))
     }
 }
 

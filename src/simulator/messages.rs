@@ -8,10 +8,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
+use super::rules::codes;
+use super::rules::{
+    MENU_CLICK_CONTENT_MAX_BYTES, MENU_CLICK_ID_MAX_BYTES, MENU_ITEMS_MAX, MENU_TEXT_MAX_BYTES,
+    MSGID_MAX_BYTES, SYNC_LIMIT_MAX, TEXT_MAX_BYTES, event_code_types, is_wecom_id, send_allowed,
+};
 use super::wire::{JsonBody, Refusal};
 use crate::clock::unix_secs;
-use crate::errcode;
-use crate::kf::message::{MENU_ITEMS_MAX, MSGID_MAX_BYTES, SYNC_LIMIT_MAX, TEXT_MAX_BYTES};
 
 /// How long a callback's token may be used.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(600);
@@ -174,7 +177,8 @@ impl Messages {
             .collect()
     }
 
-    /// `kf/send_msg`. `state` is the session's state (0 and 1 allow sending).
+    /// `kf/send_msg`. `state` is the session's state (0 and 1 allow sending; the caller moves
+    /// 0 to 1 once the message is sent).
     pub(crate) fn send(
         &mut self,
         open_kfid: &str,
@@ -197,21 +201,21 @@ impl Messages {
                 return Err(Refusal::invalid("text.content"));
             }
         }
-        if msgtype == "msgmenu" && payload["list"].as_array().map_or(0, Vec::len) > MENU_ITEMS_MAX {
-            return Err(Refusal::code(errcode::KF_MENU_ITEM_LIMIT));
+        if msgtype == "msgmenu" {
+            check_menu(payload)?;
         }
-        if !matches!(state(touser), 0 | 1) {
-            return Err(Refusal::code(errcode::KF_STATE_FORBIDS_SENDING));
+        if !send_allowed(state(touser)) {
+            return Err(Refusal::code(codes::STATE_FORBIDS_SENDING));
         }
         let key = (open_kfid.to_owned(), touser.to_owned());
         let Some(window) = self.windows.get_mut(&key) else {
-            return Err(Refusal::code(errcode::KF_SEND_WINDOW_CLOSED));
+            return Err(Refusal::code(codes::SEND_WINDOW_CLOSED));
         };
         if now.duration_since(window.last_customer).unwrap_or_default() > SEND_WINDOW {
-            return Err(Refusal::code(errcode::KF_SEND_WINDOW_CLOSED));
+            return Err(Refusal::code(codes::SEND_WINDOW_CLOSED));
         }
         if window.sent_since >= SEND_QUOTA {
-            return Err(Refusal::code(errcode::KF_SEND_QUOTA_USED_UP));
+            return Err(Refusal::code(codes::SEND_QUOTA_USED_UP));
         }
         window.sent_since += 1;
         let sent = SimSentMessage {
@@ -329,6 +333,14 @@ impl Messages {
         let Some(event) = self.codes.get_mut(code) else {
             return Err(Refusal::invalid("code"));
         };
+        if !event_code_types(event.state).contains(&msgtype) {
+            return Err(Refusal::invalid(format_args!(
+                "msgtype {msgtype} is not allowed for this code (doc 95122)"
+            )));
+        }
+        if msgtype == "msgmenu" {
+            check_menu(payload)?;
+        }
         let stale = event
             .state
             .is_some_and(|s| s != state(&event.open_kfid, &event.external_userid));
@@ -360,7 +372,7 @@ impl Messages {
         let Some(id) = body.optional_str("msgid")? else {
             return Ok(self.new_msgid());
         };
-        if !crate::validate::is_id(id, MSGID_MAX_BYTES) {
+        if id.is_empty() || !is_wecom_id(id, MSGID_MAX_BYTES) {
             return Err(Refusal::invalid("msgid"));
         }
         if self
@@ -412,7 +424,7 @@ impl Messages {
                         .is_ok_and(|age| age < TOKEN_LIFETIME)
             });
             if !fresh {
-                return Err(Refusal::code(errcode::KF_INVALID_MSG_TOKEN));
+                return Err(Refusal::code(codes::INVALID_MSG_TOKEN));
             }
         }
         let after = match body.optional_str("cursor")? {
@@ -450,4 +462,38 @@ impl Messages {
         );
         Ok(fields)
     }
+}
+
+/// A `msgmenu` payload's items (doc 94677): at most 10 (95008); a `click` item with an optional
+/// `id` of 1–128 bytes and a `content` of 1–128 bytes, a `text` item of 1–256 bytes (40058:
+/// the docs give no code for these).
+fn check_menu(payload: &Value) -> Result<(), Refusal> {
+    let items = payload["list"].as_array().map_or(&[][..], Vec::as_slice);
+    if items.len() > MENU_ITEMS_MAX {
+        return Err(Refusal::code(codes::MENU_ITEM_LIMIT));
+    }
+    let bytes_between =
+        |v: &Value, max: usize| v.as_str().is_some_and(|s| (1..=max).contains(&s.len()));
+    for item in items {
+        match item["type"].as_str() {
+            Some("click") => {
+                let click = &item["click"];
+                if !click["id"].is_null() && !bytes_between(&click["id"], MENU_CLICK_ID_MAX_BYTES) {
+                    return Err(Refusal::invalid("msgmenu.click.id must be 1..128 bytes"));
+                }
+                if !bytes_between(&click["content"], MENU_CLICK_CONTENT_MAX_BYTES) {
+                    return Err(Refusal::invalid(
+                        "msgmenu.click.content must be 1..128 bytes",
+                    ));
+                }
+            }
+            Some("text") if !bytes_between(&item["text"]["content"], MENU_TEXT_MAX_BYTES) => {
+                return Err(Refusal::invalid(
+                    "msgmenu.text.content must be 1..256 bytes",
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }

@@ -37,12 +37,12 @@
 //! | path | rules |
 //! |---|---|
 //! | `GET gettoken` | 41002/40013 missing/wrong `corpid`, 41004/40001 missing/wrong `corpsecret`; the same token while it is valid (or a fresh one per call, [`TokenIssue`]), `expires_in` = the configured TTL (the time left, for a reused token) |
-//! | every API call | 41001 no `access_token`, 40014 a token never issued or revoked, 42001 an expired one; 47001 a body that is not a JSON object, 40058 a field of the wrong type, a missing field, or the wrong HTTP method |
+//! | every API call | 41001 no `access_token`, 40014 a token never issued or revoked, 42001 an expired one; 40058 a body that is not a JSON object ("json不合法", doc 90313), a field of the wrong type, a missing field, or the wrong HTTP method |
 //! | `POST kf/account/add` | `name` 1–16 characters (95006), `media_id` 1–128 bytes (40007), at most 5000 accounts (95005) |
-//! | `POST kf/account/del` | `open_kfid` 1–64 bytes (95000) and known (95004) |
+//! | `POST kf/account/del` | `open_kfid` 1–64 bytes (95000) and known (95004); not the last account (95005: "且至少有一个", doc 90313) |
 //! | `POST kf/account/update` | as `del`, plus the `add` rules for the `name`/`media_id` given |
 //! | `POST kf/account/list` | `offset` (default 0), `limit` 1–100 (default 100; 40058 otherwise), in creation order |
-//! | `POST kf/add_contact_way` | a known `open_kfid` (95000/95004); `scene` 1–32 bytes of `0-9 a-z A-Z _ -` (40058); answers a `url` (`…?enc_scene=…` with a scene) |
+//! | `POST kf/add_contact_way` | a known `open_kfid` (95000/95004); `scene` 0–32 bytes of `0-9 a-z A-Z _ -` (40058; empty is no scene, doc 94665); answers a `url` (`…?enc_scene=…` with a scene) |
 //! | `POST kf/servicer/add`, `del` | a known `open_kfid`; `userid_list` and/or `department_id_list`, at most 100 each (40058); per item: 60111 a userid not in the directory ([`Simulator::seed_member`]), 60123 an unknown department ([`Simulator::seed_department`]), errmsg "ignored" when nothing changes |
 //! | `GET kf/servicer/list` | a known `open_kfid`; members (status 0) then departments, in the order added |
 //! | `POST kf/service_state/get` | a known `open_kfid`; the session's state (4 for one never seeded with [`Simulator::seed_session`]), `servicer_userid` in state 3 |
@@ -51,15 +51,42 @@
 //! | `POST kf/customer/upgrade_service` | a known `open_kfid`; `type` 1 with `member.userid` or 2 with `groupchat.chat_id` (40058), which must be configured (95021) |
 //! | `POST kf/customer/cancel_upgrade_service` | a known `open_kfid`; withdraws any recommendation (succeeds when there is none) |
 //! | `GET kf/get_corp_qualification` | `wechat_channels_binding: false` |
-//! | `POST kf/get_corp_statistic`, `kf/get_servicer_statistic` | a known `open_kfid`; `[start_time, end_time]` at most 31 days, within the last 180 days, before today in China time (40058); one entry of zero figures per day |
+//! | `POST kf/get_corp_statistic`, `kf/get_servicer_statistic` | a known `open_kfid`; `[start_time, end_time]` at most 31 China-time days counted inclusively (`end - start` ≤ 30 days: see open points), within the last 180 days, before today in China time (40058); one entry of zero figures per day |
 //! | `POST kf/knowledge/*_group`, `*_intent` | a default group ("默认分组", not renamable or deletable); group names 1–12 characters, unique, at most 100 groups; questions 1–200 characters, unique across groups; at most 100 similar questions; exactly one answer (1–500 characters, at most 4 attachments); at most 200 intents a group; lists page by `cursor`/`limit` (1–1000, default 500) and name media attachments instead of giving their media_id. WeCom documents no errcode for these rules: 40058 with the rule in the errmsg |
 //! | `POST kf/sync_msg` | a known `open_kfid`; the messages of [`Simulator::customer_says`] and the events of [`Simulator::customer_enters`], oldest first, the last 3 days; `cursor` from the previous `next_cursor` (40058 for one it did not issue); `limit` 1–1000 (default 1000; 40058 otherwise); `token` from [`Simulator::sync_token`], 95007 when unknown, for another account, or older than 10 minutes |
-//! | `POST kf/send_msg` | a known `open_kfid`; `touser`; `msgid` 1–32 bytes of `0-9 a-z A-Z _ -`, unique in the account (40058: the docs give no code); a documented `msgtype` with its payload object (40058), text 1–2048 bytes (40058), a menu of at most 10 items (95008); the session in state 0 or 1 (95018); within 48 hours of the customer's last message (95002); at most 5 messages since it (95001). Sent messages: [`Simulator::sent_messages`] |
-//! | `POST kf/send_msg_on_event` | a `code` from an `enter_session` event (20 s) or from `service_state/trans` (48 h; 20 s for a closing code), used once, while the session is still in the state that produced it; text or msgmenu. WeCom documents no errcode for a bad code: 40058 |
+//! | `POST kf/send_msg` | a known `open_kfid`; `touser`; `msgid` 1–32 bytes of `0-9 a-z A-Z _ -`, unique in the account (40058: the docs give no code); a documented `msgtype` with its payload object (40058), text 1–2048 bytes (40058), a menu of at most 10 items (95008), a click item's optional `id` 1–128 bytes and `content` 1–128 bytes, a text item 1–256 bytes (40058); the session in state 0 or 1 (95018 in 2, 3 and 4); a message sent moves state 0 to 1 (doc 95489); within 48 hours of the customer's last message (95002); at most 5 messages since it (95001). Sent messages: [`Simulator::sent_messages`] |
+//! | `POST kf/send_msg_on_event` | a `code` from an `enter_session` event (20 s) or from `service_state/trans` (48 h; 20 s for a closing code), used once, while the session is still in the state that produced it; text or msgmenu for welcome and closing codes, text only for queue (→2) and servicer (→3) codes (doc 95122). WeCom documents no errcode for a bad code: 40058 |
 //! | `POST kf/recall_msg` | a known `open_kfid`; a `msgid` the account sent, within 2 minutes, once (40058 otherwise: the docs give no code) |
-//! | `POST media/upload?type=` | `type` image/voice/video/file (40004); multipart field `media` with a filename; more than 5 bytes (44001); image ≤ 10 MB, voice ≤ 2 MB, video ≤ 10 MB, file ≤ 20 MB (45001); answers `type`, `media_id`, `created_at` |
+//! | `POST media/upload?type=` | `type` image/voice/video/file (40005); multipart field `media` with a filename; more than 5 bytes (44001); image ≤ 10 MB, voice ≤ 2 MB, video ≤ 10 MB, file ≤ 20 MB (45001); answers `type`, `media_id`, `created_at` |
 //! | `GET media/get?media_id=` | the file as uploaded (`Content-Disposition` with its name); 40007 for an unknown media_id or one older than 3 days (dropped then; also the oldest files beyond [`SimulatorBuilder::max_media_bytes`]) |
-//! | `POST kf/service_state/trans` | moves 0 → 1/2/3, 1 → 2/3, 2 → 3, 3 → 3/4, else 95016; to 3 needs a `servicer_userid` (40058) who is a servicer of the account (95014); a `msg_code` on the first move to 2 or 3 and on a move to 4 |
+//! | `POST kf/service_state/trans` | moves 0 → 1/2/3, 1 → 2/3, 2 → 3, 3 → 3/4, else 95016 (a target outside 0–4 is 40058); to 3 needs a `servicer_userid` (40058) who is a servicer of the account (95014); a `msg_code` on the first move to 2, on the first move to 3, and on every move to 4 (doc 95122) |
+//!
+//! A customer's message ([`Simulator::customer_says`]) starts a session in state 0 only when it
+//! has ended (4) or never begun; in states 0–3 it keeps its state, servicer and codes ("4
+//! 已结束…客户重新发信咨询后会话状态变为“未处理”", the state table of doc 94669).
+//!
+//! # An oracle, not a mirror
+//!
+//! The rules above are the simulator's own transcription of the docs (`rules.rs`, each with
+//! its doc id), never the SDK's validation or constants: a wrong SDK limit is caught by the
+//! simulator instead of being repeated by it. A unit test compares the two transcriptions
+//! pair by pair.
+//!
+//! # Open points
+//!
+//! Where the docs do not settle a rule, the simulator is strict (it refuses what WeCom may
+//! refuse; the SDK stays permissive and sends it):
+//!
+//! | point | what the simulator does | why |
+//! |---|---|---|
+//! | 0/1/2 → 4 by `service_state/trans` (audit F21) | refused, 95016 | the state table's text (doc 94669) offers "结束会话" only from 3; the flowchart it points to was not available |
+//! | "最大查询跨度为31天" (audit F14, docs 95489/95490) | at most 31 days counted inclusively: `end - start` ≤ 30 days; 31 is refused | the text does not say whether `end - start` may be 31 days |
+//! | a too-long `open_kfid` (95000) or account `media_id` (40007) (audit F16) | the field's own code | 40058's general "超出了限制" text may apply instead; unverified |
+//! | menu `click.id` length (doc 94677) | optional, 1–128 bytes | the newer copies say 128, a 2021 copy 64 |
+//! | upload content formats (doc 90253: JPG/PNG, AMR, MP4) | not checked: 40004 (a file that breaks the rules) is never answered | which bytes WeCom inspects is unverified; file names are display names only |
+//! | `send_msg_on_event` and the session state | a code's send does not move 0 to 1 | doc 95489 names "通过API发消息"; only `send_msg` is modelled as a bot reply |
+//! | codes for 0/1 → 3 (no queue) | the first move to 3 issues a "从接待池接入会话" code | doc 95122's table has no row for a direct assignment; a peer says the first move to 2 and to 3 each return a code |
+//! | a duplicate `msgid`, a used or stale `code`, a recall out of time | 40058 | the docs name the rule but no errcode |
 //!
 //! Errors come as WeCom sends them: HTTP 200, `application/json; charset=UTF-8`, and an
 //! `errmsg` with WeCom's suffix (`…, hint: [...], from ip: ..., more info at …?e=<code>`).
@@ -112,6 +139,7 @@ mod fault;
 mod knowledge;
 mod media;
 mod messages;
+mod rules;
 mod server;
 mod servicers;
 mod sessions;
@@ -372,7 +400,8 @@ impl Simulator {
     }
 
     /// A customer sends a text message to an account: it joins the log `kf/sync_msg` pages
-    /// through, and the customer's session is (again) in state 0. Returns its `msgid`.
+    /// through; a session that has ended (or never begun) starts in state 0, one in states
+    /// 0–3 keeps its state. Returns its `msgid`.
     pub fn customer_says(&self, open_kfid: &str, external_userid: &str, text: &str) -> String {
         let now = self.shared.clock.now();
         let mut world = self.shared.world();
@@ -487,8 +516,9 @@ impl Simulator {
         self.shared.world().messages.issue_token(open_kfid, now)
     }
 
-    /// A customer writes to an account: their session is (again) in state 0, untreated, as
-    /// after a real message. Sessions never seeded are in state 4 (ended or not started).
+    /// A customer writes to an account, as after a real message: a session that has ended or
+    /// never begun starts in state 0 (untreated); one in states 0–3 keeps its state. Sessions
+    /// never seeded are in state 4 (ended or not started).
     pub fn seed_session(&self, open_kfid: &str, external_userid: &str) {
         self.shared
             .world()

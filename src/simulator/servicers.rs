@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
+use super::rules::SERVICER_LIST_MAX_ITEMS as CHANGE_MAX_ITEMS;
+use super::rules::codes;
 use super::wire::{JsonBody, Refusal, wecom_message};
-use crate::errcode;
-use crate::kf::servicer::CHANGE_MAX_ITEMS;
 
 /// The servicer endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,13 +71,7 @@ impl Servicers {
                 .entry(open_kfid.to_owned())
                 .or_default()
                 .userids;
-            let (code, msg) = apply(
-                add,
-                known,
-                errcode::USERID_NOT_FOUND,
-                list,
-                userid.to_owned(),
-            );
+            let (code, msg) = apply(add, known, codes::USERID_NOT_FOUND, list, userid.to_owned());
             results.push(json!({"userid": userid, "errcode": code, "errmsg": msg}));
         }
         for id in departments {
@@ -87,7 +81,7 @@ impl Servicers {
                 .entry(open_kfid.to_owned())
                 .or_default()
                 .departments;
-            let (code, msg) = apply(add, known, errcode::INVALID_DEPARTMENT, list, id);
+            let (code, msg) = apply(add, known, codes::INVALID_DEPARTMENT, list, id);
             results.push(json!({"department_id": id, "errcode": code, "errmsg": msg}));
         }
         let mut fields = Map::new();
@@ -141,7 +135,7 @@ fn apply<T: PartialEq>(
         (false, Some(at)) => {
             list.remove(at);
         }
-        _ => return (errcode::OK, "ignored"),
+        _ => return (codes::OK, "ignored"),
     }
-    (errcode::OK, "success")
+    (codes::OK, "success")
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
@@ -19,14 +19,14 @@ use super::fault::{Fault, FaultPlan};
 use super::knowledge::{Knowledge, KnowledgeOp};
 use super::media::{Media, UploadedPart};
 use super::messages::Messages;
+use super::rules::codes;
+use super::rules::{DAY_SECS, china_day, statistic_range_refusal};
 use super::servicers::{ServicerOp, Servicers};
 use super::sessions::Sessions;
 use super::tokens::Tokens;
 use super::wire::{JsonBody, Refusal, Reply};
 use crate::clock::Clock;
 use crate::clock::unix_secs;
-use crate::errcode;
-use crate::kf::statistic::day_of;
 
 /// The counter key every path the simulator does not serve is counted under (their calls
 /// answer HTTP 404), so that a client sending many long made-up paths cannot grow the counters.
@@ -400,8 +400,16 @@ impl World {
                 let body = JsonBody::parse(&call.body)?;
                 let open_kfid = self.known_account(&body)?;
                 let sessions = &self.sessions;
-                self.messages
-                    .send(open_kfid, &body, |u| sessions.state_of(open_kfid, u), now)?
+                let sent = self.messages.send(
+                    open_kfid,
+                    &body,
+                    |u| sessions.state_of(open_kfid, u),
+                    now,
+                )?;
+                // "通过API发消息…会将客户分配给智能助手" (doc 95489): 0 becomes 1.
+                self.sessions
+                    .api_replied(open_kfid, body.required_str("touser")?);
+                sent
             }
             Endpoint::SendMsgOnEvent => {
                 let body = JsonBody::parse(&call.body)?;
@@ -462,13 +470,13 @@ impl World {
 
     fn gettoken(&mut self, call: &Call, now: SystemTime) -> Result<Map<String, Value>, Refusal> {
         let param = |name: &str| call.query.get(name).filter(|v| !v.is_empty());
-        let corp_id = param("corpid").ok_or_else(|| Refusal::code(errcode::MISSING_CORP_ID))?;
+        let corp_id = param("corpid").ok_or_else(|| Refusal::code(codes::MISSING_CORP_ID))?;
         if *corp_id != self.corp_id {
-            return Err(Refusal::code(errcode::INVALID_CORP_ID));
+            return Err(Refusal::code(codes::INVALID_CORP_ID));
         }
-        let secret = param("corpsecret").ok_or_else(|| Refusal::code(errcode::MISSING_SECRET))?;
+        let secret = param("corpsecret").ok_or_else(|| Refusal::code(codes::MISSING_SECRET))?;
         if *secret != self.corp_secret {
-            return Err(Refusal::code(errcode::INVALID_SECRET));
+            return Err(Refusal::code(codes::INVALID_SECRET));
         }
         let (token, expires_in) = self.tokens.issue(now);
         let mut fields = Map::new();
@@ -589,16 +597,18 @@ impl Shared {
 }
 
 /// `kf/get_corp_statistic` and `kf/get_servicer_statistic`: the documented range rules (the
-/// SDK's own, 40058 here), then one day of zero figures per day of the range.
+/// simulator's own reading, [`statistic_range_refusal`]; 40058 here), then one day of zero
+/// figures per day of the range.
 fn statistic(body: &JsonBody, now: SystemTime) -> Result<Map<String, Value>, Refusal> {
-    let start = body.required_i64("start_time")?;
-    let end = body.required_i64("end_time")?;
-    let at = |secs: i64| UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0).unsigned_abs());
-    crate::kf::statistic::check_range(at(start), at(end), now).map_err(Refusal::invalid)?;
+    let start = body.required_i64("start_time")?.max(0).unsigned_abs();
+    let end = body.required_i64("end_time")?.max(0).unsigned_abs();
+    if let Some(why) = statistic_range_refusal(start, end, unix_secs(now)) {
+        return Err(Refusal::invalid(why));
+    }
     // One entry per China-time day of the closed range, as WeCom counts them.
-    let (first, last) = (day_of(at(start)), day_of(at(end)));
+    let (first, last) = (china_day(start), china_day(end));
     let days: Vec<Value> = (first..=last)
-        .step_by(86_400)
+        .step_by(DAY_SECS as usize)
         .map(|day| {
             serde_json::json!({
                 "stat_time": day,

@@ -8,8 +8,8 @@ pub(crate) const MAX_TOKENS_KEPT: usize = 10_000;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
+use super::rules::codes;
 use super::wire::Refusal;
-use crate::errcode;
 
 /// Whether `gettoken` hands out the same token while it is valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -107,14 +107,14 @@ impl Tokens {
     pub(crate) fn check(&self, token: Option<&str>, now: SystemTime) -> Result<(), Refusal> {
         let token = match token {
             Some(t) if !t.is_empty() => t,
-            _ => return Err(Refusal::code(errcode::MISSING_ACCESS_TOKEN)),
+            _ => return Err(Refusal::code(codes::MISSING_ACCESS_TOKEN)),
         };
         if !self.issued.contains_key(token) {
-            return Err(Refusal::code(errcode::INVALID_ACCESS_TOKEN));
+            return Err(Refusal::code(codes::INVALID_ACCESS_TOKEN));
         }
         match self.remaining(token, now) {
             Some(_) => Ok(()),
-            None => Err(Refusal::code(errcode::ACCESS_TOKEN_EXPIRED)),
+            None => Err(Refusal::code(codes::ACCESS_TOKEN_EXPIRED)),
         }
     }
 

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use http::StatusCode;
 use serde_json::{Map, Value};
 
-use crate::errcode;
+use super::rules::codes;
 
 /// What WeCom's API answers carry as their content type.
 pub(crate) const JSON_CONTENT_TYPE: &str = "application/json; charset=UTF-8";
@@ -28,7 +28,7 @@ impl Refusal {
     /// field (and how the simulator answers rules whose code the docs do not give).
     pub(crate) fn invalid(what: impl std::fmt::Display) -> Self {
         Self::new(
-            errcode::INVALID_PARAMETER,
+            codes::INVALID_PARAMETER,
             format!("invalid parameter: {what}"),
         )
     }
@@ -42,28 +42,36 @@ impl Refusal {
 /// The short English `errmsg` WeCom sends before its hint, for the codes the simulator uses.
 pub(crate) fn wecom_message(code: i64) -> &'static str {
     match code {
-        errcode::SYSTEM_BUSY => "system busy",
-        errcode::INVALID_SECRET => "invalid credential",
-        errcode::INVALID_CORP_ID => "invalid corpid",
-        errcode::INVALID_ACCESS_TOKEN => "invalid access_token",
-        errcode::MISSING_ACCESS_TOKEN => "access_token missing",
-        errcode::MISSING_CORP_ID => "corpid missing",
-        errcode::MISSING_SECRET => "corpsecret missing",
-        errcode::ACCESS_TOKEN_EXPIRED => "access_token expired",
-        errcode::API_FREQUENCY_LIMIT => "api freq out of limit",
-        errcode::API_CONCURRENCY_LIMIT => "api concurrent out of limit",
-        errcode::DATA_FORMAT_ERROR => "data format error",
-        errcode::INVALID_PARAMETER => "invalid parameter",
-        errcode::INVALID_MEDIA_ID => "invalid media_id",
-        errcode::KF_INVALID_OPEN_KFID => "invalid open_kfid",
-        errcode::KF_OPEN_KFID_NOT_FOUND => "open_kfid not exist",
-        errcode::KF_ACCOUNT_LIMIT => "kf account count exceed limit",
-        errcode::KF_INVALID_ACCOUNT_NAME => "invalid kf account name",
-        errcode::USERID_NOT_FOUND => "userid not found",
-        errcode::INVALID_DEPARTMENT => "invalid party id",
-        errcode::KF_STATE_TRANSITION_NOT_ALLOWED => "service state transition not allowed",
-        errcode::KF_NOT_A_SERVICER => "user is not servicer",
-        errcode::KF_UPGRADE_TARGET_NOT_CONFIGURED => "upgrade service target not configured",
+        codes::SYSTEM_BUSY => "system busy",
+        codes::INVALID_SECRET => "invalid credential",
+        codes::INVALID_CORP_ID => "invalid corpid",
+        codes::INVALID_ACCESS_TOKEN => "invalid access_token",
+        codes::MISSING_ACCESS_TOKEN => "access_token missing",
+        codes::MISSING_CORP_ID => "corpid missing",
+        codes::MISSING_SECRET => "corpsecret missing",
+        codes::ACCESS_TOKEN_EXPIRED => "access_token expired",
+        codes::API_FREQUENCY_LIMIT => "api freq out of limit",
+        codes::API_CONCURRENCY_LIMIT => "api concurrent out of limit",
+        codes::INVALID_PARAMETER => "invalid parameter",
+        codes::INVALID_MEDIA_ID => "invalid media_id",
+        codes::INVALID_TYPE_PARAM => "invalid type",
+        codes::INVALID_MEDIA_FILE => "invalid media type",
+        codes::EMPTY_MEDIA => "empty media data",
+        codes::MEDIA_TOO_LARGE => "media size out of limit",
+        codes::SEND_QUOTA_USED_UP => "send msg count exceed limit",
+        codes::SEND_WINDOW_CLOSED => "customer has not sent a message in 48 hours",
+        codes::INVALID_MSG_TOKEN => "invalid msg token",
+        codes::MENU_ITEM_LIMIT => "menu item count exceed limit",
+        codes::STATE_FORBIDS_SENDING => "service state does not allow sending",
+        codes::INVALID_OPEN_KFID => "invalid open_kfid",
+        codes::OPEN_KFID_NOT_FOUND => "open_kfid not exist",
+        codes::ACCOUNT_COUNT => "kf account count exceed limit",
+        codes::INVALID_ACCOUNT_NAME => "invalid kf account name",
+        codes::USERID_NOT_FOUND => "userid not found",
+        codes::INVALID_DEPARTMENT => "invalid party id",
+        codes::STATE_TRANSITION_NOT_ALLOWED => "service state transition not allowed",
+        codes::NOT_A_SERVICER => "user is not servicer",
+        codes::UPGRADE_TARGET_NOT_CONFIGURED => "upgrade service target not configured",
         _ => "error",
     }
 }
@@ -150,7 +158,8 @@ impl Reply {
 }
 
 /// A request body parsed as a JSON object, with typed field access that refuses like WeCom:
-/// a body that is not a JSON object is 47001, a field of the wrong type or a missing required
+/// a body that is not a JSON object is 40058 ("json不合法", doc 90313; 47001 is not a WeCom
+/// code), a field of the wrong type or a missing required
 /// field is 40058.
 pub(crate) struct JsonBody(Map<String, Value>);
 
@@ -167,7 +176,10 @@ impl JsonBody {
     pub(crate) fn parse(bytes: &[u8]) -> Result<Self, Refusal> {
         match serde_json::from_slice::<Value>(bytes) {
             Ok(Value::Object(map)) => Ok(Self(map)),
-            _ => Err(Refusal::code(errcode::DATA_FORMAT_ERROR)),
+            _ => Err(Refusal::new(
+                codes::INVALID_PARAMETER,
+                "invalid json: the body must be a JSON object",
+            )),
         }
     }
 
@@ -262,9 +274,9 @@ mod tests {
 
     #[test]
     fn bodies_are_refused_like_wecom() {
-        assert_eq!(JsonBody::parse(b"{").unwrap_err().code, 47001);
-        assert_eq!(JsonBody::parse(b"[1]").unwrap_err().code, 47001);
-        assert_eq!(JsonBody::parse(b"").unwrap_err().code, 47001);
+        assert_eq!(JsonBody::parse(b"{").unwrap_err().code, 40058);
+        assert_eq!(JsonBody::parse(b"[1]").unwrap_err().code, 40058);
+        assert_eq!(JsonBody::parse(b"").unwrap_err().code, 40058);
         let body = JsonBody::parse(br#"{"name":1,"limit":-1,"offset":7,"s":"x"}"#).unwrap();
         assert_eq!(body.required_str("name").unwrap_err().code, 40058);
         assert_eq!(body.required_str("missing").unwrap_err().code, 40058);

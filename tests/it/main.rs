@@ -21,6 +21,7 @@ mod redis_store;
 mod replay_rules;
 mod secrets_and_refusals;
 mod simulator_limits;
+mod simulator_oracle;
 mod simulator_rules;
 mod token_load_counts;
 mod token_rejection;

@@ -233,7 +233,8 @@ async fn malformed_bodies_wrong_types_and_wrong_methods_are_refused_not_crashed_
             .json()
             .await
             .unwrap();
-        assert_eq!(code(&v), 47001, "body {body:?}");
+        // 40058 "json不合法" (doc 90313); 47001 is not a WeCom code (audit F7).
+        assert_eq!(code(&v), 40058, "body {body:?}");
     }
     for body in [
         json!({"name": 1, "media_id": "m"}),
@@ -363,13 +364,18 @@ async fn del_and_update_need_a_valid_known_open_kfid() {
         ("b", "m2")
     );
     let del = || raw.post("kf/account/del", Some(&token), json!({"open_kfid": id}));
+    // "客服账号数…且至少有一个" (95005, doc 90313): the last account stays (audit F15).
+    assert_eq!(code(&del().await), 95005, "the last account is not deleted");
+    assert_eq!(sim.accounts().len(), 1);
+    let other = sim.seed_account("other", "m");
     assert_eq!(code(&del().await), 0);
     assert_eq!(
         code(&del().await),
         95004,
         "deleting twice: the second sees 95004"
     );
-    assert!(sim.accounts().is_empty());
+    assert_eq!(sim.accounts().len(), 1);
+    assert_eq!(sim.accounts()[0].open_kfid, other);
 }
 
 #[tokio::test]
@@ -588,7 +594,12 @@ async fn servicer_and_contact_link_bodies_are_checked_like_wecom() {
     assert_eq!(code(&listed), 0);
     assert_eq!(listed["servicer_list"], json!([]));
 
-    for scene in ["", "has space", "场景", &"s".repeat(33)] {
+    // "[0-9a-zA-Z_-]*" (doc 94665): an empty scene is no scene, and is allowed.
+    let empty = json!({"open_kfid": open_kfid, "scene": ""});
+    let plain = raw.post("kf/add_contact_way", t, empty).await;
+    assert_eq!(code(&plain), 0);
+    assert!(!plain["url"].as_str().unwrap().contains("enc_scene"));
+    for scene in ["has space", "场景", &"s".repeat(33)] {
         let body = json!({"open_kfid": open_kfid, "scene": scene});
         assert_eq!(
             code(&raw.post("kf/add_contact_way", t, body).await),
@@ -612,7 +623,7 @@ async fn servicer_and_contact_link_bodies_are_checked_like_wecom() {
     assert!(way["url"].as_str().unwrap().contains("?enc_scene="));
     let counters = sim.counters();
     assert_eq!(counters.effects("kf/servicer/add"), 0);
-    assert_eq!(counters.effects("kf/add_contact_way"), 1);
+    assert_eq!(counters.effects("kf/add_contact_way"), 2);
 }
 
 #[tokio::test]
@@ -624,7 +635,6 @@ async fn service_state_bodies_are_checked_like_wecom() {
     for body in [
         json!({"open_kfid": open_kfid, "external_userid": "wm1"}),
         json!({"open_kfid": open_kfid, "external_userid": "wm1", "service_state": "1"}),
-        json!({"open_kfid": open_kfid, "external_userid": "wm1", "service_state": 0}),
         json!({"open_kfid": open_kfid, "external_userid": "wm1", "service_state": 5}),
         json!({"open_kfid": open_kfid, "external_userid": "wm1", "service_state": 3}),
         json!({"open_kfid": open_kfid, "service_state": 1}),
@@ -741,7 +751,8 @@ async fn media_uploads_are_checked_like_wecom() {
                 .unwrap()
         }
     };
-    assert_eq!(code(&upload("sticker", vec![1; 10]).await), 40004);
+    // 40005 不合法的type参数 (doc 90313), not 40004 (a file that breaks the rules): audit F6.
+    assert_eq!(code(&upload("sticker", vec![1; 10]).await), 40005);
     assert_eq!(code(&upload("file", vec![1; 5]).await), 44001);
     assert_eq!(
         code(&upload("voice", vec![1; 2 * 1024 * 1024 + 1]).await),
