@@ -46,9 +46,8 @@ pub const UNTRUSTED_IP: i64 = 60020;
 pub const MISSING_CORP_ID: i64 = 41002;
 /// 缺少corpsecret参数.
 pub const MISSING_SECRET: i64 = 41004;
-/// 数据格式错误: the body is not the JSON the endpoint expects.
-pub const DATA_FORMAT_ERROR: i64 = 47001;
-/// 不合法的参数 (malformed JSON, field too long, …).
+/// 不合法的参数 (malformed JSON, a field too long, …). WeCom has no 47001: that is the
+/// Official Account platform's code.
 pub const INVALID_PARAMETER: i64 = 40058;
 /// 不合法的media_id (wrong kind, or expired after 3 days).
 pub const INVALID_MEDIA_ID: i64 = 40007;
@@ -150,7 +149,6 @@ pub fn describe(code: i64) -> Option<&'static str> {
         UNTRUSTED_IP => "caller IP is not in the corp's trusted IP list",
         MISSING_CORP_ID => "corpid missing",
         MISSING_SECRET => "corpsecret missing",
-        DATA_FORMAT_ERROR => "data format error: the body is not the expected JSON",
         INVALID_PARAMETER => "invalid parameter",
         INVALID_MEDIA_ID => "invalid or expired media_id",
         INVALID_MEDIA_TYPE => "the file does not meet the media rules (format or content)",

@@ -213,8 +213,9 @@ impl Operation for TransferServiceState {
 #[derive(Clone, Deserialize)]
 #[non_exhaustive]
 pub struct TransferServiceStateResponse {
-    /// A one-time code for `kf/send_msg_on_event` (a greeting or closing message), when WeCom
-    /// issues one: the first move to 2 or 3, and a move to 4.
+    /// A one-time code for `kf/send_msg_on_event`, when WeCom issues one (doc 95122): the
+    /// first move into the queue (2) and the first to a servicer (3), each its own code for
+    /// text only, and a move to 4 (its closing message: text or a menu).
     #[serde(default)]
     pub msg_code: Option<String>,
 }

@@ -365,6 +365,18 @@ mod tests {
                 verdict: Agree,
             },
             Pair {
+                name: "menu click id bytes (94677)",
+                sdk: n(message::MENU_CLICK_ID_MAX_BYTES),
+                sim: n(MENU_CLICK_ID_MAX_BYTES),
+                verdict: Agree,
+            },
+            Pair {
+                name: "menu text item bytes (94677)",
+                sdk: n(message::MENU_TEXT_MAX_BYTES),
+                sim: n(MENU_TEXT_MAX_BYTES),
+                verdict: Agree,
+            },
+            Pair {
                 name: "statistics span days (95489)",
                 sdk: statistic::MAX_RANGE_DAYS,
                 sim: STATISTIC_MAX_SPAN_DAYS,
@@ -508,11 +520,7 @@ mod tests {
     /// Rules the SDK holds as code rather than as a constant, compared by what each side
     /// decides at the boundary.
     ///
-    /// Rules with no SDK constant to compare, listed here so that none is hidden (SDK values
-    /// as the lead's change sets them):
-    /// - menu `click.id`: SDK optional, ≤ 128 bytes; simulator optional, 1–128 bytes
-    ///   ([`MENU_CLICK_ID_MAX_BYTES`]): agree.
-    /// - menu `text.content`: SDK 1–256 bytes; simulator 1–256 ([`MENU_TEXT_MAX_BYTES`]): agree.
+    /// Rules with no SDK constant to compare, listed here so that none is hidden:
     /// - `scene`: SDK may be empty; simulator may be empty (`[0-9a-zA-Z_-]*`, doc 94665): agree.
     /// - upload filename extension: SDK no check; simulator no check (doc 90253 names content
     ///   formats, not file names): agree.
