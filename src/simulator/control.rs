@@ -325,7 +325,7 @@ impl Serialize for Fault {
     }
 }
 
-/// The JSON forms of [`Serialize`](#impl-Serialize-for-Fault); an `http_status` must be a
+/// The JSON forms its `Serialize` writes; an `http_status` must be a
 /// valid HTTP status (100–999).
 impl<'de> Deserialize<'de> for Fault {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

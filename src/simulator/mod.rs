@@ -101,10 +101,36 @@
 //! one encrypted, signed `kf_msg_or_event` event to the URL; [`Simulator::notify`] POSTs one
 //! again (a redelivery). The event's `Token` is good for `kf/sync_msg` for 10 minutes.
 //!
+//! # Control plane
+//!
+//! The same operations are served as JSON routes under `/__sim/` on the simulator's own port,
+//! for tests in any language (each route calls the function the method named calls):
+//!
+//! | route | body | answer | method |
+//! |---|---|---|---|
+//! | `POST /__sim/reset` | none | `{"ok": true}` | [`Simulator::reset`] |
+//! | `GET /__sim/state` | none | [`SimState`]: `accounts`, `sessions`, `sent_messages`, `counters` (`gettoken`, `calls`, `effects`), `callback_url` | [`Simulator::state`] |
+//! | `POST /__sim/seed` | [`Seed`]: `{"members": [...], "customers": [{"external_userid", "nickname"}], "accounts": [{"name", "media_id"}]}` | [`Seeded`]: `{"open_kfids": [...]}` | [`Simulator::seed`] |
+//! | `POST /__sim/customer/message` | `{"open_kfid", "external_userid", "text"}` | [`CustomerAct`]: `{"msgid", "callback"?}` | [`Simulator::customer_message`] |
+//! | `POST /__sim/customer/enter` | `{"open_kfid", "external_userid", "scene"?}` | [`CustomerAct`] | [`Simulator::customer_enter`] |
+//! | `POST /__sim/callback` | `{"url", "token", "encoding_aes_key"}` | `{"ok": true}` | [`Simulator::set_callback`] |
+//! | `POST /__sim/faults` | `{"path", "fault", "times"?}` (`times` 1 by default; `fault` as [`Fault`]'s JSON form: `{"http_status": 502}`, `{"errcode": -1}`, `{"delay_ms": 1500}`, `"hold"`, `"drop_before_answer"`, `"drop_after_effect"`) | `{"pending": n}` | [`Simulator::inject`], [`Simulator::pending_faults`] |
+//! | `POST /__sim/release` | `{"path"}` | `{"ok": true}` | [`Simulator::release`] |
+//! | `POST /__sim/tokens/expire` | none | `{"ok": true}` | [`Simulator::expire_tokens`] |
+//! | `POST /__sim/tokens/revoke` | none | `{"ok": true}` | [`Simulator::revoke_tokens`] |
+//!
+//! Control calls need no access token and are not counted in [`Counters`]: **the control
+//! plane is for tests on 127.0.0.1 only**, as anyone who reaches the port can rewrite the
+//! corp. A bad request is answered with a JSON body `{"error": "..."}`: 404 for an unknown
+//! route (the message lists the routes), 405 for the wrong method (with `Allow`), 413 for a
+//! body over 1 MiB, 400 for malformed JSON, a missing or unknown field, an unknown fault kind,
+//! a fault on a path the simulator does not serve, an unknown account, or unusable callback
+//! settings. Bodies are read whatever their `Content-Type` (`curl -d` works as is).
+//!
 //! # Running it standalone
 //!
 //! `cargo run --example simulator -- --port 8080` serves it on a fixed port for programs in
-//! other languages.
+//! other languages, control plane included (`--port 0` picks a free port and prints it).
 
 mod accounts;
 mod control;

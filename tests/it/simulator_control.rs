@@ -750,3 +750,59 @@ fn parse_curl(line: &str) -> (String, String, Option<String>) {
         .to_owned();
     (method, route, body)
 }
+
+/// `examples/simulator.rs` serves the control plane: started with `--port 0`, it prints its
+/// address, takes a seed and shows it in the state. `cargo test` builds the example next to
+/// this binary; run alone (`cargo test --test it`), the example is not built and this test
+/// says so and passes.
+#[tokio::test]
+async fn the_standalone_example_serves_the_control_plane() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let deps = std::env::current_exe().unwrap();
+    let example = deps
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|profile| {
+            profile
+                .join("examples")
+                .join(format!("simulator{}", std::env::consts::EXE_SUFFIX))
+        })
+        .unwrap();
+    if !example.exists() {
+        eprintln!(
+            "{} not built (run the whole `cargo test`)",
+            example.display()
+        );
+        return;
+    }
+    let mut child = tokio::process::Command::new(&example)
+        .args(["--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Kept open until the end: the example goes on printing.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next_line().await.unwrap().unwrap();
+    let base = first
+        .strip_prefix("WeCom simulator listening on ")
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_owned();
+    let control = Control {
+        http: reqwest::Client::builder().no_proxy().build().unwrap(),
+        base,
+    };
+    let seeded = control
+        .post(
+            "/__sim/seed",
+            json!({"accounts": [{"name": "独立", "media_id": "m"}]}),
+        )
+        .await;
+    let state = control.state().await;
+    assert_eq!(state["accounts"][0]["open_kfid"], seeded["open_kfids"][0]);
+    let (status, value) = control.send("GET", "/__sim/nope", None).await;
+    assert_eq!(status, 404, "{value}");
+    child.kill().await.unwrap();
+    drop(lines);
+}
