@@ -480,14 +480,7 @@ impl Control {
 
     /// The account must exist.
     fn known_account(&self, open_kfid: &str) -> Result<(), ControlError> {
-        let known = self
-            .shared
-            .world()
-            .accounts
-            .snapshot()
-            .iter()
-            .any(|a| a.open_kfid == open_kfid);
-        if known {
+        if self.shared.world().accounts.check_exists(open_kfid).is_ok() {
             Ok(())
         } else {
             Err(ControlError::UnknownAccount(open_kfid.to_owned()))
