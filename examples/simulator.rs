@@ -5,7 +5,10 @@
 //! ```
 //!
 //! Point your program's WeCom base URL at the printed address (`http://127.0.0.1:8080`, so that
-//! `gettoken` is `http://127.0.0.1:8080/cgi-bin/gettoken`). Stop it with Ctrl-C.
+//! `gettoken` is `http://127.0.0.1:8080/cgi-bin/gettoken`); `--port 0` picks a free port. Tests
+//! drive it over the JSON control plane under `/__sim/` (seed, play a customer, faults, token
+//! expiry, state and counters, reset; see the README), meant for 127.0.0.1 only. Stop it with
+//! Ctrl-C.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -49,6 +52,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sim.base_url(),
         sim.corp_id(),
         sim.corp_secret()
+    );
+    println!(
+        "  control:     curl '{}/__sim/state' (tests only: no token needed)",
+        sim.base_url()
     );
     tokio::signal::ctrl_c().await?;
     println!("\n{}", sim.counters());

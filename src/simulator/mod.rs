@@ -128,12 +128,39 @@
 //! one encrypted, signed `kf_msg_or_event` event to the URL; [`Simulator::notify`] POSTs one
 //! again (a redelivery). The event's `Token` is good for `kf/sync_msg` for 10 minutes.
 //!
+//! # Control plane
+//!
+//! The same operations are served as JSON routes under `/__sim/` on the simulator's own port,
+//! for tests in any language (each route calls the function the method named calls):
+//!
+//! | route | body | answer | method |
+//! |---|---|---|---|
+//! | `POST /__sim/reset` | none | `{"ok": true}` | [`Simulator::reset`] |
+//! | `GET /__sim/state` | none | [`SimState`]: `accounts`, `sessions`, `sent_messages`, `counters` (`gettoken`, `calls`, `effects`), `callback_url` | [`Simulator::state`] |
+//! | `POST /__sim/seed` | [`Seed`]: `{"members": [...], "customers": [{"external_userid", "nickname"}], "accounts": [{"name", "media_id"}]}` | [`Seeded`]: `{"open_kfids": [...]}` | [`Simulator::seed`] |
+//! | `POST /__sim/customer/message` | `{"open_kfid", "external_userid", "text"}` | [`CustomerAct`]: `{"msgid", "callback"?}` | [`Simulator::customer_message`] |
+//! | `POST /__sim/customer/enter` | `{"open_kfid", "external_userid", "scene"?}` | [`CustomerAct`] | [`Simulator::customer_enter`] |
+//! | `POST /__sim/callback` | `{"url", "token", "encoding_aes_key"}` | `{"ok": true}` | [`Simulator::set_callback`] |
+//! | `POST /__sim/faults` | `{"path", "fault", "times"?}` (`times` 1 by default; `fault` as [`Fault`]'s JSON form: `{"http_status": 502}`, `{"errcode": -1}`, `{"delay_ms": 1500}`, `"hold"`, `"drop_before_answer"`, `"drop_after_effect"`) | `{"pending": n}` | [`Simulator::inject`], [`Simulator::pending_faults`] |
+//! | `POST /__sim/release` | `{"path"}` | `{"ok": true}` | [`Simulator::release`] |
+//! | `POST /__sim/tokens/expire` | none | `{"ok": true}` | [`Simulator::expire_tokens`] |
+//! | `POST /__sim/tokens/revoke` | none | `{"ok": true}` | [`Simulator::revoke_tokens`] |
+//!
+//! Control calls need no access token and are not counted in [`Counters`]: **the control
+//! plane is for tests on 127.0.0.1 only**, as anyone who reaches the port can rewrite the
+//! corp. A bad request is answered with a JSON body `{"error": "..."}`: 404 for an unknown
+//! route (the message lists the routes), 405 for the wrong method (with `Allow`), 413 for a
+//! body over 1 MiB, 400 for malformed JSON, a missing or unknown field, an unknown fault kind,
+//! a fault on a path the simulator does not serve, an unknown account, or unusable callback
+//! settings. Bodies are read whatever their `Content-Type` (`curl -d` works as is).
+//!
 //! # Running it standalone
 //!
 //! `cargo run --example simulator -- --port 8080` serves it on a fixed port for programs in
-//! other languages.
+//! other languages, control plane included (`--port 0` picks a free port and prints it).
 
 mod accounts;
+mod control;
 mod customers;
 mod fault;
 mod knowledge;
@@ -156,6 +183,10 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use accounts::{MAX_ACCOUNTS, SimAccount};
+pub use control::{
+    ControlError, CustomerAct, Delivery, Seed, SeedAccount, SeedCustomer, Seeded, SimState,
+    StateAccount, StateCounters, StateMessage, StateSession,
+};
 pub use fault::Fault;
 pub use media::{DEFAULT_MAX_MEDIA_BYTES, MAX_MEDIA_FILES, MediaHeld};
 pub use messages::SimSentMessage;
@@ -164,10 +195,7 @@ pub use tokens::TokenIssue;
 
 use crate::clock::{Clock, SystemClock};
 use crate::{Client, ClientBuilder};
-use state::{Shared, World, path_key};
-
-/// How long WeCom waits for a bot to answer a callback.
-const CALLBACK_DEADLINE: Duration = Duration::from_secs(5);
+use state::{Shared, World};
 
 /// The corp id a simulator accepts unless told otherwise.
 pub const DEFAULT_CORP_ID: &str = "wwsimulatedcorp";
@@ -196,6 +224,8 @@ pub struct Simulator {
     corp_id: String,
     corp_secret: String,
     shared: Arc<Shared>,
+    /// The operations the Rust API and the `/__sim/` routes share.
+    control: Arc<control::Control>,
     server: JoinHandle<()>,
 }
 
@@ -266,14 +296,13 @@ impl Simulator {
     /// Every token issued so far expires now: its next use is answered 42001, and `gettoken`
     /// issues a new one.
     pub fn expire_tokens(&self) {
-        let now = self.shared.clock.now();
-        self.shared.world().tokens.expire_all(now);
+        self.control.expire_tokens();
     }
 
     /// Every token issued so far is revoked: its next use is answered 40014 (WeCom may
     /// invalidate tokens early "for operational reasons").
     pub fn revoke_tokens(&self) {
-        self.shared.world().tokens.revoke_all();
+        self.control.revoke_tokens();
     }
 
     /// The lifetime of tokens issued from now on.
@@ -284,21 +313,18 @@ impl Simulator {
     /// Plays `fault` on the next `times` calls to `path` (`"kf/account/list"`, `"gettoken"`;
     /// a `/cgi-bin/` prefix is accepted). Faults already queued on the path play first.
     pub fn inject(&self, path: &str, fault: Fault, times: u32) {
-        self.shared
-            .world()
-            .faults
-            .push(path_key(path).to_owned(), fault, times);
+        self.control.inject(path, fault, times);
     }
 
     /// Lets one call on `path` held by [`Fault::Hold`] go on (the oldest waiting, or the next
     /// to arrive if none waits yet).
     pub fn release(&self, path: &str) {
-        self.shared.release(path_key(path));
+        self.control.release(path);
     }
 
     /// Calls on `path` that queued faults will still hit.
     pub fn pending_faults(&self, path: &str) -> u32 {
-        self.shared.world().faults.pending(path_key(path))
+        self.control.pending_faults(path)
     }
 
     /// Forgets every queued fault.
@@ -308,7 +334,7 @@ impl Simulator {
 
     /// A snapshot of the counters.
     pub fn counters(&self) -> Counters {
-        self.shared.world().counters.clone()
+        self.control.counters()
     }
 
     /// Sets every counter back to zero.
@@ -357,13 +383,13 @@ impl Simulator {
     /// Creates an account directly, without a call or the API's checks (for seeding test
     /// data, e.g. enough accounts to need several pages). Returns its `open_kfid`.
     pub fn seed_account(&self, name: &str, media_id: &str) -> String {
-        self.shared.world().accounts.insert(name, media_id)
+        self.control.seed_account(name, media_id)
     }
 
     /// Adds a member to the corp's directory, so that it can become a servicer
     /// (`kf/servicer/add` refuses unknown userids per item with 60111).
     pub fn seed_member(&self, userid: &str) {
-        self.shared.world().servicers.add_member(userid);
+        self.control.seed_member(userid);
     }
 
     /// Adds a department to the corp's directory (unknown ones are refused per item, 60123).
@@ -374,7 +400,7 @@ impl Simulator {
     /// A customer the corp has talked to in the last 48 hours: `kf/customer/batchget` finds
     /// them (others come back as invalid ids).
     pub fn seed_customer(&self, external_userid: &str, nickname: &str) {
-        self.shared.world().customers.add(external_userid, nickname);
+        self.control.seed_customer(external_userid, nickname);
     }
 
     /// The members and group chats the upgrade service may recommend (others are 95021).
@@ -403,22 +429,14 @@ impl Simulator {
     /// through; a session that has ended (or never begun) starts in state 0, one in states
     /// 0–3 keeps its state. Returns its `msgid`.
     pub fn customer_says(&self, open_kfid: &str, external_userid: &str, text: &str) -> String {
-        let now = self.shared.clock.now();
-        let mut world = self.shared.world();
-        world.sessions.customer_writes(open_kfid, external_userid);
-        world
-            .messages
-            .customer_text(open_kfid, external_userid, text, now)
+        self.control.customer_says(open_kfid, external_userid, text)
     }
 
     /// A customer enters a session through a contact link with `scene`: an `enter_session`
     /// event (with a welcome code) joins the log. Returns its `msgid`.
     pub fn customer_enters(&self, open_kfid: &str, external_userid: &str, scene: &str) -> String {
-        let now = self.shared.clock.now();
-        self.shared
-            .world()
-            .messages
-            .customer_enters(open_kfid, external_userid, scene, now)
+        self.control
+            .customer_enters(open_kfid, external_userid, scene)
     }
 
     /// What `open_kfid` sent with `kf/send_msg`, oldest first (`sync_msg` does not return
@@ -452,9 +470,8 @@ impl Simulator {
         token: &str,
         encoding_aes_key: &str,
     ) -> Result<(), crate::callback::CallbackError> {
-        let crypto = crate::callback::CallbackCrypto::new(token, encoding_aes_key, self.corp_id())?;
-        self.shared.world().callback = Some((url.into(), crypto));
-        Ok(())
+        self.control
+            .set_callback(url.into(), token, encoding_aes_key)
     }
 
     /// Tells the bot that `open_kfid` has news, as WeCom does: POSTs an encrypted
@@ -462,51 +479,7 @@ impl Simulator {
     /// Returns the bot's HTTP status, or why the delivery failed (including no answer within
     /// WeCom's 5 seconds).
     pub async fn notify(&self, open_kfid: &str) -> Result<u16, String> {
-        let now = self.shared.clock.now();
-        let secs = crate::clock::unix_secs(now);
-        let (url, crypto, token) = {
-            let mut world = self.shared.world();
-            let (url, crypto) = world
-                .callback
-                .clone()
-                .ok_or_else(|| "no callback set: call set_callback first".to_owned())?;
-            let token = world.messages.issue_token(open_kfid, now);
-            (url, crypto, token)
-        };
-        let event = format!(
-            "<xml><ToUserName><![CDATA[{corp}]]></ToUserName><CreateTime>{secs}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]></Event><Token><![CDATA[{token}]]></Token><OpenKfId><![CDATA[{open_kfid}]]></OpenKfId></xml>",
-            corp = self.corp_id(),
-        );
-        let timestamp = secs.to_string();
-        // A fresh nonce per delivery, as WeCom sends: two callbacks in one second differ.
-        let mut random = [0u8; 4];
-        getrandom::fill(&mut random).map_err(|e| format!("no randomness: {e}"))?;
-        let nonce = u32::from_be_bytes(random).to_string();
-        let sealed = crypto
-            .seal(&event, &timestamp, &nonce)
-            .map_err(|e| e.to_string())?;
-        let body = format!(
-            "<xml><ToUserName><![CDATA[{corp}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt><AgentID><![CDATA[]]></AgentID></xml>",
-            corp = self.corp_id(),
-            encrypt = sealed.encrypt,
-        );
-        // WeCom waits 5 seconds for a bot's answer.
-        let response = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(CALLBACK_DEADLINE)
-            .build()
-            .map_err(|e| e.without_url().to_string())?
-            .post(url)
-            .query(&[
-                ("msg_signature", sealed.msg_signature.as_str()),
-                ("timestamp", timestamp.as_str()),
-                ("nonce", nonce.as_str()),
-            ])
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| e.without_url().to_string())?;
-        Ok(response.status().as_u16())
+        self.control.notify(open_kfid).await
     }
 
     /// The `Token` a `kf_msg_or_event` callback for `open_kfid` would carry now: `sync_msg`
@@ -524,6 +497,59 @@ impl Simulator {
             .world()
             .sessions
             .customer_writes(open_kfid, external_userid);
+    }
+
+    /// Back to the corp as started (`POST /__sim/reset`): no accounts, directory members or
+    /// departments, customers, sessions, knowledge base, messages, media, callback, queued
+    /// faults or counts. Kept: the configuration, and the tokens issued (so a client's
+    /// cached token goes on working; [`expire_tokens`](Self::expire_tokens) or
+    /// [`revoke_tokens`](Self::revoke_tokens) drop them). Accounts created afterwards get
+    /// new `open_kfid`s; message ids start again from the first.
+    pub fn reset(&self) {
+        self.control.reset();
+    }
+
+    /// A snapshot of the corp (`GET /__sim/state`): accounts, sessions, sent messages,
+    /// counters and the callback URL.
+    pub fn state(&self) -> SimState {
+        self.control.state()
+    }
+
+    /// Seeds directory members, customers and accounts in one go (`POST /__sim/seed`), as
+    /// [`seed_member`](Self::seed_member), [`seed_customer`](Self::seed_customer) and
+    /// [`seed_account`](Self::seed_account) do. Returns the accounts' `open_kfid`s.
+    pub fn seed(&self, seed: &Seed) -> Seeded {
+        self.control.seed(seed)
+    }
+
+    /// A customer writes `text` to a known account (`POST /__sim/customer/message`): as
+    /// [`customer_says`](Self::customer_says), then, if a callback is set, one
+    /// `kf_msg_or_event` callback as [`notify`](Self::notify) sends it. Refused with
+    /// [`ControlError::UnknownAccount`] for an account the corp does not hold.
+    pub async fn customer_message(
+        &self,
+        open_kfid: &str,
+        external_userid: &str,
+        text: &str,
+    ) -> Result<CustomerAct, ControlError> {
+        self.control
+            .customer_message(open_kfid, external_userid, text)
+            .await
+    }
+
+    /// A customer enters a known account's session with `scene` (`POST
+    /// /__sim/customer/enter`): as [`customer_enters`](Self::customer_enters), then, if a
+    /// callback is set, one `kf_msg_or_event` callback. Refused with
+    /// [`ControlError::UnknownAccount`] for an account the corp does not hold.
+    pub async fn customer_enter(
+        &self,
+        open_kfid: &str,
+        external_userid: &str,
+        scene: &str,
+    ) -> Result<CustomerAct, ControlError> {
+        self.control
+            .customer_enter(open_kfid, external_userid, scene)
+            .await
     }
 }
 
@@ -670,12 +696,20 @@ impl SimulatorBuilder {
             media::Media::new(self.max_media_bytes),
         );
         let shared = Arc::new(Shared::new(world, self.clock));
-        let server = tokio::spawn(server::run(listener, shared.clone(), self.limits));
+        let blank = control::Blank {
+            token_ttl: self.token_ttl,
+            token_issue: self.token_issue,
+            max_accounts: self.max_accounts,
+            max_media_bytes: self.max_media_bytes,
+        };
+        let control = Arc::new(control::Control::new(shared.clone(), blank));
+        let server = tokio::spawn(server::run(listener, control.clone(), self.limits));
         Ok(Simulator {
             addr,
             corp_id: self.corp_id,
             corp_secret: self.corp_secret,
             shared,
+            control,
             server,
         })
     }

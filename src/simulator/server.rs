@@ -29,6 +29,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
+use super::control::{self, Control};
 use super::fault::Fault;
 use super::media::UploadedPart;
 use super::state::{Call, Shared, path_key};
@@ -88,13 +89,13 @@ impl Listener for TcpListener {
 }
 
 /// Accepts connections until the task is aborted; aborting it also closes every connection
-/// (they live in the task's `JoinSet`).
-pub(crate) async fn run(listener: TcpListener, shared: Arc<Shared>, limits: Limits) {
-    serve(listener, shared, limits, tokio::time::sleep).await;
+/// (they live in the task's `JoinSet`). Calls under `/__sim/` go to the control plane.
+pub(crate) async fn run(listener: TcpListener, control: Arc<Control>, limits: Limits) {
+    serve(listener, control, limits, tokio::time::sleep).await;
 }
 
 /// [`run`] with its listener and its sleep as parameters, for the unit tests.
-async fn serve<L, S, F>(mut listener: L, shared: Arc<Shared>, limits: Limits, sleep: S)
+async fn serve<L, S, F>(mut listener: L, control: Arc<Control>, limits: Limits, sleep: S)
 where
     L: Listener,
     S: Fn(Duration) -> F,
@@ -116,7 +117,7 @@ where
                             connections.spawn(serve_connection(
                                 stream,
                                 peer.ip(),
-                                shared.clone(),
+                                control.clone(),
                                 limits,
                                 permit,
                             ));
@@ -145,13 +146,13 @@ where
 async fn serve_connection<I>(
     stream: I,
     peer: IpAddr,
-    shared: Arc<Shared>,
+    control: Arc<Control>,
     limits: Limits,
     permit: OwnedSemaphorePermit,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |request| handle(request, peer, shared.clone(), limits));
+    let service = service_fn(move |request| handle(request, peer, control.clone(), limits));
     if let Err(error) = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
@@ -178,10 +179,24 @@ impl std::error::Error for HangUp {}
 async fn handle(
     request: Request<Incoming>,
     peer: IpAddr,
-    shared: Arc<Shared>,
+    control: Arc<Control>,
     limits: Limits,
 ) -> Result<Response<Full<Bytes>>, HangUp> {
     let (parts, body) = request.into_parts();
+    if control::is_control_path(parts.uri.path()) {
+        // Not a WeCom call: not counted, no token, no faults.
+        let body = tokio::time::timeout(
+            limits.body_timeout,
+            read_body(body, control::MAX_CONTROL_BODY_BYTES),
+        )
+        .await
+        .map_err(|_| HangUp)?;
+        let Some(body) = body? else {
+            return Ok(control::too_large());
+        };
+        return Ok(control.answer(&parts.method, parts.uri.path(), &body).await);
+    }
+    let shared = control.shared().clone();
     let query: HashMap<String, String> =
         url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
             .into_owned()
@@ -414,6 +429,13 @@ mod tests {
             Media::new(1024),
         );
         let shared = Arc::new(Shared::new(world, Arc::new(SystemClock)));
+        let blank = crate::simulator::control::Blank {
+            token_ttl: Duration::from_secs(60),
+            token_issue: TokenIssue::default(),
+            max_accounts: 1,
+            max_media_bytes: 1024,
+        };
+        let control = Arc::new(Control::new(shared, blank));
         let limits = Limits {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
@@ -428,7 +450,7 @@ mod tests {
         };
         let pauses = Arc::new(Mutex::new(Vec::new()));
         let recorded = pauses.clone();
-        let server = tokio::spawn(serve(listener, shared, limits, move |pause| {
+        let server = tokio::spawn(serve(listener, control, limits, move |pause| {
             recorded.lock().unwrap().push(pause);
             std::future::ready(())
         }));

@@ -148,3 +148,26 @@ impl Sessions {
         Ok(fields)
     }
 }
+
+/// A read-only view for the control plane's state snapshot (`control.rs`).
+impl Sessions {
+    /// Every session known, by account and customer: (open_kfid, external_userid, state, the
+    /// servicer in state 3).
+    pub(crate) fn snapshot(&self) -> Vec<(String, String, i64, Option<String>)> {
+        self.by_customer
+            .iter()
+            .map(|((open_kfid, external_userid), session)| {
+                let servicer = session
+                    .servicer
+                    .clone()
+                    .filter(|_| session.state == SERVICER);
+                (
+                    open_kfid.clone(),
+                    external_userid.clone(),
+                    session.state,
+                    servicer,
+                )
+            })
+            .collect()
+    }
+}

@@ -84,6 +84,12 @@ pub(crate) fn path_key(path: &str) -> &str {
     path.strip_prefix("cgi-bin/").unwrap_or(path)
 }
 
+/// Whether the simulator serves `path` (a path key), e.g. for the control plane to refuse a
+/// fault scripted on a path no call will ever reach.
+pub(crate) fn serves(path: &str) -> bool {
+    Endpoint::route(path).is_some()
+}
+
 /// The endpoints the simulator implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Endpoint {

@@ -20,6 +20,7 @@ mod redis_bad_data;
 mod redis_store;
 mod replay_rules;
 mod secrets_and_refusals;
+mod simulator_control;
 mod simulator_limits;
 mod simulator_oracle;
 mod simulator_rules;
