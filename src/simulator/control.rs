@@ -868,7 +868,7 @@ mod tests {
         assert!(is_control_path("/__sim/state"));
         assert!(!is_control_path("/__simulator"));
         assert!(!is_control_path("/cgi-bin/__sim/state"));
-        assert!(!is_control_path("/cgi-bin/gettoken"));
+        assert!(!is_control_path(crate::spec::GETTOKEN.path));
     }
 
     #[test]
