@@ -1072,19 +1072,22 @@ impl MessageContent {
                 image_url: any_text(o, "image_url").unwrap_or_default(),
                 shop_nickname: any_text(o, "shop_nickname").unwrap_or_default(),
             }),
-            "merged_msg" => Self::MergedMsg(MergedMessage {
-                title: any_text(o, "title").unwrap_or_default(),
-                item: list(o, "item")
-                    .iter()
-                    .filter_map(Value::as_object)
-                    .map(|i| MergedItem {
-                        send_time: lenient_u64(i, "send_time"),
-                        msgtype: any_text(i, "msgtype").unwrap_or_default(),
-                        sender_name: any_text(i, "sender_name").unwrap_or_default(),
-                        msg_content: any_text(i, "msg_content").unwrap_or_default(),
-                    })
-                    .collect(),
-            }),
+            // A record that is not an object would have nowhere to go: keep it all raw then.
+            "merged_msg" if list(o, "item").iter().all(Value::is_object) => {
+                Self::MergedMsg(MergedMessage {
+                    title: any_text(o, "title").unwrap_or_default(),
+                    item: list(o, "item")
+                        .iter()
+                        .filter_map(Value::as_object)
+                        .map(|i| MergedItem {
+                            send_time: lenient_u64(i, "send_time"),
+                            msgtype: any_text(i, "msgtype").unwrap_or_default(),
+                            sender_name: any_text(i, "sender_name").unwrap_or_default(),
+                            msg_content: any_text(i, "msg_content").unwrap_or_default(),
+                        })
+                        .collect(),
+                })
+            }
             "channels" => Self::Channels(ChannelsMessage {
                 sub_type: lenient_i64(o, "sub_type"),
                 nickname: any_text(o, "nickname").unwrap_or_default(),
@@ -1203,17 +1206,21 @@ mod tests {
             panic!()
         };
         assert_eq!(o.product_titles, r#"["甲","乙"]"#);
-        // Numbers as strings, a numeric msgtype (go-workwx models it as uint32), a record that
-        // is not an object (skipped), content that is not JSON (kept as a string).
+        // Numbers as strings, a numeric msgtype (go-workwx models it as uint32), content that
+        // is not JSON (kept as a string).
         let MessageContent::MergedMsg(m) = content(
             "merged_msg",
             serde_json::json!({"title":"t","item":[
                 {"send_time":"17","msgtype":1,"sender_name":"s","msg_content":"not json"},
-                "junk",
                 {"send_time":18,"msgtype":"text","msg_content":"{\"text\":{\"content\":\"wrapped\"}}"}]}),
         ) else {
             panic!()
         };
+        // A record that is not an object: the whole message stays raw.
+        assert!(matches!(
+            content("merged_msg", serde_json::json!({"title":"t","item":[{"msgtype":"text"},"junk"]})),
+            MessageContent::Other { msgtype, payload } if msgtype == "merged_msg" && payload["item"][1] == "junk"
+        ));
         assert_eq!(m.item.len(), 2);
         assert_eq!((m.item[0].send_time, m.item[0].msgtype.as_str()), (17, "1"));
         assert_eq!(
