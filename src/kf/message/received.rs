@@ -426,8 +426,9 @@ pub struct ReceivedMenu {
     pub tail_content: Option<String>,
 }
 
-/// One item of a [`ReceivedMenu`], by its `type`.
-#[derive(Debug, Clone, PartialEq)]
+/// One item of a [`ReceivedMenu`], by its `type`. `Debug` hides the values of token- and
+/// code-like keys of an unknown item.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum ReceivedMenuItem {
     /// A reply option (`click`): clicking it sends `content` back as a text whose `menu_id` is
@@ -956,6 +957,46 @@ impl Event {
     }
 }
 
+impl fmt::Debug for ReceivedMenuItem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Click { id, content } => f
+                .debug_struct("Click")
+                .field("id", id)
+                .field("content", content)
+                .finish(),
+            Self::View { url, content } => f
+                .debug_struct("View")
+                .field("url", url)
+                .field("content", content)
+                .finish(),
+            Self::MiniProgram {
+                appid,
+                pagepath,
+                content,
+            } => f
+                .debug_struct("MiniProgram")
+                .field("appid", appid)
+                .field("pagepath", pagepath)
+                .field("content", content)
+                .finish(),
+            Self::Text {
+                content,
+                no_newline,
+            } => f
+                .debug_struct("Text")
+                .field("content", content)
+                .field("no_newline", no_newline)
+                .finish(),
+            Self::Other { r#type, raw } => f
+                .debug_struct("Other")
+                .field("type", r#type)
+                .field("raw", &ShownJson(raw))
+                .finish(),
+        }
+    }
+}
+
 impl ReceivedMenuItem {
     fn from_value(item: &Value) -> Self {
         let r#type = item
@@ -1247,7 +1288,7 @@ mod tests {
         let MessageContent::Menu(menu) = content(
             "msgmenu",
             serde_json::json!({"list":[
-                {"type":"hologram","hologram":{"x":1}},
+                {"type":"hologram","hologram":{"x":1,"msg_code":"SECRET-2"}},
                 {"type":"click"},
                 {"type":"text","text":{"content":"t"}},
                 {"type":"text","text":{"content":"u","no_newline":true}}]}),
@@ -1257,6 +1298,11 @@ mod tests {
         assert_eq!(
             (menu.head_content.as_ref(), menu.tail_content.as_ref()),
             (None, None)
+        );
+        let shown = format!("{menu:?}");
+        assert!(
+            shown.contains("hologram") && !shown.contains("SECRET-2"),
+            "{shown}"
         );
         assert!(matches!(
             &menu.list[..],
