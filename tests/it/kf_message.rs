@@ -226,3 +226,180 @@ fn the_official_example_decodes_with_its_placeholder_type_kept() {
         MessageContent::Event(Event::ServicerRecallMsg { servicer_userid, .. }) if servicer_userid == "SERVICER_USERID"
     ));
 }
+
+fn page(json: &str) -> Vec<MessageContent> {
+    let page: wecom_kf::kf::message::SyncMessagesResponse = serde_json::from_str(json).unwrap();
+    page.msg_list.into_iter().map(|m| m.content).collect()
+}
+
+#[test]
+fn a_menu_decodes_with_every_item_type() {
+    use wecom_kf::kf::message::ReceivedMenuItem;
+    let contents = page(include_str!("fixtures/kf_sync_msg_msgmenu.json"));
+    let [MessageContent::Menu(menu)] = contents.as_slice() else {
+        panic!("{contents:?}")
+    };
+    assert_eq!(
+        menu.head_content.as_deref(),
+        Some("您对本次服务是否满意呢? ")
+    );
+    assert_eq!(menu.tail_content.as_deref(), Some("欢迎再次光临"));
+    assert!(matches!(
+        &menu.list[..],
+        [
+            ReceivedMenuItem::Click { id: Some(id), content: yes },
+            ReceivedMenuItem::Click { id: None, content: no },
+            ReceivedMenuItem::View { url, .. },
+            ReceivedMenuItem::MiniProgram { appid, pagepath, .. },
+            ReceivedMenuItem::Text { content: plain, no_newline: true },
+        ] if id == "101" && yes == "满意" && no == "不满意" && url == "https://work.weixin.qq.com"
+            && appid == "wx123123123123123" && pagepath.starts_with("pages/index") && plain == "纯文本"
+    ));
+}
+
+#[test]
+fn a_channels_shop_product_decodes_in_both_spellings() {
+    let contents = page(include_str!(
+        "fixtures/kf_sync_msg_channels_shop_product.json"
+    ));
+    let [
+        MessageContent::ChannelsShopProduct(img),
+        MessageContent::ChannelsShopProduct(image),
+    ] = contents.as_slice()
+    else {
+        panic!("{contents:?}")
+    };
+    // SKIT / WxJava: head_img, shop_head_img, a numeric price.
+    assert_eq!(img.product_id, "10000042");
+    assert_eq!(
+        img.head_image.as_deref(),
+        Some("https://example.com/product.jpg")
+    );
+    assert_eq!(
+        img.shop_head_image.as_deref(),
+        Some("https://example.com/shop.jpg")
+    );
+    assert_eq!(img.sales_price, "1990");
+    assert_eq!(
+        (img.title.as_str(), img.shop_nickname.as_str()),
+        ("商品标题", "店铺名称")
+    );
+    // go-workwx / wxkefu-rs: head_image, shop_head_image, a string price.
+    assert_eq!(
+        image.head_image.as_deref(),
+        Some("https://example.com/product2.jpg")
+    );
+    assert_eq!(
+        image.shop_head_image.as_deref(),
+        Some("https://example.com/shop.jpg")
+    );
+    assert_eq!(image.sales_price, "2990");
+}
+
+#[test]
+fn a_channels_shop_order_decodes() {
+    let contents = page(include_str!(
+        "fixtures/kf_sync_msg_channels_shop_order.json"
+    ));
+    let [MessageContent::ChannelsShopOrder(order)] = contents.as_slice() else {
+        panic!("{contents:?}")
+    };
+    assert_eq!(order.order_id, "3705115058471208928");
+    assert_eq!(order.product_titles, "商品标题1,商品标题2");
+    assert_eq!(order.price_wording, "¥29.90");
+    assert_eq!(order.state, "待发货");
+    assert_eq!(order.image_url, "https://example.com/order.jpg");
+    assert_eq!(order.shop_nickname, "店铺名称");
+}
+
+#[test]
+fn merged_records_decode_and_their_contents_read_as_messages() {
+    let contents = page(include_str!("fixtures/kf_sync_msg_merged_msg.json"));
+    let [MessageContent::MergedMsg(merged)] = contents.as_slice() else {
+        panic!("{contents:?}")
+    };
+    assert_eq!(merged.title, "群聊的聊天记录");
+    let [first, second] = merged.item.as_slice() else {
+        panic!("{merged:?}")
+    };
+    assert_eq!(
+        (
+            first.send_time,
+            first.msgtype.as_str(),
+            first.sender_name.as_str()
+        ),
+        (1615478500, "text", "张三")
+    );
+    assert_eq!(
+        first.content(),
+        MessageContent::Text {
+            content: "你好".into(),
+            menu_id: None
+        }
+    );
+    assert!(matches!(
+        second.content(),
+        MessageContent::Image { media_id } if media_id.starts_with("2iSLeVyq")
+    ));
+}
+
+#[test]
+fn a_channels_card_decodes_with_either_peers_fields() {
+    let contents = page(include_str!("fixtures/kf_sync_msg_channels.json"));
+    let [
+        MessageContent::Channels(post),
+        MessageContent::Channels(live),
+    ] = contents.as_slice()
+    else {
+        panic!("{contents:?}")
+    };
+    assert_eq!(post.sub_type, Some(1));
+    assert_eq!(
+        (post.nickname.as_str(), post.title.as_str()),
+        ("视频号名称", "视频号动态标题")
+    );
+    assert_eq!(post.url, None);
+    assert_eq!(live.sub_type, None);
+    assert_eq!(live.title, "直播标题");
+    assert_eq!(live.desc.as_deref(), Some("直播描述"));
+    assert_eq!(
+        live.cover_url.as_deref(),
+        Some("https://example.com/cover.jpg")
+    );
+    assert_eq!(live.url.as_deref(), Some("https://example.com/live"));
+    assert_eq!(live.find_username.as_deref(), Some("sphABCDEF"));
+}
+
+#[test]
+fn meetings_schedules_and_notes_are_typed_with_their_payload_kept() {
+    let contents = page(include_str!(
+        "fixtures/kf_sync_msg_meeting_schedule_note.json"
+    ));
+    assert!(matches!(
+        contents.as_slice(),
+        [
+            MessageContent::Meeting { payload: serde_json::Value::Null, .. },
+            MessageContent::Schedule { payload: serde_json::Value::Null, .. },
+            MessageContent::Note { payload: note, .. },
+        ] if *note == serde_json::json!({})
+    ));
+}
+
+#[test]
+fn the_reject_switch_event_decodes() {
+    let contents = page(include_str!(
+        "fixtures/kf_sync_msg_reject_customer_msg.json"
+    ));
+    let [MessageContent::Event(event)] = contents.as_slice() else {
+        panic!("{contents:?}")
+    };
+    assert_eq!(
+        *event,
+        Event::RejectCustomerMsgSwitchChange {
+            servicer_userid: "zhangsan".into(),
+            open_kfid: "wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q".into(),
+            external_userid: "wmAJ2GCAAAme1XQRC-NI-q0_ZM9ukoAw".into(),
+            reject_switch: 1,
+        }
+    );
+}

@@ -1,7 +1,7 @@
 //! Messages (消息): pulling what customers sent (`kf/sync_msg`), one page at a time or as a
 //! stream that keeps its cursor, and sending to them (`kf/send_msg`, `kf/send_msg_on_event`,
-//! `kf/recall_msg`). Every message and event type the docs list is a typed enum that keeps the
-//! types it does not know.
+//! `kf/recall_msg`). Every message and event type the docs and the peer SDKs list is typed
+//! (see [`MessageContent`] and [`Event`]); a type WeCom adds later is kept as sent.
 //!
 //! ## Pulling, page by page
 //!
@@ -96,8 +96,9 @@ pub use outgoing::{
     TEXT_MAX_BYTES,
 };
 pub use received::{
-    CURSOR_MAX_BYTES, Event, Message, MessageContent, Origin, SYNC_LIMIT_MAX, SYNC_TOKEN_MAX_BYTES,
-    SyncMessages, SyncMessagesResponse, VoiceFormat,
+    CURSOR_MAX_BYTES, ChannelsMessage, ChannelsShopOrder, ChannelsShopProduct, Event, MergedItem,
+    MergedMessage, Message, MessageContent, Origin, ReceivedMenu, ReceivedMenuItem, SYNC_LIMIT_MAX,
+    SYNC_TOKEN_MAX_BYTES, SyncMessages, SyncMessagesResponse, VoiceFormat,
 };
 pub(crate) use received::{hidden, is_secret_name};
 #[cfg(feature = "redis")]

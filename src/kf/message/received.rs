@@ -1,5 +1,22 @@
-//! What customers send: `kf/sync_msg` pages of messages and events, every type the docs list
-//! as a typed enum that keeps the types it does not know.
+//! What customers send: `kf/sync_msg` pages of messages and events. Every message type and
+//! event type the docs and the peer SDKs list is typed; a type WeCom adds later is kept as sent
+//! ([`MessageContent::Other`], [`Event::Other`]), never an error.
+//!
+//! | `msgtype` | variant | sources |
+//! |---|---|---|
+//! | `text`, `image`, `voice`, `video`, `file`, `location`, `link`, `business_card`, `miniprogram` | [`MessageContent::Text`] … [`MessageContent::MiniProgram`] | doc 94670 ("支持的消息类型：文本、图片、语音、视频、文件、位置、链接、名片、小程序、菜单、事件") |
+//! | `msgmenu` | [`MessageContent::Menu`] | doc 94670; the item shapes of `send_msg` (doc 94677), as in WxJava `WxCpKfMenuMsg`, SKIT `MenuMessage`, go-workwx, wecom-sdk `KfMsgMenu` |
+//! | `channels_shop_product` | [`MessageContent::ChannelsShopProduct`] | WxJava, SKIT (`head_img`, `shop_head_img`); go-workwx, silenceper, wxkefu-rs, wecom-sdk (`head_image`, `shop_head_image`) |
+//! | `channels_shop_order` | [`MessageContent::ChannelsShopOrder`] | WxJava, SKIT, go-workwx, silenceper, wxkefu-rs, wecom-sdk |
+//! | `merged_msg` | [`MessageContent::MergedMsg`] | go-workwx, silenceper, wxkefu-rs, wecom-sdk |
+//! | `channels` | [`MessageContent::Channels`] | go-workwx, wxkefu-rs, wecom-sdk (`sub_type`, `nickname`, `title`); WxJava (`nickname`, `title`, `desc`, `cover_url`, `url`, `find_username`) |
+//! | `meeting`, `schedule` | [`MessageContent::Meeting`], [`MessageContent::Schedule`] | wecom-sdk `KfMsgType`, go-workwx: named, no fields documented (the payload is kept as sent) |
+//! | `note` | [`MessageContent::Note`] | wxkefu-rs: named, no fields documented (the payload is kept as sent) |
+//! | `event` | [`MessageContent::Event`] | doc 94670; go-workwx `docs/kf.md`; silenceper; wecom-sdk (`reject_customer_msg_switch_change`) |
+//!
+//! Where the peers spell a field two ways, both are read; where they disagree on a field's JSON
+//! type (a price as a number or a string), the value is kept as text; a field only some peers
+//! list is an `Option`.
 
 use std::fmt;
 
@@ -256,10 +273,41 @@ pub enum MessageContent {
         /// Cover image.
         thumb_media_id: String,
     },
+    /// A menu message (菜单消息).
+    Menu(ReceivedMenu),
+    /// A WeChat Channels shop product (视频号商品).
+    ChannelsShopProduct(ChannelsShopProduct),
+    /// A WeChat Channels shop order (视频号订单).
+    ChannelsShopOrder(ChannelsShopOrder),
+    /// Forwarded chat records (聊天记录).
+    MergedMsg(MergedMessage),
+    /// A WeChat Channels post, live stream or profile (视频号).
+    Channels(ChannelsMessage),
+    /// A meeting (会议). No peer documents its fields: the payload object is kept as sent
+    /// (`null` when there is none).
+    #[non_exhaustive]
+    Meeting {
+        /// The payload.
+        payload: Value,
+    },
+    /// A schedule (日程). No peer documents its fields: the payload object is kept as sent
+    /// (`null` when there is none).
+    #[non_exhaustive]
+    Schedule {
+        /// The payload.
+        payload: Value,
+    },
+    /// A note (笔记). No peer documents its fields (the body is not delivered): the payload
+    /// object is kept as sent (`null` when there is none).
+    #[non_exhaustive]
+    Note {
+        /// The payload.
+        payload: Value,
+    },
     /// An event (session changes, send failures, recalls…).
     Event(Event),
-    /// Any other type (menus, channels products and orders, merged messages, notes, …), as
-    /// sent: `msgtype` and the payload object named after it.
+    /// Any other type, as sent: `msgtype` and the payload object named after it (also a known
+    /// type whose payload is not an object).
     Other {
         /// The `msgtype`.
         msgtype: String,
@@ -346,6 +394,17 @@ pub enum Event {
         /// The servicer.
         servicer_userid: String,
     },
+    /// A servicer started or stopped refusing a customer's messages (拒收客户消息).
+    RejectCustomerMsgSwitchChange {
+        /// The servicer.
+        servicer_userid: String,
+        /// The account.
+        open_kfid: String,
+        /// The customer.
+        external_userid: String,
+        /// 1 the servicer refuses the customer's messages, 0 no longer.
+        reject_switch: i64,
+    },
     /// Any other event, as sent.
     Other {
         /// The `event_type`.
@@ -353,6 +412,171 @@ pub enum Event {
         /// The event object.
         raw: Value,
     },
+}
+
+/// A received menu message (`msgtype` = `msgmenu`).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ReceivedMenu {
+    /// The text above the items.
+    pub head_content: Option<String>,
+    /// The items, in order.
+    pub list: Vec<ReceivedMenuItem>,
+    /// The text below the items.
+    pub tail_content: Option<String>,
+}
+
+/// One item of a [`ReceivedMenu`], by its `type`. `Debug` hides the values of token- and
+/// code-like keys of an unknown item.
+#[derive(Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ReceivedMenuItem {
+    /// A reply option (`click`): clicking it sends `content` back as a text whose `menu_id` is
+    /// `id`.
+    Click {
+        /// The item's id (optional in the docs).
+        id: Option<String>,
+        /// What it shows.
+        content: String,
+    },
+    /// A link (`view`).
+    View {
+        /// Where it leads.
+        url: String,
+        /// What it shows.
+        content: String,
+    },
+    /// A mini program page (`miniprogram`).
+    MiniProgram {
+        /// The mini program's appid.
+        appid: String,
+        /// The page it opens.
+        pagepath: String,
+        /// What it shows.
+        content: String,
+    },
+    /// Plain text between items (`text`).
+    Text {
+        /// The words.
+        content: String,
+        /// No line break after it.
+        no_newline: bool,
+    },
+    /// An item of another type (or a known type without its object), as sent.
+    Other {
+        /// The item's `type`.
+        r#type: String,
+        /// The item object.
+        raw: Value,
+    },
+}
+
+/// A WeChat Channels shop product (`msgtype` = `channels_shop_product`).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ChannelsShopProduct {
+    /// The product's id.
+    pub product_id: String,
+    /// The product's picture: `head_image` on the wire, or `head_img` (WxJava, SKIT).
+    pub head_image: Option<String>,
+    /// The product's title.
+    pub title: String,
+    /// The price in fen (分), as sent: peers read it as a string or as a number, so it is kept
+    /// as text.
+    pub sales_price: String,
+    /// The shop's name.
+    pub shop_nickname: String,
+    /// The shop's avatar: `shop_head_image` on the wire, or `shop_head_img` (WxJava, SKIT).
+    pub shop_head_image: Option<String>,
+}
+
+/// A WeChat Channels shop order (`msgtype` = `channels_shop_order`).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ChannelsShopOrder {
+    /// The order's id.
+    pub order_id: String,
+    /// The products' titles.
+    pub product_titles: String,
+    /// The price, worded for display.
+    pub price_wording: String,
+    /// The order's state, worded for display.
+    pub state: String,
+    /// A thumbnail's URL.
+    pub image_url: String,
+    /// The shop's name.
+    pub shop_nickname: String,
+}
+
+/// Forwarded chat records (`msgtype` = `merged_msg`).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct MergedMessage {
+    /// The records' title.
+    pub title: String,
+    /// The records, in order.
+    pub item: Vec<MergedItem>,
+}
+
+/// One record of a [`MergedMessage`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct MergedItem {
+    /// When it was sent (unix seconds).
+    pub send_time: u64,
+    /// Its message type (`text`, `image`, …).
+    pub msgtype: String,
+    /// Who sent it.
+    pub sender_name: String,
+    /// Its content: a JSON string shaped as the payload of `msgtype`. Read it with
+    /// [`content`](Self::content).
+    pub msg_content: String,
+}
+
+impl MergedItem {
+    /// The record's content, decoded like a message's: `msg_content` read as the payload of
+    /// `msgtype` (or as an object holding it under `msgtype`). What does not parse is kept
+    /// as [`MessageContent::Other`].
+    pub fn content(&self) -> MessageContent {
+        match serde_json::from_str::<Value>(&self.msg_content) {
+            Ok(Value::Object(o)) => {
+                let payload = match o.get(&self.msgtype) {
+                    Some(inner) if inner.is_object() => inner.clone(),
+                    _ => Value::Object(o),
+                };
+                MessageContent::from_parts(&self.msgtype, Some(&payload))
+            }
+            Ok(other) => MessageContent::Other {
+                msgtype: self.msgtype.clone(),
+                payload: other,
+            },
+            Err(_) => MessageContent::Other {
+                msgtype: self.msgtype.clone(),
+                payload: Value::String(self.msg_content.clone()),
+            },
+        }
+    }
+}
+
+/// A WeChat Channels (视频号) card (`msgtype` = `channels`). The peers list different fields:
+/// those only some list are `Option`s.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ChannelsMessage {
+    /// 1 a post (动态), 2 a live stream (直播), 3 a profile (名片); absent in WxJava's model.
+    pub sub_type: Option<i64>,
+    /// The channel's name.
+    pub nickname: String,
+    /// The post's or the live stream's title.
+    pub title: String,
+    /// Its description (WxJava only).
+    pub desc: Option<String>,
+    /// Its cover's URL (WxJava only).
+    pub cover_url: Option<String>,
+    /// Its URL (WxJava only).
+    pub url: Option<String>,
+    /// The channel's account name (WxJava only).
+    pub find_username: Option<String>,
 }
 
 /// What `Debug` shows in place of a token or a one-time code.
@@ -470,6 +694,27 @@ impl fmt::Debug for MessageContent {
                 .field("pagepath", pagepath)
                 .field("thumb_media_id", thumb_media_id)
                 .finish(),
+            Self::Menu(menu) => f.debug_tuple("Menu").field(menu).finish(),
+            Self::ChannelsShopProduct(product) => {
+                f.debug_tuple("ChannelsShopProduct").field(product).finish()
+            }
+            Self::ChannelsShopOrder(order) => {
+                f.debug_tuple("ChannelsShopOrder").field(order).finish()
+            }
+            Self::MergedMsg(merged) => f.debug_tuple("MergedMsg").field(merged).finish(),
+            Self::Channels(channels) => f.debug_tuple("Channels").field(channels).finish(),
+            Self::Meeting { payload } => f
+                .debug_struct("Meeting")
+                .field("payload", &ShownJson(payload))
+                .finish(),
+            Self::Schedule { payload } => f
+                .debug_struct("Schedule")
+                .field("payload", &ShownJson(payload))
+                .finish(),
+            Self::Note { payload } => f
+                .debug_struct("Note")
+                .field("payload", &ShownJson(payload))
+                .finish(),
             Self::Event(event) => f.debug_tuple("Event").field(event).finish(),
             Self::Other { msgtype, payload } => f
                 .debug_struct("Other")
@@ -561,6 +806,18 @@ impl fmt::Debug for Event {
                 .field("recall_msgid", recall_msgid)
                 .field("servicer_userid", servicer_userid)
                 .finish(),
+            Self::RejectCustomerMsgSwitchChange {
+                servicer_userid,
+                open_kfid,
+                external_userid,
+                reject_switch,
+            } => f
+                .debug_struct("RejectCustomerMsgSwitchChange")
+                .field("servicer_userid", servicer_userid)
+                .field("open_kfid", open_kfid)
+                .field("external_userid", external_userid)
+                .field("reject_switch", reject_switch)
+                .finish(),
             Self::Other { event_type, raw } => f
                 .debug_struct("Other")
                 .field("event_type", event_type)
@@ -582,6 +839,55 @@ fn maybe_text(o: &Map<String, Value>, key: &str) -> Option<String> {
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
+}
+
+/// A field's text whatever JSON type it came as: a string as is, another value (a number, an
+/// array…) as its JSON text, so that nothing is lost; `None` when absent or null.
+fn any_text(o: &Map<String, Value>, key: &str) -> Option<String> {
+    match o.get(key)? {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// [`any_text`] of the first of `keys` that is there, for a field spelled two ways.
+fn any_text_of(o: &Map<String, Value>, keys: &[&str]) -> Option<String> {
+    keys.iter().find_map(|key| any_text(o, key))
+}
+
+/// A count or a time sent as a number or as a numeric string.
+fn lenient_u64(o: &Map<String, Value>, key: &str) -> u64 {
+    match o.get(key) {
+        Some(Value::String(s)) => s.trim().parse().unwrap_or_default(),
+        Some(v) => v.as_u64().unwrap_or_default(),
+        None => 0,
+    }
+}
+
+/// A code sent as a number or as a numeric string.
+fn lenient_i64(o: &Map<String, Value>, key: &str) -> Option<i64> {
+    match o.get(key)? {
+        Value::String(s) => s.trim().parse().ok(),
+        v => v.as_i64(),
+    }
+}
+
+/// A flag sent as 0/1, as a boolean or as "0"/"1".
+fn flag(o: &Map<String, Value>, key: &str) -> bool {
+    match o.get(key) {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => !matches!(s.trim(), "" | "0" | "false"),
+        Some(v) => v.as_i64().is_some_and(|n| n != 0),
+        None => false,
+    }
+}
+
+fn list<'a>(o: &'a Map<String, Value>, key: &str) -> &'a [Value] {
+    o.get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
 }
 
 fn int(o: &Map<String, Value>, key: &str) -> i64 {
@@ -637,6 +943,12 @@ impl Event {
                 recall_msgid: text(o, "recall_msgid"),
                 servicer_userid: text(o, "servicer_userid"),
             },
+            "reject_customer_msg_switch_change" => Self::RejectCustomerMsgSwitchChange {
+                servicer_userid: text(o, "servicer_userid"),
+                open_kfid: text(o, "open_kfid"),
+                external_userid: text(o, "external_userid"),
+                reject_switch: lenient_i64(o, "reject_switch").unwrap_or_default(),
+            },
             _ => Self::Other {
                 event_type,
                 raw: Value::Object(o.clone()),
@@ -645,10 +957,94 @@ impl Event {
     }
 }
 
+impl fmt::Debug for ReceivedMenuItem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Click { id, content } => f
+                .debug_struct("Click")
+                .field("id", id)
+                .field("content", content)
+                .finish(),
+            Self::View { url, content } => f
+                .debug_struct("View")
+                .field("url", url)
+                .field("content", content)
+                .finish(),
+            Self::MiniProgram {
+                appid,
+                pagepath,
+                content,
+            } => f
+                .debug_struct("MiniProgram")
+                .field("appid", appid)
+                .field("pagepath", pagepath)
+                .field("content", content)
+                .finish(),
+            Self::Text {
+                content,
+                no_newline,
+            } => f
+                .debug_struct("Text")
+                .field("content", content)
+                .field("no_newline", no_newline)
+                .finish(),
+            Self::Other { r#type, raw } => f
+                .debug_struct("Other")
+                .field("type", r#type)
+                .field("raw", &ShownJson(raw))
+                .finish(),
+        }
+    }
+}
+
+impl ReceivedMenuItem {
+    fn from_value(item: &Value) -> Self {
+        let r#type = item
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let other = || Self::Other {
+            r#type: r#type.clone(),
+            raw: item.clone(),
+        };
+        let Some(o) = item.get(&r#type).and_then(Value::as_object) else {
+            return other();
+        };
+        match r#type.as_str() {
+            "click" => Self::Click {
+                id: maybe_text(o, "id"),
+                content: text(o, "content"),
+            },
+            "view" => Self::View {
+                url: text(o, "url"),
+                content: text(o, "content"),
+            },
+            "miniprogram" => Self::MiniProgram {
+                appid: text(o, "appid"),
+                pagepath: text(o, "pagepath"),
+                content: text(o, "content"),
+            },
+            "text" => Self::Text {
+                content: text(o, "content"),
+                no_newline: flag(o, "no_newline"),
+            },
+            _ => other(),
+        }
+    }
+}
+
 impl MessageContent {
     /// The content from `msgtype` and its payload object; what does not fit a known shape is
     /// kept as [`Other`](Self::Other).
     fn from_parts(msgtype: &str, payload: Option<&Value>) -> Self {
+        let kept = || payload.cloned().unwrap_or(Value::Null);
+        match msgtype {
+            "meeting" => return Self::Meeting { payload: kept() },
+            "schedule" => return Self::Schedule { payload: kept() },
+            "note" => return Self::Note { payload: kept() },
+            _ => {}
+        }
         let Some(o) = payload.and_then(Value::as_object) else {
             return Self::Other {
                 msgtype: msgtype.to_owned(),
@@ -693,6 +1089,55 @@ impl MessageContent {
                 pagepath: text(o, "pagepath"),
                 thumb_media_id: text(o, "thumb_media_id"),
             },
+            "msgmenu" => Self::Menu(ReceivedMenu {
+                head_content: maybe_text(o, "head_content"),
+                list: list(o, "list")
+                    .iter()
+                    .map(ReceivedMenuItem::from_value)
+                    .collect(),
+                tail_content: maybe_text(o, "tail_content"),
+            }),
+            "channels_shop_product" => Self::ChannelsShopProduct(ChannelsShopProduct {
+                product_id: any_text(o, "product_id").unwrap_or_default(),
+                head_image: any_text_of(o, &["head_image", "head_img"]),
+                title: any_text(o, "title").unwrap_or_default(),
+                sales_price: any_text(o, "sales_price").unwrap_or_default(),
+                shop_nickname: any_text(o, "shop_nickname").unwrap_or_default(),
+                shop_head_image: any_text_of(o, &["shop_head_image", "shop_head_img"]),
+            }),
+            "channels_shop_order" => Self::ChannelsShopOrder(ChannelsShopOrder {
+                order_id: any_text(o, "order_id").unwrap_or_default(),
+                product_titles: any_text(o, "product_titles").unwrap_or_default(),
+                price_wording: any_text(o, "price_wording").unwrap_or_default(),
+                state: any_text(o, "state").unwrap_or_default(),
+                image_url: any_text(o, "image_url").unwrap_or_default(),
+                shop_nickname: any_text(o, "shop_nickname").unwrap_or_default(),
+            }),
+            // A record that is not an object would have nowhere to go: keep it all raw then.
+            "merged_msg" if list(o, "item").iter().all(Value::is_object) => {
+                Self::MergedMsg(MergedMessage {
+                    title: any_text(o, "title").unwrap_or_default(),
+                    item: list(o, "item")
+                        .iter()
+                        .filter_map(Value::as_object)
+                        .map(|i| MergedItem {
+                            send_time: lenient_u64(i, "send_time"),
+                            msgtype: any_text(i, "msgtype").unwrap_or_default(),
+                            sender_name: any_text(i, "sender_name").unwrap_or_default(),
+                            msg_content: any_text(i, "msg_content").unwrap_or_default(),
+                        })
+                        .collect(),
+                })
+            }
+            "channels" => Self::Channels(ChannelsMessage {
+                sub_type: lenient_i64(o, "sub_type"),
+                nickname: any_text(o, "nickname").unwrap_or_default(),
+                title: any_text(o, "title").unwrap_or_default(),
+                desc: any_text(o, "desc"),
+                cover_url: any_text(o, "cover_url"),
+                url: any_text(o, "url"),
+                find_username: any_text(o, "find_username"),
+            }),
             "event" => Self::Event(Event::from_object(o)),
             _ => Self::Other {
                 msgtype: msgtype.to_owned(),
@@ -761,13 +1206,154 @@ mod tests {
         ));
         assert!(matches!(
             contents[4],
-            MessageContent::Other { msgtype, payload } if msgtype == "channels_shop_order" && payload["order_id"] == "o1"
+            MessageContent::ChannelsShopOrder(order) if order.order_id == "o1" && order.state.is_empty()
         ));
         assert!(
             matches!(contents[5], MessageContent::Other { msgtype, .. } if msgtype == "hologram")
         );
         assert_eq!(page.msg_list[5].origin, Origin::Other(9));
         assert_eq!(page.msg_list[2].origin, Origin::System);
+    }
+
+    fn content(msgtype: &str, payload: Value) -> MessageContent {
+        MessageContent::from_parts(msgtype, Some(&payload))
+    }
+
+    #[test]
+    fn what_the_peers_disagree_on_is_read_either_way_and_never_lost() {
+        // Both spellings present: the majority's (`head_image`) wins, the other is still read
+        // when it is the only one.
+        let MessageContent::ChannelsShopProduct(p) = content(
+            "channels_shop_product",
+            serde_json::json!({"head_image":"a","head_img":"b","shop_head_img":"c",
+                "sales_price":12.5,"product_id":7}),
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            (p.head_image.as_deref(), p.shop_head_image.as_deref()),
+            (Some("a"), Some("c"))
+        );
+        // A number where a string was expected is kept as its text.
+        assert_eq!(
+            (p.sales_price.as_str(), p.product_id.as_str()),
+            ("12.5", "7")
+        );
+        // An array where peers say string: kept as its JSON text.
+        let MessageContent::ChannelsShopOrder(o) = content(
+            "channels_shop_order",
+            serde_json::json!({"product_titles":["甲","乙"]}),
+        ) else {
+            panic!()
+        };
+        assert_eq!(o.product_titles, r#"["甲","乙"]"#);
+        // Numbers as strings, a numeric msgtype (go-workwx models it as uint32), content that
+        // is not JSON (kept as a string).
+        let MessageContent::MergedMsg(m) = content(
+            "merged_msg",
+            serde_json::json!({"title":"t","item":[
+                {"send_time":"17","msgtype":1,"sender_name":"s","msg_content":"not json"},
+                {"send_time":18,"msgtype":"text","msg_content":"{\"text\":{\"content\":\"wrapped\"}}"}]}),
+        ) else {
+            panic!()
+        };
+        // A record that is not an object: the whole message stays raw.
+        assert!(matches!(
+            content("merged_msg", serde_json::json!({"title":"t","item":[{"msgtype":"text"},"junk"]})),
+            MessageContent::Other { msgtype, payload } if msgtype == "merged_msg" && payload["item"][1] == "junk"
+        ));
+        assert_eq!(m.item.len(), 2);
+        assert_eq!((m.item[0].send_time, m.item[0].msgtype.as_str()), (17, "1"));
+        assert_eq!(
+            m.item[0].content(),
+            MessageContent::Other {
+                msgtype: "1".into(),
+                payload: Value::String("not json".into())
+            }
+        );
+        // A record whose content holds the payload under its msgtype.
+        assert!(matches!(
+            m.item[1].content(),
+            MessageContent::Text { content, .. } if content == "wrapped"
+        ));
+        let MessageContent::Channels(c) = content("channels", serde_json::json!({"sub_type":"3"}))
+        else {
+            panic!()
+        };
+        assert_eq!((c.sub_type, c.nickname.as_str()), (Some(3), ""));
+    }
+
+    #[test]
+    fn menu_items_of_unknown_types_and_known_types_without_a_payload_are_kept() {
+        let MessageContent::Menu(menu) = content(
+            "msgmenu",
+            serde_json::json!({"list":[
+                {"type":"hologram","hologram":{"x":1,"msg_code":"SECRET-2"}},
+                {"type":"click"},
+                {"type":"text","text":{"content":"t"}},
+                {"type":"text","text":{"content":"u","no_newline":true}}]}),
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            (menu.head_content.as_ref(), menu.tail_content.as_ref()),
+            (None, None)
+        );
+        let shown = format!("{menu:?}");
+        assert!(
+            shown.contains("hologram") && !shown.contains("SECRET-2"),
+            "{shown}"
+        );
+        assert!(matches!(
+            &menu.list[..],
+            [
+                ReceivedMenuItem::Other { r#type: a, raw },
+                ReceivedMenuItem::Other { r#type: b, .. },
+                ReceivedMenuItem::Text { no_newline: false, .. },
+                ReceivedMenuItem::Text { no_newline: true, .. },
+            ] if a == "hologram" && raw["hologram"]["x"] == 1 && b == "click"
+        ));
+        // A known type whose payload is not an object stays raw, as before.
+        assert!(matches!(
+            content("msgmenu", Value::String("x".into())),
+            MessageContent::Other { msgtype, .. } if msgtype == "msgmenu"
+        ));
+    }
+
+    #[test]
+    fn payload_only_types_keep_their_payload_and_hide_codes_in_debug() {
+        let meeting = content(
+            "meeting",
+            serde_json::json!({"meetingid":"m1","invite_code":"SECRET-1"}),
+        );
+        assert!(
+            matches!(&meeting, MessageContent::Meeting { payload } if payload["meetingid"] == "m1")
+        );
+        let shown = format!("{meeting:?}");
+        assert!(
+            shown.contains("m1") && !shown.contains("SECRET-1"),
+            "{shown}"
+        );
+        assert!(matches!(
+            MessageContent::from_parts("note", None),
+            MessageContent::Note {
+                payload: Value::Null
+            }
+        ));
+        let reject = Event::from_object(
+            serde_json::json!({"event_type":"reject_customer_msg_switch_change",
+                "servicer_userid":"zs","open_kfid":"wk","external_userid":"wm","reject_switch":0})
+            .as_object()
+            .unwrap(),
+        );
+        assert!(matches!(
+            reject,
+            Event::RejectCustomerMsgSwitchChange {
+                reject_switch: 0,
+                ..
+            }
+        ));
+        assert!(format!("{reject:?}").contains("reject_switch: 0"));
     }
 
     #[test]
