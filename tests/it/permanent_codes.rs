@@ -46,15 +46,24 @@ async fn behaviour(store: &dyn PermanentCodeStore, tag: &str) {
 
     // put / get
     assert_eq!(store.get(a, "wwcorp1").await.unwrap(), None);
-    store.put(a, "wwcorp1", &pc("PC-ALPHA-secret")).await.unwrap();
+    store
+        .put(a, "wwcorp1", &pc("PC-ALPHA-secret"))
+        .await
+        .unwrap();
     assert_eq!(
         store.get(a, "wwcorp1").await.unwrap(),
         Some(pc("PC-ALPHA-secret"))
     );
     // Two suites, one corp: separate entries.
     assert_eq!(store.get(b, "wwcorp1").await.unwrap(), None);
-    store.put(b, "wwcorp1", &pc("PC-BETA-secret")).await.unwrap();
-    store.put(a, "wwcorp2", &pc("PC-GAMMA-secret")).await.unwrap();
+    store
+        .put(b, "wwcorp1", &pc("PC-BETA-secret"))
+        .await
+        .unwrap();
+    store
+        .put(a, "wwcorp2", &pc("PC-GAMMA-secret"))
+        .await
+        .unwrap();
     assert_eq!(
         store.get(a, "wwcorp1").await.unwrap().unwrap().expose(),
         "PC-ALPHA-secret"
@@ -67,7 +76,10 @@ async fn behaviour(store: &dyn PermanentCodeStore, tag: &str) {
     assert_eq!(store.corps(b).await.unwrap(), ["wwcorp1"]);
 
     // rotate answers the code it replaced; on an unknown corp it still stores.
-    let old = store.rotate(a, "wwcorp1", &pc("PC-NEW-secret")).await.unwrap();
+    let old = store
+        .rotate(a, "wwcorp1", &pc("PC-NEW-secret"))
+        .await
+        .unwrap();
     assert_eq!(old, Some(pc("PC-ALPHA-secret")));
     assert_eq!(
         store.get(a, "wwcorp1").await.unwrap(),
@@ -79,7 +91,10 @@ async fn behaviour(store: &dyn PermanentCodeStore, tag: &str) {
         "rotating under one suite left the other alone"
     );
     assert_eq!(
-        store.rotate(a, "wwcorp3", &pc("PC-NEW-secret")).await.unwrap(),
+        store
+            .rotate(a, "wwcorp3", &pc("PC-NEW-secret"))
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(store.corps(a).await.unwrap().len(), 3);
@@ -95,7 +110,10 @@ async fn behaviour(store: &dyn PermanentCodeStore, tag: &str) {
     assert_eq!(store.corps(a).await.unwrap(), ["wwcorp2", "wwcorp3"]);
 
     // Pending auth codes live 10 minutes from their receipt.
-    let (one, two) = (AuthCode::new("AC-ONE-secret"), AuthCode::new("AC-TWO-secret"));
+    let (one, two) = (
+        AuthCode::new("AC-ONE-secret"),
+        AuthCode::new("AC-TWO-secret"),
+    );
     store.put_pending_auth_code(a, &one, t0()).await.unwrap();
     let later = t0() + Duration::from_secs(60);
     store.put_pending_auth_code(a, &two, later).await.unwrap();
@@ -113,7 +131,14 @@ async fn behaviour(store: &dyn PermanentCodeStore, tag: &str) {
     assert_eq!(pending[1].auth_code, two);
     assert_eq!(pending[1].received_at, later);
     let just_before = t0() + AUTH_CODE_LIFETIME - Duration::from_millis(1);
-    assert_eq!(store.pending_auth_codes(a, just_before).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .pending_auth_codes(a, just_before)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     let expired_one = store
         .pending_auth_codes(a, t0() + AUTH_CODE_LIFETIME)
         .await
@@ -214,7 +239,10 @@ async fn sqlite_file_store_behaves_and_survives_a_reopen() {
         reopened.get("wwdurable", "wwcorp").await.unwrap(),
         Some(pc("PC-ALPHA-secret"))
     );
-    let pending = reopened.pending_auth_codes("wwdurable", t0()).await.unwrap();
+    let pending = reopened
+        .pending_auth_codes("wwdurable", t0())
+        .await
+        .unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].auth_code.expose(), "AC-ONE-secret");
     reopened.pool().close().await;
