@@ -189,8 +189,8 @@ pub trait PermanentCodeStore: fmt::Debug + Send + Sync + 'static {
     ) -> Result<Vec<PendingAuthCode>>;
 
     /// The exchange succeeded: stores `code` for `auth_corpid` and clears `auth_code` from the
-    /// pending ones, in one transaction where the backend has them (Redis: `MULTI`/`EXEC`;
-    /// SQL: a transaction; memory: one lock).
+    /// pending ones, atomically where the backend allows (Redis: a script; SQL: a
+    /// transaction; memory: one lock). If it fails, the auth code is still pending.
     async fn complete(
         &self,
         suite_id: &str,

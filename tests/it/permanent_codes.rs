@@ -333,6 +333,56 @@ async fn redis_store_behaves_and_two_instances_share_codes() {
 }
 
 #[tokio::test]
+async fn redis_bad_data_is_a_storage_error_naming_no_code() {
+    let Some(url) = redis_url() else { return };
+    let prefix = fresh_prefix("codes-bad");
+    let store = RedisPermanentCodeStore::connect(&url)
+        .await
+        .unwrap()
+        .prefix(&prefix);
+    // Another program left a string where the hash of codes belongs.
+    let mut redis = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(format!("{prefix}wwsuite:codes"))
+        .arg("not a hash")
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let err = store
+        .put("wwsuite", "wwcorp", &pc("PC-ALPHA-secret"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, wecom_kf::Error::Storage(_)), "{err:?}");
+    assert_no_secret(&format!("{err} {err:?}"));
+    store
+        .put_pending_auth_code("wwsuite", &AuthCode::new("AC-ONE-secret"), t0())
+        .await
+        .unwrap();
+    let err = store
+        .complete(
+            "wwsuite",
+            &AuthCode::new("AC-ONE-secret"),
+            "wwcorp",
+            &pc("PC-BETA-secret"),
+        )
+        .await
+        .unwrap_err();
+    assert_no_secret(&format!("{err} {err:?}"));
+    // The code could not be stored, so the auth code is still there to exchange again.
+    let pending = store.pending_auth_codes("wwsuite", t0()).await.unwrap();
+    assert_eq!(pending.len(), 1, "a failed complete() kept the auth code");
+    let _: () = redis::cmd("DEL")
+        .arg(format!("{prefix}wwsuite:codes"))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
 async fn redis_errors_name_no_code() {
     // Nothing listens there: a storage error that names the operation, not the code.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -367,5 +417,18 @@ async fn postgres_store_behaves() {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    behaviour(&store, &format!("{}x{nanos:x}", std::process::id())).await;
+    let tag = format!("{}x{nanos:x}", std::process::id());
+    behaviour(&store, &tag).await;
+    // Leave the shared database as it was.
+    for suite in [format!("wwsuiteA{tag}"), format!("wwsuiteB{tag}")] {
+        for corp in store.corps(&suite).await.unwrap() {
+            assert!(store.delete(&suite, &corp).await.unwrap());
+        }
+        for pending in store.pending_auth_codes(&suite, UNIX_EPOCH).await.unwrap() {
+            store
+                .discard_pending_auth_code(&suite, &pending.auth_code)
+                .await
+                .unwrap();
+        }
+    }
 }

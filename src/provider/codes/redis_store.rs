@@ -34,13 +34,22 @@ for i = 1, #all, 2 do
 end
 return redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])";
 
+/// Stores the code, then clears the pending auth code. A script, not `MULTI`/`EXEC`: a
+/// transaction runs its second command even when the first fails (a key of the wrong type), which
+/// would drop the auth code without the permanent code; a script stops at the first error.
+const COMPLETE: &str = r"
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HDEL', KEYS[2], ARGV[3])
+return 1";
+
 /// Permanent codes in Redis, shared by every replica: a corp authorised on one is known to all.
 ///
 /// - Keys: `{prefix}{suite_id}:codes`, a hash from auth_corpid to permanent code, and
 ///   `{prefix}{suite_id}:pending`, a hash from auth code to the time it was received (ms since
 ///   the epoch). No key expires; expired auth codes are pruned when a new one is kept.
-/// - [`complete`](PermanentCodeStore::complete) is one `MULTI`/`EXEC`; `rotate` and keeping an
-///   auth code are Lua scripts.
+/// - [`complete`](PermanentCodeStore::complete), `rotate` and keeping an auth code are Lua
+///   scripts (atomic; `complete` stores the code before it clears the auth code, so a failure
+///   never loses both).
 /// - **Durability is Redis'**: a code is only as safe as the server's persistence. Run it with
 ///   AOF (`appendonly yes`, ideally `appendfsync always`) and replicas, or keep the codes in
 ///   the `sql` store; a Redis without persistence forgets every installation when it restarts.
@@ -54,6 +63,7 @@ pub struct RedisPermanentCodeStore {
     prefix: String,
     rotate: Script,
     put_pending: Script,
+    complete: Script,
 }
 
 impl RedisPermanentCodeStore {
@@ -71,6 +81,7 @@ impl RedisPermanentCodeStore {
             prefix: DEFAULT_CODES_PREFIX.to_owned(),
             rotate: Script::new(ROTATE),
             put_pending: Script::new(PUT_PENDING),
+            complete: Script::new(COMPLETE),
         })
     }
 
@@ -263,18 +274,19 @@ impl PermanentCodeStore for RedisPermanentCodeStore {
     ) -> Result<()> {
         let codes = self.codes_key(suite_id);
         let pending = self.pending_key(suite_id);
-        self.redis
-            .run("MULTI", |mut conn| {
-                let mut pipe = redis::pipe();
-                pipe.atomic()
-                    .hset(&codes, auth_corpid, code.expose())
-                    .ignore()
-                    .hdel(&pending, auth_code.expose())
-                    .ignore();
-                async move { pipe.query_async::<()>(&mut conn).await }
+        let _: i64 = self
+            .redis
+            .run("complete", |mut conn| {
+                let mut call = self.complete.key(&codes);
+                call.key(&pending)
+                    .arg(auth_corpid)
+                    .arg(code.expose())
+                    .arg(auth_code.expose());
+                async move { call.invoke_async(&mut conn).await }
             })
             .await
-            .map_err(failed("complete an installation"))
+            .map_err(failed("complete an installation"))?;
+        Ok(())
     }
 
     async fn discard_pending_auth_code(

@@ -70,6 +70,10 @@ const DELETE_PENDING: &str =
 ///     PRIMARY KEY (suite_id, auth_code));
 /// ```
 ///
+/// On SQLite, sqlx leaves SQLite's defaults (rollback journal, `synchronous=FULL`), so a
+/// committed write survives a crash or power loss; a `?mode=…` or pragma of your own may trade
+/// that away.
+///
 /// Each write is committed when it returns; [`complete`](PermanentCodeStore::complete) and
 /// [`rotate`](PermanentCodeStore::rotate) are one transaction each. Errors are
 /// [`Error::Storage`] naming the operation and the database's complaint, never a code.
