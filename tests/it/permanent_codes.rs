@@ -5,6 +5,7 @@
 #![cfg(all(feature = "redis", feature = "sql"))]
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::common::{fresh_prefix, redis_url};
@@ -185,6 +186,46 @@ async fn behaviour(store: &dyn PermanentCodeStore, tag: &str) {
     assert_no_secret(&format!("{store:?}"));
 }
 
+/// Concurrent rotations of one corp queue: each answers the code it replaced, so the answers
+/// and the final code are the first code and every new one, each exactly once.
+async fn rotations_chain(store: Arc<dyn PermanentCodeStore>) {
+    store
+        .put("wwchain", "wwcorp", &pc("PC-ALPHA-secret"))
+        .await
+        .unwrap();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let store = Arc::clone(&store);
+        set.spawn(async move {
+            store
+                .rotate("wwchain", "wwcorp", &pc(&format!("PC-{i}")))
+                .await
+                .unwrap()
+                .unwrap()
+                .expose()
+                .to_owned()
+        });
+    }
+    let mut seen = Vec::new();
+    while let Some(old) = set.join_next().await {
+        seen.push(old.unwrap());
+    }
+    seen.push(
+        store
+            .get("wwchain", "wwcorp")
+            .await
+            .unwrap()
+            .unwrap()
+            .expose()
+            .to_owned(),
+    );
+    seen.sort();
+    let mut expected: Vec<String> = (0..8).map(|i| format!("PC-{i}")).collect();
+    expected.push("PC-ALPHA-secret".to_owned());
+    expected.sort();
+    assert_eq!(seen, expected);
+}
+
 fn sqlite_file(name: &str) -> PathBuf {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -247,6 +288,26 @@ async fn sqlite_file_store_behaves_and_survives_a_reopen() {
     assert_eq!(pending[0].auth_code.expose(), "AC-ONE-secret");
     reopened.pool().close().await;
     let _ = std::fs::remove_file(&path);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_rotations_queue_on_every_backend() {
+    rotations_chain(Arc::new(MemoryPermanentCodeStore::new())).await;
+    let path = sqlite_file("chain");
+    let sqlite = SqlPermanentCodeStore::connect(&sqlite_url(&path))
+        .await
+        .unwrap();
+    sqlite.migrate().await.unwrap();
+    rotations_chain(Arc::new(sqlite.clone())).await;
+    sqlite.pool().close().await;
+    let _ = std::fs::remove_file(&path);
+    if let Some(url) = redis_url() {
+        let redis = RedisPermanentCodeStore::connect(&url)
+            .await
+            .unwrap()
+            .prefix(fresh_prefix("chain"));
+        rotations_chain(Arc::new(redis)).await;
+    }
 }
 
 #[tokio::test]
@@ -402,7 +463,7 @@ async fn redis_errors_name_no_code() {
 }
 
 #[cfg(feature = "sql-postgres")]
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_store_behaves() {
     let Ok(url) = std::env::var("WECOM_TEST_POSTGRES_URL") else {
         let _ = std::io::Write::write_all(
@@ -419,6 +480,8 @@ async fn postgres_store_behaves() {
         .as_nanos();
     let tag = format!("{}x{nanos:x}", std::process::id());
     behaviour(&store, &tag).await;
+    rotations_chain(Arc::new(store.clone())).await;
+    assert!(store.delete("wwchain", "wwcorp").await.unwrap());
     // Leave the shared database as it was.
     for suite in [format!("wwsuiteA{tag}"), format!("wwsuiteB{tag}")] {
         for corp in store.corps(&suite).await.unwrap() {

@@ -34,6 +34,8 @@ const UPSERT: &str = "INSERT INTO wecom_kf_permanent_codes
     (suite_id, auth_corpid, permanent_code, updated_at) VALUES ($1, $2, $3, $4)
     ON CONFLICT (suite_id, auth_corpid)
     DO UPDATE SET permanent_code = excluded.permanent_code, updated_at = excluded.updated_at";
+const LOCK_ROW: &str = "UPDATE wecom_kf_permanent_codes SET updated_at = updated_at
+    WHERE suite_id = $1 AND auth_corpid = $2";
 const DELETE: &str =
     "DELETE FROM wecom_kf_permanent_codes WHERE suite_id = $1 AND auth_corpid = $2";
 const CORPS: &str = "SELECT auth_corpid FROM wecom_kf_permanent_codes WHERE suite_id = $1
@@ -232,6 +234,15 @@ impl PermanentCodeStore for SqlPermanentCodeStore {
         new: &PermanentCode,
     ) -> Result<Option<PermanentCode>> {
         let mut tx = self.pool.begin().await.map_err(failed("rotate a code"))?;
+        // A write first: it takes SQLite's write lock (a read first could deadlock on the
+        // upgrade, SQLITE_BUSY at once) and PostgreSQL's row lock, so concurrent rotations
+        // queue and each answers the code it really replaced.
+        sqlx::query(LOCK_ROW)
+            .bind(suite_id)
+            .bind(auth_corpid)
+            .execute(&mut *tx)
+            .await
+            .map_err(failed("rotate a code"))?;
         let old: Option<String> = sqlx::query_scalar(GET)
             .bind(suite_id)
             .bind(auth_corpid)
