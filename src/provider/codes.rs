@@ -62,6 +62,11 @@ macro_rules! secret_newtype {
             pub fn expose(&self) -> &str {
                 self.0.expose_secret()
             }
+
+            /// The value as a `secrecy` secret (a 代开发 app's permanent code is its `corpsecret`).
+            pub fn into_secret(self) -> SecretString {
+                self.0
+            }
         }
 
         impl From<String> for $name {

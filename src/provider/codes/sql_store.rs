@@ -76,6 +76,10 @@ const DELETE_PENDING: &str =
 /// committed write survives a crash or power loss; a `?mode=…` or pragma of your own may trade
 /// that away.
 ///
+/// Concurrent [`rotate`](PermanentCodeStore::rotate)s of one corp queue on the database's lock
+/// (SQLite: the write lock; PostgreSQL: the row's lock), so each answers the code it really
+/// replaced; two first rotations of a corp with no code both answer `None`.
+///
 /// Each write is committed when it returns; [`complete`](PermanentCodeStore::complete) and
 /// [`rotate`](PermanentCodeStore::rotate) are one transaction each. Errors are
 /// [`Error::Storage`] naming the operation and the database's complaint, never a code.
