@@ -1,0 +1,3 @@
+//! Service providers (服务商): third-party and 代开发 apps that serve many authorised corps.
+
+pub mod codes;
