@@ -169,73 +169,80 @@ fn required(fields: &[(String, String)], name: &str) -> Result<String, CallbackE
 }
 
 impl CommandEvent {
-    /// Parses a decrypted command callback. Every one must carry a `SuiteId` and an
-    /// `InfoType`; the typed kinds also a numeric `TimeStamp` and their payload (`SuiteTicket`,
+    /// Parses a decrypted command callback. Every one must carry an `InfoType`; the typed
+    /// kinds also a `SuiteId`, a numeric `TimeStamp` and their payload (`SuiteTicket`,
     /// `AuthCode` or `AuthCorpId`). One without is refused ([`CallbackError::Xml`]): an empty
-    /// ticket or code must not reach a store. An unknown `InfoType` is
-    /// [`Other`](Self::Other), never an error.
+    /// ticket or code must not reach a store. An unknown `InfoType` is [`Other`](Self::Other),
+    /// never an error, with or without a `SuiteId` (licence notices such as
+    /// `license_pay_success` carry a `ServiceCorpId` instead).
     ///
     /// This does not check which suite it is for: [`CallbackCrypto::decrypt_command`] does, or
     /// [`parse_for_suite`](Self::parse_for_suite).
     pub fn parse(xml: &str) -> Result<Self, CallbackError> {
         let fields = top_level_fields(xml.as_bytes())?;
-        let suite_id = required(&fields, "SuiteId")?;
-        let info_type = required(&fields, "InfoType")?;
+        Self::from_fields(&fields, xml)
+    }
+
+    /// [`parse`](Self::parse), and a callback that names another suite in its `SuiteId` is
+    /// refused with [`CallbackError::WrongReceiver`], as one for another receiver is. (The
+    /// envelope's receive id, which [`CallbackCrypto::decrypt_command`] checks first, is the
+    /// proof of the addressee; this checks that the content agrees.)
+    pub fn parse_for_suite(xml: &str, suite_id: &str) -> Result<Self, CallbackError> {
+        let fields = top_level_fields(xml.as_bytes())?;
+        match field(&fields, "SuiteId") {
+            Some(named) if named != suite_id => Err(CallbackError::WrongReceiver),
+            _ => Self::from_fields(&fields, xml),
+        }
+    }
+
+    fn from_fields(fields: &[(String, String)], xml: &str) -> Result<Self, CallbackError> {
+        let info_type = required(fields, "InfoType")?;
+        let suite_id = || required(fields, "SuiteId");
         let timestamp = || {
-            field(&fields, "TimeStamp")
+            field(fields, "TimeStamp")
                 .and_then(|t| t.parse::<u64>().ok())
                 .ok_or(CallbackError::Xml(
                     "a command callback's TimeStamp is missing or not a number",
                 ))
         };
         let state = || {
-            field(&fields, "State")
+            field(fields, "State")
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
         };
         Ok(match info_type.as_str() {
             "suite_ticket" => Self::SuiteTicket {
-                suite_ticket: required(&fields, "SuiteTicket")?,
+                suite_id: suite_id()?,
+                suite_ticket: required(fields, "SuiteTicket")?,
                 timestamp: timestamp()?,
-                suite_id,
             },
             "create_auth" => Self::CreateAuth {
-                auth_code: required(&fields, "AuthCode")?,
+                suite_id: suite_id()?,
+                auth_code: required(fields, "AuthCode")?,
                 timestamp: timestamp()?,
                 state: state(),
-                suite_id,
             },
             "change_auth" => Self::ChangeAuth {
-                auth_corp_id: required(&fields, "AuthCorpId")?,
+                suite_id: suite_id()?,
+                auth_corp_id: required(fields, "AuthCorpId")?,
                 timestamp: timestamp()?,
                 state: state(),
-                suite_id,
             },
             "cancel_auth" => Self::CancelAuth {
-                auth_corp_id: required(&fields, "AuthCorpId")?,
+                suite_id: suite_id()?,
+                auth_corp_id: required(fields, "AuthCorpId")?,
                 timestamp: timestamp()?,
-                suite_id,
             },
             "reset_permanent_code" => Self::ResetPermanentCode {
-                auth_code: required(&fields, "AuthCode")?,
+                suite_id: suite_id()?,
+                auth_code: required(fields, "AuthCode")?,
                 timestamp: timestamp()?,
-                suite_id,
             },
             _ => Self::Other {
                 info_type,
                 xml: xml.to_owned(),
             },
         })
-    }
-
-    /// [`parse`](Self::parse), then refuses a callback whose `SuiteId` is not `suite_id` with
-    /// [`CallbackError::WrongReceiver`] (as one for another receiver is refused).
-    pub fn parse_for_suite(xml: &str, suite_id: &str) -> Result<Self, CallbackError> {
-        let fields = top_level_fields(xml.as_bytes())?;
-        if field(&fields, "SuiteId") != Some(suite_id) {
-            return Err(CallbackError::WrongReceiver);
-        }
-        Self::parse(xml)
     }
 
     /// `InfoType`, as WeCom spells it (`suite_ticket`, `create_auth`, …).
@@ -343,8 +350,8 @@ impl CommandEvent {
 impl CallbackCrypto {
     /// A command callback (`POST` on the suite's command-callback URL): checked and decrypted
     /// as [`decrypt`](Self::decrypt) does — this `CallbackCrypto`'s receive id must be the
-    /// suite id — then parsed ([`CommandEvent::parse`]), and refused with
-    /// [`CallbackError::WrongReceiver`] if its `SuiteId` is not that suite id either. Answer
+    /// suite id — then parsed ([`CommandEvent::parse_for_suite`]): refused with
+    /// [`CallbackError::WrongReceiver`] if its `SuiteId` names another suite. Answer
     /// `success` at once and act after.
     ///
     /// A provider's handler: verify, decrypt, parse, answer `success` at once, then act.

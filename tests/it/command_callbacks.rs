@@ -22,6 +22,7 @@ const CHANGE_AUTH: &str = include_str!("fixtures/cmd_change_auth.xml");
 const CANCEL_AUTH: &str = include_str!("fixtures/cmd_cancel_auth.xml");
 const RESET_PERMANENT_CODE: &str = include_str!("fixtures/cmd_reset_permanent_code.xml");
 const CHANGE_CONTACT: &str = include_str!("fixtures/cmd_change_contact.xml");
+const LICENSE_PAY_SUCCESS: &str = include_str!("fixtures/cmd_license_pay_success.xml");
 
 /// The suite's callback settings (the fixtures' timestamps are from 2014).
 fn suite(suite_id: &str) -> CallbackCrypto {
@@ -138,14 +139,16 @@ fn an_unknown_info_type_is_kept_raw() {
     );
     assert_eq!(event.info_type(), "change_contact");
     assert_eq!(event.suite_id(), None);
-    // A licence notice, say, with fields the SDK has never heard of.
-    let licence = format!(
-        "<xml><SuiteId>{SUITE}</SuiteId><InfoType>license_pay_success</InfoType><TimeStamp>1</TimeStamp><OrderId>O1</OrderId></xml>"
+    // A licence notice: no SuiteId (a ServiceCorpId instead), fields the SDK does not type.
+    // It came in the suite's envelope, so it is taken, raw.
+    let licence = round_trip(SUITE, LICENSE_PAY_SUCCESS);
+    assert_eq!(
+        licence,
+        CommandEvent::Other {
+            info_type: "license_pay_success".into(),
+            xml: LICENSE_PAY_SUCCESS.into(),
+        }
     );
-    assert!(matches!(
-        CommandEvent::parse(&licence).unwrap(),
-        CommandEvent::Other { info_type, .. } if info_type == "license_pay_success"
-    ));
     // No State: None; an empty one too.
     let no_state = CREATE_AUTH.replace("<State><![CDATA[123]]></State>", "<State/>");
     assert!(matches!(
@@ -169,10 +172,16 @@ fn another_suites_callback_is_refused_like_any_other_receiver() {
         through(&ours, &ours, &other_inside),
         Err(CallbackError::WrongReceiver)
     );
-    // Without a SuiteId at all: the same refusal.
+    // A typed callback without a SuiteId is refused as malformed (answered alike all the same).
     let none_inside = CANCEL_AUTH.replace(&format!("<SuiteId><![CDATA[{SUITE}]]></SuiteId>"), "");
-    assert_eq!(
+    assert!(matches!(
         through(&ours, &ours, &none_inside),
+        Err(CallbackError::Xml(_))
+    ));
+    // An untyped one for another suite is refused too.
+    let contact_elsewhere = CHANGE_CONTACT.replace(SUITE, "wwanothersuite000001");
+    assert_eq!(
+        through(&ours, &ours, &contact_elsewhere),
         Err(CallbackError::WrongReceiver)
     );
     assert_eq!(
