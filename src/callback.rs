@@ -48,8 +48,9 @@
 //!   refused callback.
 //! - [`CommandEvent`] is the parsed callback; kinds this SDK does not type are kept whole in
 //!   [`CommandEvent::Other`]. `Debug` hides suite tickets and auth codes.
-//! - [`CommandDedupe`] tells a delivery WeCom retried from a new one, in this process
-//!   ([`CommandEvent::delivery_key`] is the key to share between replicas).
+//! - [`CommandDedupe`] tells a delivery WeCom retried from a new one, in this process;
+//!   [`DeliveryLog`] is the same for a store the replicas share (`RedisDeliveryLog` with the
+//!   `redis` feature; [`CommandEvent::delivery_key`] is the key for your own).
 
 use std::fmt;
 use std::sync::Arc;
@@ -67,7 +68,9 @@ use subtle::ConstantTimeEq;
 use crate::clock::{Clock, SystemClock};
 
 mod command;
-pub use command::{CommandDedupe, CommandEvent};
+pub use command::{CommandDedupe, CommandEvent, DeliveryLog};
+#[cfg(feature = "redis")]
+pub use command::{DEFAULT_DELIVERY_PREFIX, RedisDeliveryLog};
 
 /// Encrypted bodies larger than this are refused unread (a kf event is a few hundred bytes).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

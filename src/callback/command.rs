@@ -4,6 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
 use super::{CallbackCrypto, CallbackError, Hidden, redacted_xml, top_level_fields};
@@ -436,8 +437,9 @@ impl CallbackCrypto {
 /// (least recently used first out) and in time; keyed by [`CommandEvent::delivery_key`].
 ///
 /// - It remembers within one process only. Behind a load balancer a retry may reach another
-///   replica: to dedupe across replicas, check [`CommandEvent::delivery_key`] against a store
-///   they share instead (Redis `SET … NX EX`, a unique key in a database).
+///   replica: to dedupe across replicas, use a [`DeliveryLog`] they share instead
+///   ([`RedisDeliveryLog`] with the `redis` feature, or your own on
+///   [`CommandEvent::delivery_key`]).
 /// - Mark first, then answer `success`, then work: a failure in the work afterwards is not
 ///   retried by WeCom (it got its answer), so keep what must not be lost (the `create_auth`
 ///   auth code) until the work is done.
@@ -473,7 +475,150 @@ impl CommandDedupe {
     pub fn first_time(&self, event: &CommandEvent) -> bool {
         self.seen
             .entry(event.delivery_digest())
-            .or_insert(())
+            .or_insert_with(|| ())
             .is_fresh()
+    }
+}
+
+/// Where deliveries are remembered, behind one interface: [`CommandDedupe`] (this process),
+/// [`RedisDeliveryLog`] (shared by replicas, feature `redis`), or your own (a unique key in a
+/// database, keyed by [`CommandEvent::delivery_key`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use wecom_kf::callback::{CommandDedupe, CommandEvent, DeliveryLog};
+///
+/// # async fn demo(event: CommandEvent) -> wecom_kf::Result<()> {
+/// let log: Box<dyn DeliveryLog> = Box::new(CommandDedupe::new(10_000, Duration::from_secs(3600)));
+/// if log.first_delivery(&event).await? {
+///     // act on it
+/// }
+/// # Ok(()) }
+/// ```
+#[async_trait]
+pub trait DeliveryLog: fmt::Debug + Send + Sync {
+    /// Records `event`'s delivery: `Ok(true)` the first time, `Ok(false)` for a delivery of
+    /// it again, even a concurrent one. An `Err` ([`Error::Storage`](crate::Error::Storage))
+    /// says nothing about whether it is new: refusing the callback then lets WeCom deliver it
+    /// again later; acting on it risks acting twice.
+    async fn first_delivery(&self, event: &CommandEvent) -> crate::Result<bool>;
+}
+
+#[async_trait]
+impl DeliveryLog for CommandDedupe {
+    async fn first_delivery(&self, event: &CommandEvent) -> crate::Result<bool> {
+        Ok(self.first_time(event))
+    }
+}
+
+#[cfg(feature = "redis")]
+pub use redis_log::{DEFAULT_DELIVERY_PREFIX, RedisDeliveryLog};
+
+#[cfg(feature = "redis")]
+mod redis_log {
+    use std::fmt;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+
+    use super::{CommandEvent, DeliveryLog};
+    use crate::error::{Error, Result};
+    use crate::redis_conn::RedisConnection;
+
+    /// Key prefix unless [`RedisDeliveryLog::prefix`] says otherwise.
+    pub const DEFAULT_DELIVERY_PREFIX: &str = "wecom-kf:delivery:";
+
+    /// Deliveries remembered in Redis (feature `redis`), so that replicas behind one
+    /// command-callback URL dedupe together: `SET {prefix}{delivery_key} 1 NX PX {ttl}`, the
+    /// first to set it is the first delivery. The key holds no secret
+    /// ([`CommandEvent::delivery_key`]).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use wecom_kf::callback::{DeliveryLog, RedisDeliveryLog};
+    ///
+    /// # async fn demo() -> wecom_kf::Result<()> {
+    /// let deliveries = RedisDeliveryLog::connect("redis://127.0.0.1:6379", Duration::from_secs(3600))
+    ///     .await?
+    ///     .prefix("my-saas:delivery:");
+    /// # let _ = deliveries; Ok(()) }
+    /// ```
+    ///
+    /// Cloning is cheap and shares the connection.
+    #[derive(Clone)]
+    pub struct RedisDeliveryLog {
+        redis: RedisConnection,
+        prefix: String,
+        ttl: Duration,
+    }
+
+    impl RedisDeliveryLog {
+        /// A log on the Redis server at `url` (`redis://[:password@]host:port[/db]`), each
+        /// delivery remembered for `ttl` (at least a millisecond). Fails only on a malformed
+        /// URL; a server that is down makes [`first_delivery`](DeliveryLog::first_delivery)
+        /// fail until it answers.
+        pub async fn connect(url: &str, ttl: Duration) -> Result<Self> {
+            Ok(Self {
+                redis: RedisConnection::connect(
+                    url,
+                    "Redis delivery log not reachable yet; dedupe fails until it is",
+                )
+                .await?,
+                prefix: DEFAULT_DELIVERY_PREFIX.to_owned(),
+                ttl,
+            })
+        }
+
+        /// The prefix of every key (default [`DEFAULT_DELIVERY_PREFIX`]).
+        #[must_use]
+        pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+            self.prefix = prefix.into();
+            self
+        }
+
+        /// The bound on each Redis command (default 500 ms).
+        #[must_use]
+        pub fn timeout(mut self, timeout: Duration) -> Self {
+            self.redis.set_timeout(timeout);
+            self
+        }
+    }
+
+    impl fmt::Debug for RedisDeliveryLog {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("RedisDeliveryLog")
+                .field("endpoint", &self.redis.endpoint())
+                .field("prefix", &self.prefix)
+                .field("ttl", &self.ttl)
+                .finish_non_exhaustive()
+        }
+    }
+
+    #[async_trait]
+    impl DeliveryLog for RedisDeliveryLog {
+        async fn first_delivery(&self, event: &CommandEvent) -> Result<bool> {
+            let key = format!("{}{}", self.prefix, event.delivery_key());
+            let ttl_ms = u64::try_from(self.ttl.as_millis())
+                .unwrap_or(u64::MAX)
+                .max(1);
+            let set: Option<String> = self
+                .redis
+                .run("SET NX", |mut conn| {
+                    let key = &key;
+                    async move {
+                        redis::cmd("SET")
+                            .arg(key)
+                            .arg(1)
+                            .arg("NX")
+                            .arg("PX")
+                            .arg(ttl_ms)
+                            .query_async(&mut conn)
+                            .await
+                    }
+                })
+                .await
+                .map_err(|e| Error::Storage(format!("cannot record a delivery: {e}")))?;
+            Ok(set.is_some())
+        }
     }
 }

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use wecom_kf::callback::{CallbackCrypto, CallbackError, CommandDedupe, CommandEvent};
+use wecom_kf::callback::{CallbackCrypto, CallbackError, CommandDedupe, CommandEvent, DeliveryLog};
 
 const TOKEN: &str = "QDG6eK";
 const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
@@ -278,15 +278,25 @@ fn a_delivery_is_new_again_after_the_ttl() {
 
 #[test]
 fn concurrent_deliveries_pass_once() {
-    let dedupe = std::sync::Arc::new(CommandDedupe::new(100, Duration::from_secs(3600)));
-    let event = CommandEvent::parse(CREATE_AUTH).unwrap();
-    let passed: usize = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..8)
-            .map(|_| s.spawn(|| usize::from(dedupe.first_time(&event))))
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).sum()
-    });
-    assert_eq!(passed, 1);
+    let dedupe = CommandDedupe::new(1000, Duration::from_secs(3600));
+    // Many rounds of eight threads let go at once on one new delivery each.
+    for round in 0..50 {
+        let event =
+            CommandEvent::parse(&CREATE_AUTH.replace("AUTHCODE", &format!("CODE{round}"))).unwrap();
+        let start = std::sync::Barrier::new(8);
+        let passed: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        usize::from(dedupe.first_time(&event))
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        assert_eq!(passed, 1, "round {round}");
+    }
 }
 
 #[test]
@@ -316,4 +326,49 @@ fn debug_hides_the_ticket_and_the_auth_code() {
     );
     let dedupe = CommandDedupe::new(10, Duration::from_secs(60));
     assert!(format!("{dedupe:?}").starts_with("CommandDedupe"));
+}
+
+#[tokio::test]
+async fn the_in_process_dedupe_is_a_delivery_log() {
+    let log: Box<dyn DeliveryLog> = Box::new(CommandDedupe::new(100, Duration::from_secs(3600)));
+    let event = CommandEvent::parse(CANCEL_AUTH).unwrap();
+    assert!(log.first_delivery(&event).await.unwrap());
+    assert!(!log.first_delivery(&event).await.unwrap());
+}
+
+/// Two replicas on one Redis: a delivery passes on one of them only, whichever gets it.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn replicas_sharing_redis_pass_a_delivery_once() {
+    use wecom_kf::callback::RedisDeliveryLog;
+    let Some(url) = crate::common::redis_url() else {
+        return;
+    };
+    let prefix = crate::common::fresh_prefix("delivery");
+    let replica = |url: String, prefix: String| async move {
+        RedisDeliveryLog::connect(&url, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .prefix(prefix)
+    };
+    let a = replica(url.clone(), prefix.clone()).await;
+    let b = replica(url.clone(), prefix.clone()).await;
+    let crypto = suite(SUITE);
+    let first = through(&crypto, &crypto, CREATE_AUTH).unwrap();
+    let again = through(&crypto, &crypto, CREATE_AUTH).unwrap();
+    let (x, y) = tokio::join!(a.first_delivery(&first), b.first_delivery(&again));
+    assert_eq!(
+        u8::from(x.unwrap()) + u8::from(y.unwrap()),
+        1,
+        "one replica acts"
+    );
+    assert!(!a.first_delivery(&first).await.unwrap());
+    let next = CommandEvent::parse(&CREATE_AUTH.replace("AUTHCODE", "AUTHCODE2")).unwrap();
+    assert!(b.first_delivery(&next).await.unwrap());
+    // Another prefix (another environment) keeps its own log.
+    let elsewhere = replica(url, format!("{prefix}other:")).await;
+    assert!(elsewhere.first_delivery(&first).await.unwrap());
+    // Debug shows where, not what.
+    let shown = format!("{a:?}");
+    assert!(shown.contains("RedisDeliveryLog") && !shown.contains("AUTHCODE"));
 }
