@@ -273,9 +273,11 @@ impl CommandEvent {
     /// What tells one delivery from another, so that WeCom delivering a callback again (it
     /// retries one it thinks failed) is recognised: 64 hex characters of SHA-256 over the
     /// `InfoType`, `SuiteId`, `TimeStamp` and the payload (ticket, auth code, corp id and
-    /// state) — or over the whole XML for [`Other`](Self::Other). Two distinct callbacks differ
-    /// in one of these, so they never share a key (unlike keys built from a timestamp and
-    /// sender alone); no secret can be read back from it, so it may be stored and logged.
+    /// state) — or over the whole XML for [`Other`](Self::Other). A ticket or an auth code
+    /// is new in every push, so no two of those share a key (unlike keys built from a
+    /// timestamp and sender alone); two `change_auth` or `cancel_auth` for one corp within
+    /// one second do, and doing their work once (re-reading the auth info, deleting the data)
+    /// covers both. No secret can be read back from the key, so it may be stored and logged.
     ///
     /// Use it with a store the replicas share to dedupe across them (e.g. Redis
     /// `SET <prefix><key> 1 NX EX <ttl>`: first time if it was set).
@@ -433,8 +435,10 @@ impl CallbackCrypto {
 }
 
 /// Remembers the command callbacks seen in the last while, so that a delivery WeCom makes
-/// again does nothing twice: `if dedupe.first_time(&event) { … }`. Bounded in entries
-/// (least recently used first out) and in time; keyed by [`CommandEvent::delivery_key`].
+/// again does nothing twice: `if dedupe.first_time(&event) { … }`. Bounded in entries and
+/// in time (a moka cache); keyed by [`CommandEvent::delivery_key`]. Size it above the
+/// deliveries expected within the TTL: when it is full, moka's admission policy decides what
+/// is kept, and a delivery not kept passes again.
 ///
 /// - It remembers within one process only. Behind a load balancer a retry may reach another
 ///   replica: to dedupe across replicas, use a [`DeliveryLog`] they share instead
