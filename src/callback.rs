@@ -8,6 +8,9 @@
 //!   bytes), PKCS#7 padding to 32-byte blocks, plaintext = 16 random bytes ‖ 4-byte big-endian
 //!   length ‖ message ‖ receive id (the corp id, checked).
 //! - Bad input never panics and never decrypts: every failure is a [`CallbackError`].
+//! - A service provider's command callbacks (指令回调: `suite_ticket`, `create_auth`, …) are
+//!   decrypted and parsed by [`CallbackCrypto::decrypt_command`] into a [`CommandEvent`], and
+//!   retried deliveries recognised by [`CommandDedupe`]: see [below](#command-callbacks).
 //!
 //! ```
 //! use wecom_kf::callback::{CallbackCrypto, CallbackEvent};
@@ -28,6 +31,26 @@
 //! assert_eq!(echo, "1616140317555161061"); // answer WeCom with exactly this
 //! # Ok::<(), wecom_kf::callback::CallbackError>(())
 //! ```
+//!
+//! # Command callbacks
+//!
+//! Command callbacks (指令回调) are what WeCom sends a service provider's suite — a third-party
+//! app or a 代开发 template — about the suite itself rather than about a corp's data.
+//!
+//! They arrive at the suite's command-callback URL, signed and encrypted with the suite's own
+//! Token and EncodingAESKey, with the **suite id** as the receive id. The answer is the plain
+//! string `success`, within 1000 ms (`create_auth`, `change_auth`, `cancel_auth`,
+//! `reset_permanent_code`), so the work happens after the answer.
+//!
+//! - [`CallbackCrypto::decrypt_command`] checks, decrypts, parses, and refuses a callback whose
+//!   envelope or `SuiteId` names another suite, with [`CallbackError::WrongReceiver`] — the
+//!   refusal any callback for another receiver gets, so it can be answered like every other
+//!   refused callback.
+//! - [`CommandEvent`] is the parsed callback; kinds this SDK does not type are kept whole in
+//!   [`CommandEvent::Other`]. `Debug` hides suite tickets and auth codes.
+//! - [`CommandDedupe`] tells a delivery WeCom retried from a new one, in this process;
+//!   [`DeliveryLog`] is the same for a store the replicas share (`RedisDeliveryLog` with the
+//!   `redis` feature; [`CommandEvent::delivery_key`] is the key for your own).
 
 use std::fmt;
 use std::sync::Arc;
@@ -43,6 +66,11 @@ use sha1::{Digest, Sha1};
 use subtle::ConstantTimeEq;
 
 use crate::clock::{Clock, SystemClock};
+
+mod command;
+pub use command::{CommandDedupe, CommandEvent, DeliveryLog};
+#[cfg(feature = "redis")]
+pub use command::{DEFAULT_DELIVERY_PREFIX, RedisDeliveryLog};
 
 /// Encrypted bodies larger than this are refused unread (a kf event is a few hundred bytes).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -77,7 +105,8 @@ pub enum CallbackError {
     #[error("the callback's body or echostr is too large")]
     TooLarge,
     /// The XML envelope is malformed, has no `Encrypt` element or more than one, or declares
-    /// a DOCTYPE.
+    /// a DOCTYPE; or a decrypted command callback lacks a field it must carry
+    /// ([`CommandEvent::parse`]).
     #[error("the callback's XML is malformed: {0}")]
     Xml(&'static str),
     /// The ciphertext is not valid base64, or not a whole number of AES blocks.
@@ -89,7 +118,8 @@ pub enum CallbackError {
     /// The length field does not fit the plaintext, or the message is not UTF-8.
     #[error("the callback's message length or encoding is invalid")]
     BadLength,
-    /// The receive id is not this corp's.
+    /// The receive id is not this corp's (for a suite's command callback: not this suite's,
+    /// in the envelope or in `SuiteId`).
     #[error("the callback is addressed to another receiver")]
     WrongReceiver,
 }

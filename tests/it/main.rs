@@ -2,6 +2,7 @@
 //! file). Shared helpers are in `common`.
 
 mod callback;
+mod command_callbacks;
 mod common;
 mod hostile_answers;
 mod kf_account;
