@@ -2,12 +2,14 @@
 //! the parent module.
 
 use std::fmt;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
 use super::{CallbackCrypto, CallbackError, Hidden, redacted_xml, top_level_fields};
+use crate::clock::{Clock, SystemClock};
 
 /// A command callback (指令回调), decrypted and parsed. Field names follow WeCom's elements
 /// (`SuiteId`, `InfoType`, `TimeStamp`, `SuiteTicket`, `AuthCode`, `AuthCorpId`, `State`).
@@ -451,7 +453,10 @@ impl CallbackCrypto {
 ///   `TimeStamp` takes a repeated push without harm.
 #[derive(Clone)]
 pub struct CommandDedupe {
-    seen: moka::sync::Cache<[u8; 32], ()>,
+    /// When each delivery was first seen, by the dedupe's clock.
+    seen: moka::sync::Cache<[u8; 32], SystemTime>,
+    ttl: Duration,
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for CommandDedupe {
@@ -466,21 +471,43 @@ impl CommandDedupe {
     /// Remembers up to `capacity` deliveries, each for `ttl` (WeCom retries within minutes;
     /// an hour is ample).
     pub fn new(capacity: u64, ttl: Duration) -> Self {
+        Self::with_clock(capacity, ttl, SystemClock)
+    }
+
+    /// The same, with the TTL measured by `clock` (tests pass a
+    /// [`ManualClock`](crate::clock::ManualClock)). moka still drops entries after `ttl` of
+    /// real time, to bound memory; the clock alone decides what counts as seen.
+    pub fn with_clock(capacity: u64, ttl: Duration, clock: impl Clock) -> Self {
         Self {
             seen: moka::sync::Cache::builder()
                 .max_capacity(capacity)
                 .time_to_live(ttl)
                 .build(),
+            ttl,
+            clock: Arc::new(clock),
         }
     }
 
     /// Whether this is the first time `event` is seen (within the TTL and the capacity):
-    /// `true` once, then `false` for every delivery of it again, even concurrent ones.
+    /// `true` once, then `false` for every delivery of it again, even concurrent ones (moka
+    /// serialises the computation per key).
     pub fn first_time(&self, event: &CommandEvent) -> bool {
-        self.seen
+        let now = self.clock.now();
+        let result = self
+            .seen
             .entry(event.delivery_digest())
-            .or_insert_with(|| ())
-            .is_fresh()
+            .and_compute_with(|seen| match seen {
+                Some(entry)
+                    if entry
+                        .value()
+                        .checked_add(self.ttl)
+                        .is_some_and(|end| now < end) =>
+                {
+                    moka::ops::compute::Op::Nop
+                }
+                _ => moka::ops::compute::Op::Put(now),
+            });
+        !matches!(result, moka::ops::compute::CompResult::Unchanged(_))
     }
 }
 

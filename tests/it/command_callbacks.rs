@@ -268,12 +268,16 @@ fn duplicate_deliveries_are_recognised() {
 
 #[test]
 fn a_delivery_is_new_again_after_the_ttl() {
-    // Time only moves forward: after the sleep the entry has expired, whatever the scheduler.
-    let dedupe = CommandDedupe::new(100, Duration::from_millis(20));
+    let clock = wecom_kf::clock::ManualClock::new();
+    let ttl = Duration::from_secs(3600);
+    let dedupe = CommandDedupe::with_clock(100, ttl, clock.clone());
     let event = CommandEvent::parse(SUITE_TICKET).unwrap();
     assert!(dedupe.first_time(&event));
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(dedupe.first_time(&event));
+    clock.advance(ttl - Duration::from_secs(1));
+    assert!(!dedupe.first_time(&event), "within the TTL: a retry");
+    clock.advance(Duration::from_secs(1));
+    assert!(dedupe.first_time(&event), "after the TTL: new again");
+    assert!(!dedupe.first_time(&event));
 }
 
 #[test]

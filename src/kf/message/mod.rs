@@ -100,7 +100,10 @@ pub use received::{
     MergedMessage, Message, MessageContent, Origin, ReceivedMenu, ReceivedMenuItem, SYNC_LIMIT_MAX,
     SYNC_TOKEN_MAX_BYTES, SyncMessages, SyncMessagesResponse, VoiceFormat,
 };
-pub(crate) use received::{hidden, is_secret_name};
+pub(crate) use received::hidden;
+// The callback module redacts the XML it keeps raw by the same rule.
+#[cfg(feature = "callback")]
+pub(crate) use received::is_secret_name;
 #[cfg(feature = "redis")]
 pub use redis_cursor::{DEFAULT_CURSOR_PREFIX, RedisCursorStore};
 
