@@ -357,16 +357,20 @@ impl Control {
 
     /// Back to the corp as started: no accounts, directory, customers, sessions, knowledge,
     /// messages, media, callback, faults or counts. Issued tokens stay valid (a client's
-    /// cached token goes on working) and the token TTL stays as last set.
+    /// cached token goes on working) and the token TTL stays as last set; so do the provider's
+    /// suites, tickets and authorised corps.
     pub(crate) fn reset(&self) {
         let blank = self.blank;
         let mut world = self.shared.world();
         let placeholder = Tokens::new(blank.token_ttl, blank.token_issue, 0);
         let tokens = std::mem::replace(&mut world.tokens, placeholder);
+        let no_providers = super::provider::Providers::new(blank.token_ttl, blank.token_issue, 0);
+        let providers = std::mem::replace(&mut world.providers, no_providers);
         *world = World::new(
             world.corp_id.clone(),
             world.corp_secret.clone(),
             tokens,
+            providers,
             // A new instance: accounts created after the reset never reuse an old open_kfid.
             Accounts::new(blank.max_accounts, super::instance_id()),
             Media::new(blank.max_media_bytes),
@@ -602,11 +606,15 @@ impl Control {
 
     pub(crate) fn expire_tokens(&self) {
         let now = self.shared.clock.now();
-        self.shared.world().tokens.expire_all(now);
+        let mut world = self.shared.world();
+        world.tokens.expire_all(now);
+        world.providers.expire_all(now);
     }
 
     pub(crate) fn revoke_tokens(&self) {
-        self.shared.world().tokens.revoke_all();
+        let mut world = self.shared.world();
+        world.tokens.revoke_all();
+        world.providers.revoke_all();
     }
 
     pub(crate) fn counters(&self) -> Counters {

@@ -166,6 +166,7 @@ mod fault;
 mod knowledge;
 mod media;
 mod messages;
+mod provider;
 mod rules;
 mod server;
 mod servicers;
@@ -190,6 +191,10 @@ pub use control::{
 pub use fault::Fault;
 pub use media::{DEFAULT_MAX_MEDIA_BYTES, MAX_MEDIA_FILES, MediaHeld};
 pub use messages::SimSentMessage;
+pub use provider::{
+    DEFAULT_PROVIDER_CORP_ID, DEFAULT_PROVIDER_SECRET, DEFAULT_SUITE_ID, DEFAULT_SUITE_SECRET,
+    SimSuiteTicket,
+};
 pub use state::{Counters, UNKNOWN_PATHS};
 pub use tokens::TokenIssue;
 
@@ -291,6 +296,68 @@ impl Simulator {
             .corp_id(&self.corp_id)
             .corp_secret(&self.corp_secret)
             .base_url(self.base_url())
+    }
+
+    /// The service provider's corp id the simulator accepts in `service/get_provider_token`
+    /// ([`DEFAULT_PROVIDER_CORP_ID`]).
+    pub fn provider_corp_id(&self) -> String {
+        self.shared.world().providers.corp_id.clone()
+    }
+
+    /// The provider secret it accepts ([`DEFAULT_PROVIDER_SECRET`], a test value).
+    pub fn provider_secret(&self) -> String {
+        self.shared.world().providers.secret().to_owned()
+    }
+
+    /// Adds a third-party suite with its secret (the simulator starts with
+    /// [`DEFAULT_SUITE_ID`]); adding a known suite again replaces its secret only.
+    pub fn add_suite(&self, suite_id: &str, suite_secret: &str) {
+        self.shared
+            .world()
+            .providers
+            .add_suite(suite_id, suite_secret);
+    }
+
+    /// WeCom pushes a new suite_ticket for `suite_id` now (by the simulator's clock), as it
+    /// does every 10 minutes; the ticket is good for `get_suite_token` for 30 minutes, whatever
+    /// newer ones follow. `None` for an unknown suite. The simulator does not deliver it: hand
+    /// it to the store the way your command callback would.
+    pub fn push_suite_ticket(&self, suite_id: &str) -> Option<SimSuiteTicket> {
+        let now = self.shared.clock.now();
+        self.shared.world().providers.push_ticket(suite_id, now)
+    }
+
+    /// The newest suite_ticket pushed for `suite_id`, if any.
+    pub fn suite_ticket(&self, suite_id: &str) -> Option<SimSuiteTicket> {
+        self.shared.world().providers.current_ticket(suite_id)
+    }
+
+    /// `auth_corpid` installs suite `suite_id`: answers the permanent code `get_corp_token`
+    /// then accepts (a reinstall issues a new one; the old stops working). The corp tokens it
+    /// issues are accepted by every kf endpoint (which play this simulator's one kf state).
+    /// `None` for an unknown suite.
+    pub fn authorise_corp(&self, suite_id: &str, auth_corpid: &str) -> Option<String> {
+        self.shared
+            .world()
+            .providers
+            .authorise(suite_id, auth_corpid)
+    }
+
+    /// `auth_corpid` cancels suite `suite_id`: its permanent code answers 40084 and its tokens
+    /// 40014. Whether it was authorised.
+    pub fn cancel_authorisation(&self, suite_id: &str, auth_corpid: &str) -> bool {
+        self.shared.world().providers.cancel(suite_id, auth_corpid)
+    }
+
+    /// Every suite token expires now: `get_corp_token` answers 42009 to it.
+    pub fn expire_suite_tokens(&self) {
+        let now = self.shared.clock.now();
+        self.shared.world().providers.expire_suite_tokens(now);
+    }
+
+    /// Every suite token is forgotten: `get_corp_token` answers 40082 to it.
+    pub fn revoke_suite_tokens(&self) {
+        self.shared.world().providers.revoke_suite_tokens();
     }
 
     /// Every token issued so far expires now: its next use is answered 42001, and `gettoken`
@@ -692,6 +759,7 @@ impl SimulatorBuilder {
             self.corp_id.clone(),
             self.corp_secret.clone(),
             tokens::Tokens::new(self.token_ttl, self.token_issue, instance),
+            provider::Providers::new(self.token_ttl, self.token_issue, instance),
             accounts::Accounts::new(self.max_accounts, instance),
             media::Media::new(self.max_media_bytes),
         );
