@@ -47,6 +47,7 @@ pub mod kf;
 pub mod media;
 mod middleware;
 mod operation;
+pub mod provider;
 mod redact;
 #[cfg(feature = "redis")]
 mod redis_conn;

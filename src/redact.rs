@@ -11,7 +11,16 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// Query parameters and JSON keys whose values are secrets.
-const SECRET_KEYS: [&str; 2] = ["access_token", "corpsecret"];
+const SECRET_KEYS: [&str; 8] = [
+    "access_token",
+    "corpsecret",
+    "suite_access_token",
+    "provider_access_token",
+    "suite_secret",
+    "provider_secret",
+    "suite_ticket",
+    "permanent_code",
+];
 
 /// What a redacted value is replaced with.
 pub(crate) const REDACTED: &str = "REDACTED";

@@ -60,6 +60,18 @@ pub(crate) fn verdict(idempotency: Idempotency, happened: Happened) -> Verdict {
     }
 }
 
+/// Whether `code` refuses the token a call of `kind` carries (so the cache may replace that
+/// token, once): 42001/40014/41001 for a corp token, 40082/42009 for a suite or provider
+/// token. The one place the rejection rule lives, for every kind.
+pub(crate) fn rejects_token(kind: crate::spec::TokenKind, code: i64) -> bool {
+    use crate::spec::TokenKind;
+    match kind {
+        TokenKind::None => false,
+        TokenKind::Corp => errcode::is_token_rejected(code),
+        TokenKind::Suite | TokenKind::Provider => errcode::is_suite_token_rejected(code),
+    }
+}
+
 /// What an answer's body says, as far as the rule goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Body {
@@ -81,7 +93,8 @@ pub(crate) fn of_answer(status: StatusCode, body: Body) -> Happened {
     };
     // A URL too long for the server: the token is the one part of it the SDK did not get from
     // the caller, so it is treated as refused (and replaced once).
-    if errcode.is_some_and(errcode::is_token_rejected) || status == StatusCode::URI_TOO_LONG {
+    let rejected = errcode.is_some_and(|c| rejects_token(crate::spec::TokenKind::Corp, c));
+    if rejected || status == StatusCode::URI_TOO_LONG {
         return Happened::TokenRejected;
     }
     if status.is_server_error() {
