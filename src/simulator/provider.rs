@@ -245,7 +245,19 @@ impl Providers {
     /// Whether a `get_corp_token` call carries a good suite token (the server reads its body
     /// only then).
     pub(crate) fn suite_token_ok(&self, token: Option<&str>, now: SystemTime) -> bool {
-        token.is_some_and(|t| self.suite_of_token(t, now).is_ok())
+        self.check_suite_token(token, now).is_ok()
+    }
+
+    /// 40082 for a missing or unknown suite token, 42009 for an expired one.
+    pub(crate) fn check_suite_token(
+        &self,
+        token: Option<&str>,
+        now: SystemTime,
+    ) -> Result<(), Refusal> {
+        let token = token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| Refusal::code(codes::INVALID_SUITE_TOKEN))?;
+        self.suite_of_token(token, now).map(|_| ())
     }
 
     fn suite_of_token(&self, token: &str, now: SystemTime) -> Result<&str, Refusal> {

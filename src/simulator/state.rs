@@ -370,6 +370,8 @@ impl World {
                 .get_suite_token(&JsonBody::parse(&call.body)?, now)?,
             Endpoint::CorpToken => {
                 let suite_token = call.query.get("suite_access_token").map(String::as_str);
+                // The token first: the server reads the body only for a good one.
+                self.providers.check_suite_token(suite_token, now)?;
                 let body = JsonBody::parse(&call.body)?;
                 self.providers.get_corp_token(suite_token, &body, now)?
             }

@@ -15,6 +15,7 @@ mod kf_servicer;
 mod kf_statistic;
 mod kf_sync;
 mod media;
+mod provider_tokens;
 mod quickstart_e2e;
 mod redis_bad_data;
 mod redis_store;
