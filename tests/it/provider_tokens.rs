@@ -140,9 +140,11 @@ async fn a_suite_token_storm_costs_one_fetch() {
             1,
             "{code}: one new suite token for the whole storm"
         );
-        // Each cold corp: one refused get_corp_token, one on the new suite token.
+        // Each cold corp gets its token; those that asked before the suite token was replaced
+        // were refused once (at least the first, at most all), never twice.
         assert_eq!(counters.effects("service/get_corp_token"), TENANTS as u64);
-        assert_eq!(counters.calls("service/get_corp_token"), 2 * TENANTS as u64);
+        let refused = counters.calls("service/get_corp_token") - TENANTS as u64;
+        assert!((1..=TENANTS as u64).contains(&refused), "{code}: {refused} refused");
     }
 }
 
