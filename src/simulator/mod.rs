@@ -145,6 +145,9 @@
 //! | `POST /__sim/release` | `{"path"}` | `{"ok": true}` | [`Simulator::release`] |
 //! | `POST /__sim/tokens/expire` | none | `{"ok": true}` | [`Simulator::expire_tokens`] |
 //! | `POST /__sim/tokens/revoke` | none | `{"ok": true}` | [`Simulator::revoke_tokens`] |
+//! | `POST /__sim/provider/suite_ticket/push` | `{"suite_id"}` | `{"suite_id", "suite_ticket", "timestamp"}` (404 for an unknown suite) | [`Simulator::push_suite_ticket`] |
+//! | `POST /__sim/provider/suite_ticket` | `{"suite_id"}` | the newest ticket, as above (404 if none) | [`Simulator::suite_ticket`] |
+//! | `POST /__sim/provider/authorise` | `{"suite_id", "auth_corpid"}` | `{"permanent_code"}` | [`Simulator::authorise_corp`] |
 //!
 //! Control calls need no access token and are not counted in [`Counters`]: **the control
 //! plane is for tests on 127.0.0.1 only**, as anyone who reaches the port can rewrite the
@@ -323,13 +326,12 @@ impl Simulator {
     /// newer ones follow. `None` for an unknown suite. The simulator does not deliver it: hand
     /// it to the store the way your command callback would.
     pub fn push_suite_ticket(&self, suite_id: &str) -> Option<SimSuiteTicket> {
-        let now = self.shared.clock.now();
-        self.shared.world().providers.push_ticket(suite_id, now)
+        self.control.push_suite_ticket(suite_id)
     }
 
     /// The newest suite_ticket pushed for `suite_id`, if any.
     pub fn suite_ticket(&self, suite_id: &str) -> Option<SimSuiteTicket> {
-        self.shared.world().providers.current_ticket(suite_id)
+        self.control.suite_ticket(suite_id)
     }
 
     /// `auth_corpid` installs suite `suite_id`: answers the permanent code `get_corp_token`

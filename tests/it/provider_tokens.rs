@@ -144,7 +144,10 @@ async fn a_suite_token_storm_costs_one_fetch() {
         // were refused once (at least the first, at most all), never twice.
         assert_eq!(counters.effects("service/get_corp_token"), TENANTS as u64);
         let refused = counters.calls("service/get_corp_token") - TENANTS as u64;
-        assert!((1..=TENANTS as u64).contains(&refused), "{code}: {refused} refused");
+        assert!(
+            (1..=TENANTS as u64).contains(&refused),
+            "{code}: {refused} refused"
+        );
     }
 }
 
@@ -339,4 +342,53 @@ async fn a_restarted_process_recovers_the_ticket_from_redis() {
     let suite = suite_credential(DEFAULT_SUITE_ID, DEFAULT_SUITE_SECRET, &sim.base_url()).unwrap();
     suites.token(&suite).await.unwrap();
     assert_eq!(sim.counters().calls("service/get_suite_token"), 1);
+}
+
+/// The control plane pushes and reads tickets and authorises corps, as the Rust methods do.
+#[tokio::test]
+async fn the_control_plane_pushes_tickets_and_authorises_corps() {
+    let sim = Simulator::start().await.unwrap();
+    let http = reqwest::Client::new();
+    let post = |route: &str, body: serde_json::Value| {
+        let request = http
+            .post(format!("{}/__sim/provider/{route}", sim.base_url()))
+            .json(&body);
+        async move {
+            let answer = request.send().await.unwrap();
+            let status = answer.status().as_u16();
+            (
+                status,
+                answer.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    let suite = serde_json::json!({ "suite_id": DEFAULT_SUITE_ID });
+    assert_eq!(
+        post("suite_ticket", suite.clone()).await.0,
+        404,
+        "none pushed yet"
+    );
+    let (status, pushed) = post("suite_ticket/push", suite.clone()).await;
+    assert_eq!(status, 200);
+    let (_, current) = post("suite_ticket", suite).await;
+    assert_eq!(pushed, current);
+    let held = sim.suite_ticket(DEFAULT_SUITE_ID).unwrap();
+    assert_eq!(current["suite_ticket"], serde_json::json!(held.ticket));
+    let (status, _) = post(
+        "suite_ticket/push",
+        serde_json::json!({"suite_id": "wwnone"}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, code) = post(
+        "authorise",
+        serde_json::json!({"suite_id": DEFAULT_SUITE_ID, "auth_corpid": "wwcontrol"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        code["permanent_code"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty())
+    );
 }
