@@ -392,3 +392,58 @@ async fn the_control_plane_pushes_tickets_and_authorises_corps() {
             .is_some_and(|c| !c.is_empty())
     );
 }
+
+/// Two replicas on one Redis token store: a suite token and a corp token fetched by one are
+/// used by the other (one `get_suite_token`, one `get_corp_token` in all).
+#[tokio::test]
+async fn replicas_share_suite_and_corp_tokens_through_the_token_store() {
+    let Some(url) = redis_url() else { return };
+    let prefix = crate::common::fresh_prefix("provider_replicas");
+    let sim = Simulator::start().await.unwrap();
+    let pushed = sim.push_suite_ticket(DEFAULT_SUITE_ID).unwrap();
+    let tickets = Arc::new(MemorySuiteTicketStore::new());
+    tickets.put(&ticket_of(&pushed)).await.unwrap();
+    let code = sim
+        .authorise_corp(DEFAULT_SUITE_ID, "wwreplicated")
+        .unwrap();
+    let base = sim.base_url();
+    let suite = suite_credential(DEFAULT_SUITE_ID, DEFAULT_SUITE_SECRET, &base).unwrap();
+    let corp = authorised_corp_credential(DEFAULT_SUITE_ID, "wwreplicated", &code, &base).unwrap();
+    let mut clients = Vec::new();
+    for _ in 0..2 {
+        let store = || async {
+            wecom_kf::token::RedisTokenStore::connect(&url)
+                .await
+                .unwrap()
+                .prefix(prefix.clone())
+        };
+        let suites = TokenProvider::builder()
+            .source(SuiteTokenSource::new(tickets.clone()).unwrap())
+            .token_store(store().await)
+            .build()
+            .unwrap();
+        let corps = TokenProvider::builder()
+            .source(CorpTokenSource::new(suites, suite.clone()).unwrap())
+            .token_store(store().await)
+            .build()
+            .unwrap();
+        let client = Client::builder()
+            .credential(corp.clone())
+            .token_provider(corps)
+            .build()
+            .unwrap();
+        clients.push(client);
+    }
+    for client in &clients {
+        client
+            .kf()
+            .account()
+            .list(ListAccounts::new())
+            .await
+            .unwrap();
+    }
+    let counters = sim.counters();
+    assert_eq!(counters.calls("service/get_suite_token"), 1);
+    assert_eq!(counters.calls("service/get_corp_token"), 1);
+    assert_eq!(counters.effects("kf/account/list"), 2);
+}
