@@ -273,6 +273,8 @@ pub fn is_configuration(code: i64) -> bool {
         code,
         INVALID_SECRET
             | INVALID_CORP_ID
+            | INVALID_SUITE_ID
+            | INVALID_PERMANENT_CODE
             | MISSING_CORP_ID
             | MISSING_SECRET
             | SECRET_MISMATCH

@@ -447,3 +447,35 @@ async fn replicas_share_suite_and_corp_tokens_through_the_token_store() {
     assert_eq!(counters.calls("service/get_corp_token"), 1);
     assert_eq!(counters.effects("kf/account/list"), 2);
 }
+
+/// A cancelled authorisation: the corp's token is refused (40014), the permanent code too
+/// (40084, final: the corp must reinstall), and asking again soon sends nothing.
+#[tokio::test]
+async fn a_cancelled_corp_is_a_final_error_not_a_loop() {
+    let chain = chain().await;
+    chain.push_ticket(DEFAULT_SUITE_ID).await;
+    let client = chain.tenant("wwcancelled");
+    client
+        .kf()
+        .account()
+        .list(ListAccounts::new())
+        .await
+        .unwrap();
+    assert!(
+        chain
+            .sim
+            .cancel_authorisation(DEFAULT_SUITE_ID, "wwcancelled")
+    );
+    for _ in 0..2 {
+        let err = client
+            .kf()
+            .account()
+            .list(ListAccounts::new())
+            .await
+            .unwrap_err();
+        assert_eq!(err.api().map(|e| e.code()), Some(40084), "{err}");
+        assert!(err.is_configuration(), "{err}");
+    }
+    // One get_corp_token at first, one refused after the 40014; none for the second call.
+    assert_eq!(chain.sim.counters().calls("service/get_corp_token"), 2);
+}
