@@ -9,6 +9,38 @@
 //! [`TokenProvider`](crate::TokenProvider): cached, one fetch at a time, refreshed ahead,
 //! replaced once when WeCom refuses it, shared through a token store.
 //!
+//! ```no_run
+//! use std::sync::Arc;
+//! use wecom_kf::provider::{
+//!     CorpTokenSource, MemorySuiteTicketStore, SuiteTicket, SuiteTicketStore, SuiteTokenSource,
+//!     authorised_corp_credential, suite_credential,
+//! };
+//! use wecom_kf::token::DEFAULT_API_BASE;
+//! use wecom_kf::{Client, TokenProvider};
+//!
+//! # async fn run() -> wecom_kf::Result<()> {
+//! let tickets = Arc::new(MemorySuiteTicketStore::new());
+//! // What the command callback does with a `suite_ticket` push (SuiteId, SuiteTicket, TimeStamp):
+//! let pushed = SuiteTicket::new("wwsuite", "TICKET", 1_700_000_000)?;
+//! tickets.put(&pushed).await.ok();
+//!
+//! // One suite provider for every corp of the suite, one corp provider over it.
+//! let suites = TokenProvider::builder()
+//!     .source(SuiteTokenSource::new(tickets.clone())?)
+//!     .build()?;
+//! let suite = suite_credential("wwsuite", "suite-secret", DEFAULT_API_BASE)?;
+//! let corps = TokenProvider::builder()
+//!     .source(CorpTokenSource::new(suites, suite)?)
+//!     .build()?;
+//!
+//! // An authorised corp's client: the kf handles as for a corp's own app.
+//! let corp = authorised_corp_credential("wwsuite", "wwcorp", "PERMANENT-CODE", DEFAULT_API_BASE)?;
+//! let client = Client::builder().credential(corp).token_provider(corps).build()?;
+//! # let _ = client;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! A 代开发 app needs none of this: its permanent code *is* its app secret, so a plain
 //! [`Credential`](crate::token::Credential) of (auth corp id, permanent code) and the default
 //! `gettoken` source serve it.

@@ -128,6 +128,20 @@
 //! one encrypted, signed `kf_msg_or_event` event to the URL; [`Simulator::notify`] POSTs one
 //! again (a redelivery). The event's `Token` is good for `kf/sync_msg` for 10 minutes.
 //!
+//! # Service providers
+//!
+//! The simulator also plays WeCom for a service provider: the provider's credentials
+//! ([`DEFAULT_PROVIDER_CORP_ID`], [`DEFAULT_PROVIDER_SECRET`]), suites ([`DEFAULT_SUITE_ID`]
+//! to start with; [`Simulator::add_suite`]), suite_tickets pushed when told
+//! ([`Simulator::push_suite_ticket`]; good for 30 minutes from the push, whichever newer ones
+//! follow; the simulator does not deliver them to a callback yet), corps that authorised a
+//! suite ([`Simulator::authorise_corp`] answers the permanent code;
+//! [`Simulator::cancel_authorisation`]), and `service/get_provider_token`,
+//! `service/get_suite_token` (40083 unknown suite, 40001 wrong secret, 40085 unknown or stale
+//! ticket) and `service/get_corp_token` (40082 unknown suite token, 42009 expired, 40084
+//! wrong, cancelled or another suite's permanent code). The corp tokens it issues are
+//! accepted by every kf endpoint, which play one kf state for all corps.
+//!
 //! # Control plane
 //!
 //! The same operations are served as JSON routes under `/__sim/` on the simulator's own port,
