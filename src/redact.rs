@@ -230,6 +230,21 @@ pub(crate) fn excerpt(body: &[u8], max: usize, secrets: &Secrets) -> String {
 mod tests {
     use super::*;
 
+    /// The provider's credentials too: a suite token in a URL, secrets and codes in a body.
+    #[test]
+    fn provider_secrets_are_replaced() {
+        let mut u =
+            url::Url::parse("http://h/cgi-bin/service/get_corp_token?suite_access_token=SUITETOK")
+                .unwrap();
+        redact_url(&mut u);
+        assert!(!u.as_str().contains("SUITETOK"), "{u}");
+        let text = r#"{"suite_secret":"SS","suite_ticket":"TK","permanent_code":"PC","provider_secret":"PS","provider_access_token":"PT"}"#;
+        let redacted = redact_text(text);
+        for secret in ["\"SS\"", "\"TK\"", "\"PC\"", "\"PS\"", "\"PT\""] {
+            assert!(!redacted.contains(secret), "{redacted}");
+        }
+    }
+
     #[test]
     fn url_secrets_are_replaced_and_other_params_kept() {
         let mut u = url::Url::parse(
