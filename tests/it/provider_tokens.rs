@@ -479,3 +479,45 @@ async fn a_cancelled_corp_is_a_final_error_not_a_loop() {
     // One get_corp_token at first, one refused after the 40014; none for the second call.
     assert_eq!(chain.sim.counters().calls("service/get_corp_token"), 2);
 }
+
+/// Bad data under a ticket key (another program's string, a hash with a broken TimeStamp):
+/// a read is a store error or nothing, never a panic, and the next push replaces it.
+#[tokio::test]
+async fn redis_ticket_keys_holding_foreign_data_are_replaced_by_the_next_push() {
+    let Some(url) = redis_url() else { return };
+    let prefix = crate::common::fresh_prefix("suite_ticket_bad");
+    let mut raw = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let key = format!("{prefix}suite_ticket:wwbad");
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg("not a hash")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let store = wecom_kf::provider::RedisSuiteTicketStore::connect_with_prefix(&url, &prefix)
+        .await
+        .unwrap();
+    assert!(
+        store.get("wwbad").await.is_err(),
+        "a string is not a ticket"
+    );
+    let ticket = SuiteTicket::new("wwbad", "GOOD", 10).unwrap();
+    assert!(store.put(&ticket).await.unwrap());
+    assert_eq!(
+        store.get("wwbad").await.unwrap().unwrap().expose_ticket(),
+        "GOOD"
+    );
+    let _: () = redis::cmd("HSET")
+        .arg(&key)
+        .arg("ts")
+        .arg("soon")
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let err = store.get("wwbad").await.unwrap_err();
+    assert!(!err.to_string().contains("GOOD"), "{err}");
+}
