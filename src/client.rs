@@ -265,6 +265,7 @@ pub struct ClientBuilder {
     clock: Option<Arc<dyn Clock>>,
     limits: BodyLimits,
     below: Option<Arc<dyn reqwest_middleware::Middleware>>,
+    credential: Option<Credential>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -292,6 +293,15 @@ impl ClientBuilder {
     /// of an app allowed to call them). Kept in a [`secrecy::SecretString`].
     pub fn corp_secret(mut self, secret: impl Into<String>) -> Self {
         self.corp_secret = Some(secrecy::SecretString::from(secret.into()));
+        self
+    }
+
+    /// The credential whose token the calls use, in place of [`corp_id`](Self::corp_id),
+    /// [`corp_secret`](Self::corp_secret) and [`base_url`](Self::base_url): e.g. an authorised
+    /// corp's ([`provider::authorised_corp_credential`](crate::provider::authorised_corp_credential)),
+    /// with a [`token_provider`](Self::token_provider) whose source fetches it.
+    pub fn credential(mut self, credential: Credential) -> Self {
+        self.credential = Some(credential);
         self
     }
 
@@ -400,15 +410,24 @@ impl ClientBuilder {
     /// base URL; nothing is sent.
     pub fn build(self) -> Result<Client> {
         use secrecy::ExposeSecret;
-        let corp_id = self
-            .corp_id
-            .ok_or_else(|| Error::Config("corp id is not set".into()))?;
-        let secret = self
-            .corp_secret
-            .ok_or_else(|| Error::Config("corp secret is not set".into()))?;
-        let base = self.base_url.as_deref().unwrap_or(DEFAULT_API_BASE);
-        let api_base = parse_api_base(base)?;
-        let credential = Credential::with_api_base(corp_id, secret.expose_secret(), base)?;
+        let (credential, api_base) = match self.credential {
+            Some(credential) => {
+                let api_base = credential.api_base().clone();
+                (credential, api_base)
+            }
+            None => {
+                let corp_id = self
+                    .corp_id
+                    .ok_or_else(|| Error::Config("corp id is not set".into()))?;
+                let secret = self
+                    .corp_secret
+                    .ok_or_else(|| Error::Config("corp secret is not set".into()))?;
+                let base = self.base_url.as_deref().unwrap_or(DEFAULT_API_BASE);
+                let api_base = parse_api_base(base)?;
+                let credential = Credential::with_api_base(corp_id, secret.expose_secret(), base)?;
+                (credential, api_base)
+            }
+        };
         let http = match self.http {
             Some(client) => client,
             None => middleware::default_http_client(self.timeouts)?,

@@ -34,6 +34,18 @@ pub const INVALID_ACCESS_TOKEN: i64 = 40014;
 pub const MISSING_ACCESS_TOKEN: i64 = 41001;
 /// access_token已过期.
 pub const ACCESS_TOKEN_EXPIRED: i64 = 42001;
+/// 不合法的suite_token: the suite (or provider) token is invalid.
+pub const INVALID_SUITE_TOKEN: i64 = 40082;
+/// 不合法的suite_id.
+pub const INVALID_SUITE_ID: i64 = 40083;
+/// 不合法的permanent_code: cancelled, or another suite's code; the corp must reinstall.
+pub const INVALID_PERMANENT_CODE: i64 = 40084;
+/// 不合法的suite_ticket: invalid or past its 30 minutes.
+pub const INVALID_SUITE_TICKET: i64 = 40085;
+/// 不合法的auth_code: already used, or older than its 10 minutes.
+pub const INVALID_AUTH_CODE: i64 = 40078;
+/// suite_access_token已过期.
+pub const SUITE_TOKEN_EXPIRED: i64 = 42009;
 /// 接口调用超过限制: rate limited for the rest of the window.
 pub const API_FREQUENCY_LIMIT: i64 = 45009;
 /// 接口并发调用超过限制: too many concurrent calls; retry with backoff.
@@ -143,6 +155,14 @@ pub fn describe(code: i64) -> Option<&'static str> {
         INVALID_ACCESS_TOKEN => "invalid access_token",
         MISSING_ACCESS_TOKEN => "access_token missing",
         ACCESS_TOKEN_EXPIRED => "access_token expired",
+        INVALID_SUITE_TOKEN => "invalid suite (or provider) access token",
+        INVALID_SUITE_ID => "invalid suite id",
+        INVALID_PERMANENT_CODE => {
+            "invalid permanent code (authorisation cancelled, or another suite's code)"
+        }
+        INVALID_SUITE_TICKET => "invalid or expired suite_ticket",
+        INVALID_AUTH_CODE => "invalid auth code (already used, or expired)",
+        SUITE_TOKEN_EXPIRED => "suite access token expired",
         API_FREQUENCY_LIMIT => "API frequency limit reached; blocked for the rest of the window",
         API_CONCURRENCY_LIMIT => "API concurrency limit reached, retry with backoff",
         SECRET_MISMATCH => "secret does not belong to this corp",
@@ -227,6 +247,11 @@ pub fn is_token_rejected(code: i64) -> bool {
     )
 }
 
+/// A suite or provider token refused (40082 invalid, 42009 expired): fetch a new one, once.
+pub fn is_suite_token_rejected(code: i64) -> bool {
+    matches!(code, INVALID_SUITE_TOKEN | SUITE_TOKEN_EXPIRED)
+}
+
 /// A transient answer: the same call may succeed later.
 pub fn is_transient(code: i64) -> bool {
     matches!(
@@ -248,6 +273,8 @@ pub fn is_configuration(code: i64) -> bool {
         code,
         INVALID_SECRET
             | INVALID_CORP_ID
+            | INVALID_SUITE_ID
+            | INVALID_PERMANENT_CODE
             | MISSING_CORP_ID
             | MISSING_SECRET
             | SECRET_MISMATCH

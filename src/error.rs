@@ -94,6 +94,19 @@ pub enum Error {
     /// Saving or loading local state (a `sync_msg` cursor) failed.
     #[error("storage error: {0}")]
     Storage(String),
+
+    /// A suite's token cannot be fetched: no suite_ticket is stored for it, the newest is
+    /// past its 30 minutes, or WeCom refused it (40085). WeCom pushes a new ticket every 10
+    /// minutes to the command callback (or on demand from the provider console): check that
+    /// the callback stores it. Never retried by the SDK.
+    #[error("no usable suite_ticket for suite {suite_id}: {reason}")]
+    #[non_exhaustive]
+    SuiteTicketUnavailable {
+        /// The suite id.
+        suite_id: String,
+        /// What is missing (never the ticket itself).
+        reason: String,
+    },
 }
 
 impl Error {

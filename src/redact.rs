@@ -11,7 +11,16 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// Query parameters and JSON keys whose values are secrets.
-const SECRET_KEYS: [&str; 2] = ["access_token", "corpsecret"];
+const SECRET_KEYS: [&str; 8] = [
+    "access_token",
+    "corpsecret",
+    "suite_access_token",
+    "provider_access_token",
+    "suite_secret",
+    "provider_secret",
+    "suite_ticket",
+    "permanent_code",
+];
 
 /// What a redacted value is replaced with.
 pub(crate) const REDACTED: &str = "REDACTED";
@@ -220,6 +229,21 @@ pub(crate) fn excerpt(body: &[u8], max: usize, secrets: &Secrets) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The provider's credentials too: a suite token in a URL, secrets and codes in a body.
+    #[test]
+    fn provider_secrets_are_replaced() {
+        let mut u =
+            url::Url::parse("http://h/cgi-bin/service/get_corp_token?suite_access_token=SUITETOK")
+                .unwrap();
+        redact_url(&mut u);
+        assert!(!u.as_str().contains("SUITETOK"), "{u}");
+        let text = r#"{"suite_secret":"SS","suite_ticket":"TK","permanent_code":"PC","provider_secret":"PS","provider_access_token":"PT"}"#;
+        let redacted = redact_text(text);
+        for secret in ["\"SS\"", "\"TK\"", "\"PC\"", "\"PS\"", "\"PT\""] {
+            assert!(!redacted.contains(secret), "{redacted}");
+        }
+    }
 
     #[test]
     fn url_secrets_are_replaced_and_other_params_kept() {

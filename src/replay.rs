@@ -60,6 +60,19 @@ pub(crate) fn verdict(idempotency: Idempotency, happened: Happened) -> Verdict {
     }
 }
 
+/// Whether `code` refuses the token a call of `kind` carries (so the cache may replace that
+/// token, once): 42001/40014/41001 for a corp token, 40082/42009 for a suite or provider
+/// token. The one place the rejection rule lives, for every kind.
+pub(crate) fn rejects_token(kind: crate::spec::TokenKind, code: i64) -> bool {
+    use crate::spec::TokenKind;
+    match kind {
+        // No token carried: nothing to replace (the answer is final).
+        TokenKind::None => false,
+        TokenKind::Corp => errcode::is_token_rejected(code),
+        TokenKind::Suite | TokenKind::Provider => errcode::is_suite_token_rejected(code),
+    }
+}
+
 /// What an answer's body says, as far as the rule goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Body {
@@ -74,14 +87,26 @@ pub(crate) enum Body {
 
 /// What an answer with `status` and `body` means. A token rejection comes first: whatever the
 /// status, WeCom says it executed nothing.
+#[cfg(test)]
 pub(crate) fn of_answer(status: StatusCode, body: Body) -> Happened {
+    of_answer_for(crate::spec::TokenKind::Corp, status, body)
+}
+
+/// [`of_answer`] for a call carrying a token of `kind`: its own rejection codes
+/// ([`rejects_token`]) say the token was refused.
+pub(crate) fn of_answer_for(
+    kind: crate::spec::TokenKind,
+    status: StatusCode,
+    body: Body,
+) -> Happened {
     let errcode = match body {
         Body::Errcode(code) => Some(code),
         Body::Other | Body::Unreadable => None,
     };
     // A URL too long for the server: the token is the one part of it the SDK did not get from
     // the caller, so it is treated as refused (and replaced once).
-    if errcode.is_some_and(errcode::is_token_rejected) || status == StatusCode::URI_TOO_LONG {
+    let rejected = errcode.is_some_and(|c| rejects_token(kind, c));
+    if rejected || status == StatusCode::URI_TOO_LONG {
         return Happened::TokenRejected;
     }
     if status.is_server_error() {
@@ -190,6 +215,27 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Each token kind is refused by its own codes: 40082/42009 replace a suite or provider
+    /// token, never a corp token, and 42001 never a suite token.
+    #[test]
+    fn each_token_kind_has_its_rejection_codes() {
+        use crate::spec::TokenKind;
+        let ok = StatusCode::OK;
+        for kind in [TokenKind::Suite, TokenKind::Provider] {
+            for code in [40082, 42009] {
+                assert!(rejects_token(kind, code));
+                let happened = of_answer_for(kind, ok, Body::Errcode(code));
+                assert_eq!(happened, Happened::TokenRejected, "{kind:?} {code}");
+            }
+            assert!(!rejects_token(kind, 42001));
+        }
+        for code in [40082, 42009] {
+            assert!(!rejects_token(TokenKind::Corp, code));
+            assert_eq!(of_answer(ok, Body::Errcode(code)), Happened::Answered);
+        }
+        assert!(!rejects_token(TokenKind::None, 42001));
     }
 
     /// The README rows name these answers and failures; each is classified as its row says.

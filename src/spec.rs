@@ -32,10 +32,29 @@ pub(crate) enum HttpMethod {
 /// Which token goes in the query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TokenKind {
-    /// None: the call that fetches a corp's token.
+    /// None: the calls that fetch a corp's, a suite's or the provider's token.
     None,
-    /// A corp's `access_token`.
+    /// A corp's `access_token` (its own app's, or an authorised corp's from `get_corp_token`).
     Corp,
+    /// A third-party suite's `suite_access_token` (`service/get_suite_token`).
+    #[allow(dead_code)]
+    Suite,
+    /// The service provider's `provider_access_token` (`service/get_provider_token`).
+    #[allow(dead_code)]
+    Provider,
+}
+
+impl TokenKind {
+    /// The query parameter the token goes in; `None` for calls without a token.
+    #[allow(dead_code)]
+    pub(crate) fn query_param(self) -> Option<&'static str> {
+        match self {
+            Self::None => None,
+            Self::Corp => Some("access_token"),
+            Self::Suite => Some("suite_access_token"),
+            Self::Provider => Some("provider_access_token"),
+        }
+    }
 }
 
 /// What a successful call answers.
@@ -99,6 +118,37 @@ pub(crate) const GETTOKEN: Endpoint = Endpoint {
     answer: Answer::Json,
     token: TokenKind::None,
     doc: Some(91039),
+};
+
+/// `service/get_provider_token`: the provider's token from its corp id and provider secret.
+pub(crate) const GET_PROVIDER_TOKEN: Endpoint = Endpoint {
+    path: "/cgi-bin/service/get_provider_token",
+    method: Post,
+    idempotency: I,
+    answer: Answer::Json,
+    token: TokenKind::None,
+    doc: Some(96237),
+};
+
+/// `service/get_suite_token`: a suite's token from its id, secret and the newest suite_ticket.
+pub(crate) const GET_SUITE_TOKEN: Endpoint = Endpoint {
+    path: "/cgi-bin/service/get_suite_token",
+    method: Post,
+    idempotency: I,
+    answer: Answer::Json,
+    token: TokenKind::None,
+    doc: Some(97162),
+};
+
+/// `service/get_corp_token`: an authorised corp's token from its permanent code, with the
+/// suite's token in the query.
+pub(crate) const GET_CORP_TOKEN: Endpoint = Endpoint {
+    path: "/cgi-bin/service/get_corp_token",
+    method: Post,
+    idempotency: I,
+    answer: Answer::Json,
+    token: TokenKind::Suite,
+    doc: Some(90605),
 };
 
 pub(crate) const KF_ACCOUNT_ADD: Endpoint = corp("/cgi-bin/kf/account/add", Post, N, Some(94662));
@@ -170,6 +220,9 @@ pub(crate) const MEDIA_GET: Endpoint = Endpoint {
 #[cfg(test)]
 pub(crate) const ALL: &[Endpoint] = &[
     GETTOKEN,
+    GET_PROVIDER_TOKEN,
+    GET_SUITE_TOKEN,
+    GET_CORP_TOKEN,
     KF_ACCOUNT_ADD,
     KF_ACCOUNT_DEL,
     KF_ACCOUNT_UPDATE,

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::CallInfo;
 use crate::error::{TransportError, TransportErrorKind};
 use crate::replay::{self, Body, Verdict};
-use crate::spec::{Answer, Idempotency};
+use crate::spec::{Answer, Idempotency, TokenKind};
 
 /// Response extension: what the body said, and what the replay rule makes of the answer (decided
 /// once here; the layers above only read it).
@@ -86,11 +86,10 @@ impl Middleware for Classify {
         ext: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
-        let (idempotency, answer) = ext
-            .get::<CallInfo>()
-            .map_or((Idempotency::NotIdempotent, Answer::Json), |i| {
-                (i.idempotency, i.answer)
-            });
+        let (idempotency, answer, token) = ext.get::<CallInfo>().map_or(
+            (Idempotency::NotIdempotent, Answer::Json, TokenKind::Corp),
+            |i| (i.idempotency, i.answer, i.token),
+        );
         let limit = match answer {
             Answer::Json => self.limits.json,
             Answer::File => self.limits.file,
@@ -105,7 +104,7 @@ impl Middleware for Classify {
         match outcome {
             Ok((mut response, body)) => {
                 let body = body_says(answer, response.headers(), &body);
-                let happened = replay::of_answer(response.status(), body);
+                let happened = replay::of_answer_for(token, response.status(), body);
                 let verdict = replay::verdict(idempotency, happened);
                 let classified = Classified { body, verdict };
                 tracing::debug!(

@@ -26,7 +26,7 @@ pub use retry::RetryConfig;
 use std::borrow::Cow;
 
 use crate::error::{Error, Result};
-use crate::spec::{Answer, Endpoint, Idempotency};
+use crate::spec::{Answer, Endpoint, Idempotency, TokenKind};
 
 /// Attached to every request as an extension so the layers know what they carry.
 #[derive(Debug, Clone)]
@@ -34,6 +34,9 @@ pub(crate) struct CallInfo {
     pub(crate) endpoint: Cow<'static, str>,
     pub(crate) idempotency: Idempotency,
     pub(crate) answer: Answer,
+    /// The token the call carries: which query parameter the token layer fills, and which
+    /// errcodes refuse it.
+    pub(crate) token: TokenKind,
 }
 
 impl CallInfo {
@@ -43,6 +46,7 @@ impl CallInfo {
             endpoint: endpoint.into(),
             idempotency,
             answer: Answer::Json,
+            token: TokenKind::Corp,
         }
     }
 
@@ -52,6 +56,7 @@ impl CallInfo {
             endpoint: Cow::Borrowed(endpoint.path),
             idempotency: endpoint.idempotency,
             answer: endpoint.answer,
+            token: endpoint.token,
         }
     }
 }

@@ -24,6 +24,7 @@ use super::accounts::Accounts;
 use super::fault::Fault;
 use super::media::Media;
 use super::messages::SimSentMessage;
+use super::provider::SimSuiteTicket;
 use super::state::{Counters, Shared, World, path_key, serves};
 use super::tokens::{TokenIssue, Tokens};
 use super::wire::JSON_CONTENT_TYPE;
@@ -357,16 +358,20 @@ impl Control {
 
     /// Back to the corp as started: no accounts, directory, customers, sessions, knowledge,
     /// messages, media, callback, faults or counts. Issued tokens stay valid (a client's
-    /// cached token goes on working) and the token TTL stays as last set.
+    /// cached token goes on working) and the token TTL stays as last set; so do the provider's
+    /// suites, tickets and authorised corps.
     pub(crate) fn reset(&self) {
         let blank = self.blank;
         let mut world = self.shared.world();
         let placeholder = Tokens::new(blank.token_ttl, blank.token_issue, 0);
         let tokens = std::mem::replace(&mut world.tokens, placeholder);
+        let no_providers = super::provider::Providers::new(blank.token_ttl, blank.token_issue, 0);
+        let providers = std::mem::replace(&mut world.providers, no_providers);
         *world = World::new(
             world.corp_id.clone(),
             world.corp_secret.clone(),
             tokens,
+            providers,
             // A new instance: accounts created after the reset never reuse an old open_kfid.
             Accounts::new(blank.max_accounts, super::instance_id()),
             Media::new(blank.max_media_bytes),
@@ -602,11 +607,31 @@ impl Control {
 
     pub(crate) fn expire_tokens(&self) {
         let now = self.shared.clock.now();
-        self.shared.world().tokens.expire_all(now);
+        let mut world = self.shared.world();
+        world.tokens.expire_all(now);
+        world.providers.expire_all(now);
     }
 
     pub(crate) fn revoke_tokens(&self) {
-        self.shared.world().tokens.revoke_all();
+        let mut world = self.shared.world();
+        world.tokens.revoke_all();
+        world.providers.revoke_all();
+    }
+
+    pub(crate) fn push_suite_ticket(&self, suite_id: &str) -> Option<SimSuiteTicket> {
+        let now = self.shared.clock.now();
+        self.shared.world().providers.push_ticket(suite_id, now)
+    }
+
+    pub(crate) fn suite_ticket(&self, suite_id: &str) -> Option<SimSuiteTicket> {
+        self.shared.world().providers.current_ticket(suite_id)
+    }
+
+    pub(crate) fn authorise_corp(&self, suite_id: &str, auth_corpid: &str) -> Option<String> {
+        self.shared
+            .world()
+            .providers
+            .authorise(suite_id, auth_corpid)
     }
 
     pub(crate) fn counters(&self) -> Counters {
@@ -701,6 +726,26 @@ impl Control {
                 self.revoke_tokens();
                 ok()
             }
+            Op::PushSuiteTicket | Op::SuiteTicket => {
+                let b: SuiteBody = parse(body)?;
+                let ticket = match op {
+                    Op::PushSuiteTicket => self.push_suite_ticket(&b.suite_id),
+                    _ => self.suite_ticket(&b.suite_id),
+                };
+                let ticket = ticket.ok_or_else(|| unknown_suite(&b.suite_id))?;
+                serde_json::json!({
+                    "suite_id": ticket.suite_id,
+                    "suite_ticket": ticket.ticket,
+                    "timestamp": ticket.timestamp,
+                })
+            }
+            Op::Authorise => {
+                let b: AuthoriseBody = parse(body)?;
+                let code = self
+                    .authorise_corp(&b.suite_id, &b.auth_corpid)
+                    .ok_or_else(|| unknown_suite(&b.suite_id))?;
+                serde_json::json!({"permanent_code": code})
+            }
         })
     }
 }
@@ -718,6 +763,9 @@ enum Op {
     Release,
     ExpireTokens,
     RevokeTokens,
+    PushSuiteTicket,
+    SuiteTicket,
+    Authorise,
 }
 
 /// Each route (after [`PREFIX`]), its method and its operation.
@@ -732,7 +780,32 @@ const ROUTES: &[(&str, &str, Op)] = &[
     ("/release", "POST", Op::Release),
     ("/tokens/expire", "POST", Op::ExpireTokens),
     ("/tokens/revoke", "POST", Op::RevokeTokens),
+    ("/provider/suite_ticket/push", "POST", Op::PushSuiteTicket),
+    ("/provider/suite_ticket", "POST", Op::SuiteTicket),
+    ("/provider/authorise", "POST", Op::Authorise),
 ];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuiteBody {
+    suite_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthoriseBody {
+    suite_id: String,
+    auth_corpid: String,
+}
+
+/// A suite the simulator does not have (or, for a ticket, has pushed none for yet).
+fn unknown_suite(suite_id: &str) -> Refused {
+    Refused {
+        status: StatusCode::NOT_FOUND,
+        message: format!("no such suite, or no ticket pushed for it yet: {suite_id}"),
+        allow: None,
+    }
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

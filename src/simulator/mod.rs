@@ -128,6 +128,20 @@
 //! one encrypted, signed `kf_msg_or_event` event to the URL; [`Simulator::notify`] POSTs one
 //! again (a redelivery). The event's `Token` is good for `kf/sync_msg` for 10 minutes.
 //!
+//! # Service providers
+//!
+//! The simulator also plays WeCom for a service provider: the provider's credentials
+//! ([`DEFAULT_PROVIDER_CORP_ID`], [`DEFAULT_PROVIDER_SECRET`]), suites ([`DEFAULT_SUITE_ID`]
+//! to start with; [`Simulator::add_suite`]), suite_tickets pushed when told
+//! ([`Simulator::push_suite_ticket`]; good for 30 minutes from the push, whichever newer ones
+//! follow; the simulator does not deliver them to a callback yet), corps that authorised a
+//! suite ([`Simulator::authorise_corp`] answers the permanent code;
+//! [`Simulator::cancel_authorisation`]), and `service/get_provider_token`,
+//! `service/get_suite_token` (40083 unknown suite, 40001 wrong secret, 40085 unknown or stale
+//! ticket) and `service/get_corp_token` (40082 unknown suite token, 42009 expired, 40084
+//! wrong, cancelled or another suite's permanent code). The corp tokens it issues are
+//! accepted by every kf endpoint, which play one kf state for all corps.
+//!
 //! # Control plane
 //!
 //! The same operations are served as JSON routes under `/__sim/` on the simulator's own port,
@@ -145,6 +159,9 @@
 //! | `POST /__sim/release` | `{"path"}` | `{"ok": true}` | [`Simulator::release`] |
 //! | `POST /__sim/tokens/expire` | none | `{"ok": true}` | [`Simulator::expire_tokens`] |
 //! | `POST /__sim/tokens/revoke` | none | `{"ok": true}` | [`Simulator::revoke_tokens`] |
+//! | `POST /__sim/provider/suite_ticket/push` | `{"suite_id"}` | `{"suite_id", "suite_ticket", "timestamp"}` (404 for an unknown suite) | [`Simulator::push_suite_ticket`] |
+//! | `POST /__sim/provider/suite_ticket` | `{"suite_id"}` | the newest ticket, as above (404 if none) | [`Simulator::suite_ticket`] |
+//! | `POST /__sim/provider/authorise` | `{"suite_id", "auth_corpid"}` | `{"permanent_code"}` | [`Simulator::authorise_corp`] |
 //!
 //! Control calls need no access token and are not counted in [`Counters`]: **the control
 //! plane is for tests on 127.0.0.1 only**, as anyone who reaches the port can rewrite the
@@ -166,6 +183,7 @@ mod fault;
 mod knowledge;
 mod media;
 mod messages;
+mod provider;
 mod rules;
 mod server;
 mod servicers;
@@ -190,6 +208,10 @@ pub use control::{
 pub use fault::Fault;
 pub use media::{DEFAULT_MAX_MEDIA_BYTES, MAX_MEDIA_FILES, MediaHeld};
 pub use messages::SimSentMessage;
+pub use provider::{
+    DEFAULT_PROVIDER_CORP_ID, DEFAULT_PROVIDER_SECRET, DEFAULT_SUITE_ID, DEFAULT_SUITE_SECRET,
+    SimSuiteTicket,
+};
 pub use state::{Counters, UNKNOWN_PATHS};
 pub use tokens::TokenIssue;
 
@@ -291,6 +313,67 @@ impl Simulator {
             .corp_id(&self.corp_id)
             .corp_secret(&self.corp_secret)
             .base_url(self.base_url())
+    }
+
+    /// The service provider's corp id the simulator accepts in `service/get_provider_token`
+    /// ([`DEFAULT_PROVIDER_CORP_ID`]).
+    pub fn provider_corp_id(&self) -> String {
+        self.shared.world().providers.corp_id.clone()
+    }
+
+    /// The provider secret it accepts ([`DEFAULT_PROVIDER_SECRET`], a test value).
+    pub fn provider_secret(&self) -> String {
+        self.shared.world().providers.secret().to_owned()
+    }
+
+    /// Adds a third-party suite with its secret (the simulator starts with
+    /// [`DEFAULT_SUITE_ID`]); adding a known suite again replaces its secret only.
+    pub fn add_suite(&self, suite_id: &str, suite_secret: &str) {
+        self.shared
+            .world()
+            .providers
+            .add_suite(suite_id, suite_secret);
+    }
+
+    /// WeCom pushes a new suite_ticket for `suite_id` now (by the simulator's clock), as it
+    /// does every 10 minutes; the ticket is good for `get_suite_token` for 30 minutes, whatever
+    /// newer ones follow. `None` for an unknown suite. The simulator does not deliver it: hand
+    /// it to the store the way your command callback would.
+    pub fn push_suite_ticket(&self, suite_id: &str) -> Option<SimSuiteTicket> {
+        self.control.push_suite_ticket(suite_id)
+    }
+
+    /// The newest suite_ticket pushed for `suite_id`, if any.
+    pub fn suite_ticket(&self, suite_id: &str) -> Option<SimSuiteTicket> {
+        self.control.suite_ticket(suite_id)
+    }
+
+    /// `auth_corpid` installs suite `suite_id`: answers the permanent code `get_corp_token`
+    /// then accepts (a reinstall issues a new one; the old stops working). The corp tokens it
+    /// issues are accepted by every kf endpoint (which play this simulator's one kf state).
+    /// `None` for an unknown suite.
+    pub fn authorise_corp(&self, suite_id: &str, auth_corpid: &str) -> Option<String> {
+        self.shared
+            .world()
+            .providers
+            .authorise(suite_id, auth_corpid)
+    }
+
+    /// `auth_corpid` cancels suite `suite_id`: its permanent code answers 40084 and its tokens
+    /// 40014. Whether it was authorised.
+    pub fn cancel_authorisation(&self, suite_id: &str, auth_corpid: &str) -> bool {
+        self.shared.world().providers.cancel(suite_id, auth_corpid)
+    }
+
+    /// Every suite token expires now: `get_corp_token` answers 42009 to it.
+    pub fn expire_suite_tokens(&self) {
+        let now = self.shared.clock.now();
+        self.shared.world().providers.expire_suite_tokens(now);
+    }
+
+    /// Every suite token is forgotten: `get_corp_token` answers 40082 to it.
+    pub fn revoke_suite_tokens(&self) {
+        self.shared.world().providers.revoke_suite_tokens();
     }
 
     /// Every token issued so far expires now: its next use is answered 42001, and `gettoken`
@@ -692,6 +775,7 @@ impl SimulatorBuilder {
             self.corp_id.clone(),
             self.corp_secret.clone(),
             tokens::Tokens::new(self.token_ttl, self.token_issue, instance),
+            provider::Providers::new(self.token_ttl, self.token_issue, instance),
             accounts::Accounts::new(self.max_accounts, instance),
             media::Media::new(self.max_media_bytes),
         );

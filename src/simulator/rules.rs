@@ -33,6 +33,15 @@ pub(crate) mod codes {
     /// 不合法的参数: also "json不合法" (a body that is not JSON) and an over-long value (doc
     /// 90313).
     pub(crate) const INVALID_PARAMETER: i64 = 40058;
+    /// 不合法的suite_token: a suite (or provider) token never issued, or revoked (doc 90313).
+    pub(crate) const INVALID_SUITE_TOKEN: i64 = 40082;
+    /// 不合法的suite_id (doc 90313).
+    pub(crate) const INVALID_SUITE_ID: i64 = 40083;
+    /// 不合法的permanent_code: unknown, cancelled, or of another suite (doc 90313).
+    pub(crate) const INVALID_PERMANENT_CODE: i64 = 40084;
+    /// 不合法的suite_ticket: never issued to that suite, or older than 30 minutes (doc 90313,
+    /// doc 90628).
+    pub(crate) const INVALID_SUITE_TICKET: i64 = 40085;
     /// 缺少access_token参数 (doc 90313).
     pub(crate) const MISSING_ACCESS_TOKEN: i64 = 41001;
     /// 缺少corpid参数 (doc 90313).
@@ -41,6 +50,8 @@ pub(crate) mod codes {
     pub(crate) const MISSING_SECRET: i64 = 41004;
     /// access_token已过期 (doc 90313).
     pub(crate) const ACCESS_TOKEN_EXPIRED: i64 = 42001;
+    /// suite_access_token已过期 (doc 90313; the provider token's expiry answers it too).
+    pub(crate) const SUITE_TOKEN_EXPIRED: i64 = 42009;
     /// 多媒体文件为空 (doc 90313).
     pub(crate) const EMPTY_MEDIA: i64 = 44001;
     /// 多媒体文件大小超过限制 (doc 90313).
@@ -79,6 +90,13 @@ pub(crate) mod codes {
     /// 升级服务的成员或群聊未配置 (doc 94674).
     pub(crate) const UPGRADE_TARGET_NOT_CONFIGURED: i64 = 95021;
 }
+
+// --- Service providers (doc 90628) ---
+
+/// A suite_ticket is valid for 30 minutes from its push (doc 90628), whichever newer ones
+/// followed it. WeCom pushes one every 10 minutes; the simulator pushes when told
+/// ([`Simulator::push_suite_ticket`](super::Simulator::push_suite_ticket)).
+pub(crate) const SUITE_TICKET_LIFETIME_SECS: u64 = 30 * 60;
 
 // --- Accounts (docs 94661–94665) ---
 

@@ -425,6 +425,11 @@ mod tests {
             "corp".into(),
             "secret".into(),
             Tokens::new(Duration::from_secs(60), TokenIssue::default(), 1),
+            crate::simulator::provider::Providers::new(
+                Duration::from_secs(60),
+                TokenIssue::default(),
+                1,
+            ),
             Accounts::new(1, 1),
             Media::new(1024),
         );

@@ -19,6 +19,7 @@ use super::fault::{Fault, FaultPlan};
 use super::knowledge::{Knowledge, KnowledgeOp};
 use super::media::{Media, UploadedPart};
 use super::messages::Messages;
+use super::provider::Providers;
 use super::rules::codes;
 use super::rules::{DAY_SECS, china_day, statistic_range_refusal};
 use super::servicers::{ServicerOp, Servicers};
@@ -94,6 +95,9 @@ pub(crate) fn serves(path: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Endpoint {
     GetToken,
+    ProviderToken,
+    SuiteToken,
+    CorpToken,
     Account(AccountOp),
     Servicer(ServicerOp),
     ServiceStateGet,
@@ -133,6 +137,9 @@ impl Endpoint {
 /// Each endpoint of the table (`crate::spec`) and the handler that answers it.
 const ROUTES: &[(spec::Endpoint, Endpoint)] = &[
     (spec::GETTOKEN, Endpoint::GetToken),
+    (spec::GET_PROVIDER_TOKEN, Endpoint::ProviderToken),
+    (spec::GET_SUITE_TOKEN, Endpoint::SuiteToken),
+    (spec::GET_CORP_TOKEN, Endpoint::CorpToken),
     (spec::KF_ACCOUNT_ADD, Endpoint::Account(AccountOp::Add)),
     (spec::KF_ACCOUNT_DEL, Endpoint::Account(AccountOp::Delete)),
     (
@@ -212,7 +219,7 @@ pub(crate) struct Call {
 }
 
 /// Query parameters whose values are credentials.
-const SECRET_PARAMS: [&str; 2] = ["access_token", "corpsecret"];
+const SECRET_PARAMS: [&str; 3] = ["access_token", "corpsecret", "suite_access_token"];
 
 /// The query with its credentials as `***`, and the body's size.
 impl fmt::Debug for Call {
@@ -245,6 +252,8 @@ pub(crate) struct World {
     pub(crate) corp_id: String,
     pub(crate) corp_secret: String,
     pub(crate) tokens: Tokens,
+    /// The service provider's side: suites, tickets, authorised corps and their tokens.
+    pub(crate) providers: Providers,
     pub(crate) accounts: Accounts,
     pub(crate) servicers: Servicers,
     pub(crate) sessions: Sessions,
@@ -267,6 +276,7 @@ impl fmt::Debug for World {
             .field("corp_id", &self.corp_id)
             .field("corp_secret", &"***")
             .field("tokens", &self.tokens)
+            .field("providers", &self.providers)
             .field("accounts", &self.accounts)
             .field("knowledge", &self.knowledge)
             .field("messages", &self.messages)
@@ -283,6 +293,7 @@ impl World {
         corp_id: String,
         corp_secret: String,
         tokens: Tokens,
+        providers: Providers,
         accounts: Accounts,
         media: Media,
     ) -> Self {
@@ -290,6 +301,7 @@ impl World {
             corp_id,
             corp_secret,
             tokens,
+            providers,
             accounts,
             servicers: Servicers::default(),
             sessions: Sessions::default(),
@@ -348,12 +360,51 @@ impl World {
         call: &Call,
         now: SystemTime,
     ) -> Result<Reply, Refusal> {
-        if endpoint != Endpoint::GetToken {
-            self.tokens
-                .check(call.query.get("access_token").map(String::as_str), now)?;
-        }
         let fields = match endpoint {
             Endpoint::GetToken => self.gettoken(call, now)?,
+            Endpoint::ProviderToken => self
+                .providers
+                .get_provider_token(&JsonBody::parse(&call.body)?, now)?,
+            Endpoint::SuiteToken => self
+                .providers
+                .get_suite_token(&JsonBody::parse(&call.body)?, now)?,
+            Endpoint::CorpToken => {
+                let suite_token = call.query.get("suite_access_token").map(String::as_str);
+                // The token first: the server reads the body only for a good one.
+                self.providers.check_suite_token(suite_token, now)?;
+                let body = JsonBody::parse(&call.body)?;
+                self.providers.get_corp_token(suite_token, &body, now)?
+            }
+            _ => return self.kf_answer(endpoint, call, now),
+        };
+        Ok(Reply::ok(fields))
+    }
+
+    /// The check of a kf call's token: the corp's own app's, or an authorised corp's.
+    pub(crate) fn check_kf_token(
+        &self,
+        token: Option<&str>,
+        now: SystemTime,
+    ) -> Result<(), Refusal> {
+        let own = self.tokens.check(token, now);
+        match (&own, token) {
+            (Err(_), Some(t)) => self.providers.check_corp_token(t, now).unwrap_or(own),
+            _ => own,
+        }
+    }
+
+    fn kf_answer(
+        &mut self,
+        endpoint: Endpoint,
+        call: &Call,
+        now: SystemTime,
+    ) -> Result<Reply, Refusal> {
+        self.check_kf_token(call.query.get("access_token").map(String::as_str), now)?;
+        let fields = match endpoint {
+            Endpoint::GetToken
+            | Endpoint::ProviderToken
+            | Endpoint::SuiteToken
+            | Endpoint::CorpToken => return Err(Refusal::code(codes::SYSTEM_BUSY)),
             Endpoint::Account(op) => self.accounts.apply(op, &JsonBody::parse(&call.body)?)?,
             Endpoint::Servicer(ServicerOp::List) => {
                 let open_kfid = call.query.get("open_kfid").map_or("", String::as_str);
@@ -576,9 +627,18 @@ impl Shared {
         if *method != expected || expected != Method::POST {
             return false;
         }
-        let token = query.get("access_token").map(String::as_str);
         let now = self.clock.now();
-        self.world().tokens.check(token, now).is_ok()
+        match path {
+            "service/get_provider_token" | "service/get_suite_token" => true,
+            "service/get_corp_token" => {
+                let token = query.get("suite_access_token").map(String::as_str);
+                self.world().providers.suite_token_ok(token, now)
+            }
+            _ => {
+                let token = query.get("access_token").map(String::as_str);
+                self.world().check_kf_token(token, now).is_ok()
+            }
+        }
     }
 
     pub(crate) fn begin(&self, call: &Call) -> Option<Fault> {

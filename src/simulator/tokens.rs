@@ -32,6 +32,8 @@ pub(crate) struct Tokens {
     current: Option<String>,
     minted: u64,
     instance: u64,
+    /// Tells this set's tokens from another's of the same simulator (suites, corps).
+    label: String,
 }
 
 /// Counts, not the tokens: they are credentials.
@@ -56,7 +58,22 @@ impl Tokens {
             current: None,
             minted: 0,
             instance,
+            label: String::new(),
         }
+    }
+
+    /// A set whose tokens carry `label` (letters and digits), so that they never equal
+    /// another set's.
+    pub(crate) fn labelled(ttl: Duration, issue: TokenIssue, instance: u64, label: &str) -> Self {
+        let mut tokens = Self::new(ttl, issue, instance);
+        let clean: String = label.chars().filter(char::is_ascii_alphanumeric).collect();
+        tokens.label = format!("{clean}_");
+        tokens
+    }
+
+    /// Whether `token` was issued by this set (expired or not).
+    pub(crate) fn knows(&self, token: &str) -> bool {
+        self.issued.contains_key(token)
     }
 
     pub(crate) fn set_ttl(&mut self, ttl: Duration) {
@@ -72,7 +89,7 @@ impl Tokens {
             return (current.clone(), left.as_secs().max(1));
         }
         self.minted += 1;
-        let token = format!("sim_{:016x}_{}", self.instance, self.minted);
+        let token = format!("sim_{}{:016x}_{}", self.label, self.instance, self.minted);
         // A TTL of Duration::MAX means "never expires", not an overflow.
         let century = Duration::from_secs(100 * 365 * 86_400);
         let expires = now.checked_add(self.ttl).unwrap_or_else(|| now + century);

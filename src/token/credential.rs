@@ -68,6 +68,18 @@ impl Credential {
         secret: impl Into<String>,
         api_base: &str,
     ) -> Result<Self> {
+        Self::scoped("", corp_id, secret, api_base)
+    }
+
+    /// A credential whose key also covers `scope` (empty for a corp's own app): a suite's
+    /// credential, or an authorised corp's under one suite, never shares a key with another
+    /// kind's or another suite's, even with the same id and secret.
+    pub(crate) fn scoped(
+        scope: &str,
+        corp_id: impl Into<String>,
+        secret: impl Into<String>,
+        api_base: &str,
+    ) -> Result<Self> {
         let corp_id = corp_id.into();
         let secret = SecretString::from(secret.into());
         if corp_id.trim().is_empty() {
@@ -77,7 +89,7 @@ impl Credential {
             return Err(Error::Config("corp secret is empty".into()));
         }
         let api_base = parse_api_base(api_base)?;
-        let fingerprint = fingerprint(api_base.as_str(), &corp_id, secret.expose_secret());
+        let fingerprint = fingerprint(scope, api_base.as_str(), &corp_id, secret.expose_secret());
         Ok(Self(Arc::new(CredentialInner {
             secret,
             api_base,
@@ -101,6 +113,12 @@ impl Credential {
     /// A short hex fingerprint of the credential, safe to log.
     pub fn fingerprint(&self) -> String {
         hex(&self.0.key.fingerprint)
+    }
+
+    /// The secret (an app secret, a suite secret, a provider secret or a permanent code):
+    /// never log or keep it.
+    pub(crate) fn secret(&self) -> &str {
+        self.0.secret.expose_secret()
     }
 
     pub(crate) fn key(&self) -> &CacheKey {
@@ -159,9 +177,14 @@ pub(crate) fn parse_api_base(raw: &str) -> Result<Url> {
     Ok(url)
 }
 
-fn fingerprint(api_base: &str, corp_id: &str, secret: &str) -> [u8; 16] {
+fn fingerprint(scope: &str, api_base: &str, corp_id: &str, secret: &str) -> [u8; 16] {
     let mut h = Sha256::new();
-    for part in ["wecom-kf/credential/v1", api_base, corp_id, secret] {
+    // A corp's own app keeps the fingerprint it always had (tokens shared in a store stay found).
+    let scoped = (!scope.is_empty()).then_some(scope);
+    for part in ["wecom-kf/credential/v1", api_base, corp_id, secret]
+        .into_iter()
+        .chain(scoped)
+    {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }

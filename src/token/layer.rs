@@ -9,7 +9,7 @@ use super::access_token::AccessToken;
 use super::credential::Credential;
 use super::provider::TokenProvider;
 use crate::error::Error;
-use crate::middleware::{Classified, TokenFailure};
+use crate::middleware::{CallInfo, Classified, TokenFailure};
 use crate::replay::Verdict;
 
 pub(crate) struct TokenLayer {
@@ -30,11 +30,17 @@ fn token_failure(error: Error) -> reqwest_middleware::Error {
     reqwest_middleware::Error::Middleware(TokenFailure(error).into())
 }
 
-fn with_token(request: &mut Request, token: &AccessToken) {
+/// Puts the token in the query parameter its kind names (`access_token` for a corp's,
+/// `suite_access_token`, `provider_access_token`), as the call's [`CallInfo`] says.
+fn with_token(request: &mut Request, ext: &Extensions, token: &AccessToken) {
+    let param = ext
+        .get::<CallInfo>()
+        .and_then(|info| info.token.query_param())
+        .unwrap_or("access_token");
     request
         .url_mut()
         .query_pairs_mut()
-        .append_pair("access_token", token.as_str());
+        .append_pair(param, token.as_str());
 }
 
 #[async_trait]
@@ -52,7 +58,7 @@ impl Middleware for TokenLayer {
             .map_err(token_failure)?;
         // Kept unsent for the one replay; bodies here are always in memory, so this is cheap.
         let replay = req.try_clone();
-        with_token(&mut req, &token);
+        with_token(&mut req, ext, &token);
         let response = next.clone().run(req, ext).await?;
         let rejected = response
             .extensions()
@@ -66,7 +72,7 @@ impl Middleware for TokenLayer {
         let fresh = Box::pin(self.provider.refresh_rejected(&self.credential, &token))
             .await
             .map_err(token_failure)?;
-        with_token(&mut again, &fresh);
+        with_token(&mut again, ext, &fresh);
         next.run(again, ext).await
     }
 }

@@ -95,12 +95,12 @@ pub use outgoing::{
     Outgoing, RecallMessage, SendMessage, SendMessageResponse, SendOnEvent, SendOnEventResponse,
     TEXT_MAX_BYTES,
 };
+pub(crate) use received::hidden;
 pub use received::{
     CURSOR_MAX_BYTES, ChannelsMessage, ChannelsShopOrder, ChannelsShopProduct, Event, MergedItem,
     MergedMessage, Message, MessageContent, Origin, ReceivedMenu, ReceivedMenuItem, SYNC_LIMIT_MAX,
     SYNC_TOKEN_MAX_BYTES, SyncMessages, SyncMessagesResponse, VoiceFormat,
 };
-pub(crate) use received::hidden;
 // The callback module redacts the XML it keeps raw by the same rule.
 #[cfg(feature = "callback")]
 pub(crate) use received::is_secret_name;
