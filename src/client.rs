@@ -49,10 +49,18 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
+/// A client's own part: its credential, and the stack it may share with other clients.
 struct Inner {
+    shared: Arc<Shared>,
+    credential: Credential,
+}
+
+/// What clients derived with [`Client::with_credential`] share: the connection pool, the
+/// middleware stack and the token provider. The token layer takes each call's credential
+/// from its [`CallInfo`].
+struct Shared {
     http: ClientWithMiddleware,
     endpoints: Endpoints,
-    credential: Credential,
     provider: TokenProvider,
 }
 
@@ -78,23 +86,44 @@ impl Client {
 
     /// The time by the client's clock (see [`ClientBuilder::clock`]).
     pub(crate) fn now(&self) -> std::time::SystemTime {
-        self.inner.provider.clock().now()
+        self.inner.shared.provider.clock().now()
     }
 
     /// The current access token, fetched if needed. Only for APIs this SDK does not wrap: every
     /// call made through the client gets its token by itself.
     pub async fn access_token(&self) -> Result<AccessToken> {
-        self.inner.provider.token(&self.inner.credential).await
+        self.inner
+            .shared
+            .provider
+            .token(&self.inner.credential)
+            .await
     }
 
     /// The token provider this client uses (possibly shared with other clients).
     pub fn token_provider(&self) -> &TokenProvider {
-        &self.inner.provider
+        &self.inner.shared.provider
     }
 
     /// The credential this client uses.
     pub fn credential(&self) -> &Credential {
         &self.inner.credential
+    }
+
+    /// A client for `credential` on this client's stack, connection pool and token provider:
+    /// a few hundred bytes instead of a stack of its own (a provider's tenants). The
+    /// credential must be at this client's API base and fetched by its token provider.
+    pub(crate) fn with_credential(&self, credential: Credential) -> Client {
+        Client {
+            inner: Arc::new(Inner {
+                shared: self.inner.shared.clone(),
+                credential,
+            }),
+        }
+    }
+
+    /// The call's [`CallInfo`], carrying this client's credential to the token layer.
+    fn info(&self, info: CallInfo) -> CallInfo {
+        info.for_credential(&self.inner.credential)
     }
 
     /// POSTs `body` as JSON to any endpoint (e.g. one this SDK does not wrap), with the same
@@ -147,7 +176,7 @@ impl Client {
         query: &[(&str, &str)],
     ) -> Result<T> {
         self.get_with(
-            CallInfo::new(path.to_owned(), Idempotency::Idempotent),
+            self.info(CallInfo::new(path.to_owned(), Idempotency::Idempotent)),
             query,
         )
         .await
@@ -165,8 +194,8 @@ impl Client {
             }
             HttpMethod::Get => {
                 let url = self.endpoint_url(endpoint.path)?;
-                let info = CallInfo::of(endpoint);
-                call::send(self.inner.http.get(url).query(&op), info).await?
+                let info = self.info(CallInfo::of(endpoint));
+                call::send(self.inner.shared.http.get(url).query(&op), info).await?
             }
         };
         Ok(O::Response::decode(wire))
@@ -181,7 +210,7 @@ impl Client {
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
-        call::send(self.inner.http.get(url), info).await
+        call::send(self.inner.shared.http.get(url), info).await
     }
 
     pub(crate) async fn send_json<B, T>(
@@ -195,9 +224,9 @@ impl Client {
         B: Serialize + ?Sized,
         T: DeserializeOwned,
     {
-        let info = CallInfo::new(endpoint, idempotency);
+        let info = self.info(CallInfo::new(endpoint, idempotency));
         let url = self.endpoint_url(&info.endpoint)?;
-        let mut request = self.inner.http.request(method, url);
+        let mut request = self.inner.shared.http.request(method, url);
         if let Some(body) = body {
             // Serialised up front: a body that cannot be serialised is the caller's input error.
             let bytes = serde_json::to_vec(body)
@@ -218,11 +247,12 @@ impl Client {
         content_type: &str,
         body: bytes::Bytes,
     ) -> Result<T> {
-        let info = CallInfo::of(endpoint);
+        let info = self.info(CallInfo::of(endpoint));
         let mut url = self.endpoint_url(endpoint.path)?;
         url.query_pairs_mut().extend_pairs(query);
         let request = self
             .inner
+            .shared
             .http
             .post(url)
             .header(http::header::CONTENT_TYPE, content_type)
@@ -237,14 +267,14 @@ impl Client {
         endpoint: &'static Endpoint,
         query: &[(&str, &str)],
     ) -> Result<call::RawAnswer> {
-        let info = CallInfo::of(endpoint);
+        let info = self.info(CallInfo::of(endpoint));
         let mut url = self.endpoint_url(endpoint.path)?;
         url.query_pairs_mut().extend_pairs(query);
-        call::send_raw(self.inner.http.get(url), info).await
+        call::send_raw(self.inner.shared.http.get(url), info).await
     }
 
     fn endpoint_url(&self, path: &str) -> Result<Url> {
-        self.inner.endpoints.url(path)
+        self.inner.shared.endpoints.url(path)
     }
 }
 
@@ -389,6 +419,17 @@ impl ClientBuilder {
         self
     }
 
+    /// The transport under the stack in place of the network, already shared (the provider
+    /// registry's `bench_transport`).
+    #[cfg_attr(not(feature = "bench-internals"), allow(dead_code))]
+    pub(crate) fn shared_transport(
+        mut self,
+        transport: Arc<dyn reqwest_middleware::Middleware>,
+    ) -> Self {
+        self.below = Some(transport);
+        self
+    }
+
     /// Fills in unset fields from `WECOM_CORP_ID`, `WECOM_CORP_SECRET` and `WECOM_API_BASE`.
     pub fn from_env(mut self) -> Result<Self> {
         if self.corp_id.is_none() {
@@ -457,16 +498,18 @@ impl ClientBuilder {
         let token = TokenLayer::new(provider.clone(), credential.clone());
         Ok(Client {
             inner: Arc::new(Inner {
-                http: middleware::stack(
-                    http,
-                    &self.retry,
-                    Some(Arc::new(token)),
-                    self.limits,
-                    self.below,
-                ),
-                endpoints: Endpoints::new(api_base),
+                shared: Arc::new(Shared {
+                    http: middleware::stack(
+                        http,
+                        &self.retry,
+                        Some(Arc::new(token)),
+                        self.limits,
+                        self.below,
+                    ),
+                    endpoints: Endpoints::new(api_base),
+                    provider,
+                }),
                 credential,
-                provider,
             }),
         })
     }

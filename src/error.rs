@@ -107,6 +107,18 @@ pub enum Error {
         /// What is missing (never the ticket itself).
         reason: String,
     },
+
+    /// The corp has not authorised the suite: its permanent-code store holds no code for
+    /// (suite, corp). Nothing was sent. The corp installs the app (a `create_auth` callback
+    /// stores its code), or it cancelled (`cancel_auth`).
+    #[error("corp {auth_corpid} has not authorised suite {suite_id}")]
+    #[non_exhaustive]
+    NotAuthorised {
+        /// The suite id.
+        suite_id: String,
+        /// The corp id asked for.
+        auth_corpid: String,
+    },
 }
 
 impl Error {

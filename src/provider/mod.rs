@@ -45,14 +45,19 @@
 //! [`Credential`](crate::token::Credential) of (auth corp id, permanent code) and the default
 //! `gettoken` source serve it.
 //!
+//! A [`Provider`] wraps the whole chain for a suite: `provider.corp("wwcorp").await?` is the
+//! [`Client`](crate::Client) of an authorised corp, built from its permanent code and cached.
+//!
 //! Permanent codes, the provider's most precious data, are kept in a
 //! [`PermanentCodeStore`](codes::PermanentCodeStore) (memory, Redis, or SQL with the `sql`
 //! feature), with the `create_auth` auth codes still to be exchanged.
 
 pub mod codes;
+pub mod registry;
 pub mod sources;
 pub mod ticket;
 
+pub use registry::{DEFAULT_MAX_TENANTS, Provider, ProviderBuilder};
 pub use sources::{
     CorpTokenSource, ProviderTokenSource, SuiteTokenSource, authorised_corp_credential,
     provider_credential, suite_credential,

@@ -51,9 +51,14 @@ impl Middleware for TokenLayer {
         ext: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
+        // A client sharing this stack with others (a provider's tenants) names its own.
+        let credential = ext
+            .get::<CallInfo>()
+            .and_then(|info| info.credential.clone())
+            .unwrap_or_else(|| self.credential.clone());
         let token = self
             .provider
-            .token(&self.credential)
+            .token(&credential)
             .await
             .map_err(token_failure)?;
         // Kept unsent for the one replay; bodies here are always in memory, so this is cheap.
@@ -69,7 +74,7 @@ impl Middleware for TokenLayer {
         };
         // WeCom rejected the token before executing the call: safe to replay any call, once.
         // Boxed, like the provider's slow path: rare, and its future is large.
-        let fresh = Box::pin(self.provider.refresh_rejected(&self.credential, &token))
+        let fresh = Box::pin(self.provider.refresh_rejected(&credential, &token))
             .await
             .map_err(token_failure)?;
         with_token(&mut again, ext, &fresh);
