@@ -23,8 +23,8 @@ use crate::middleware::{self, BodyLimits, RetryConfig, Timeouts};
 use crate::operation::{Decode, Operation};
 use crate::spec::Idempotency;
 use crate::token::{
-    AccessToken, Credential, DEFAULT_API_BASE, TokenLayer, TokenProvider, TokenStore,
-    parse_api_base,
+    AccessToken, CallCredential, Credential, DEFAULT_API_BASE, TokenLayer, TokenProvider,
+    TokenStore, parse_api_base,
 };
 
 /// A WeCom API client that manages its own access token.
@@ -121,9 +121,13 @@ impl Client {
         }
     }
 
-    /// The call's [`CallInfo`], carrying this client's credential to the token layer.
-    fn info(&self, info: CallInfo) -> CallInfo {
-        info.for_credential(&self.inner.credential)
+    /// A request on the shared stack, carrying this client's credential to the token layer.
+    fn request(&self, method: Method, url: Url) -> reqwest_middleware::RequestBuilder {
+        self.inner
+            .shared
+            .http
+            .request(method, url)
+            .with_extension(CallCredential(self.inner.credential.clone()))
     }
 
     /// POSTs `body` as JSON to any endpoint (e.g. one this SDK does not wrap), with the same
@@ -176,7 +180,7 @@ impl Client {
         query: &[(&str, &str)],
     ) -> Result<T> {
         self.get_with(
-            self.info(CallInfo::new(path.to_owned(), Idempotency::Idempotent)),
+            CallInfo::new(path.to_owned(), Idempotency::Idempotent),
             query,
         )
         .await
@@ -194,8 +198,8 @@ impl Client {
             }
             HttpMethod::Get => {
                 let url = self.endpoint_url(endpoint.path)?;
-                let info = self.info(CallInfo::of(endpoint));
-                call::send(self.inner.shared.http.get(url).query(&op), info).await?
+                let info = CallInfo::of(endpoint);
+                call::send(self.request(Method::GET, url).query(&op), info).await?
             }
         };
         Ok(O::Response::decode(wire))
@@ -210,7 +214,7 @@ impl Client {
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
-        call::send(self.inner.shared.http.get(url), info).await
+        call::send(self.request(Method::GET, url), info).await
     }
 
     pub(crate) async fn send_json<B, T>(
@@ -224,9 +228,9 @@ impl Client {
         B: Serialize + ?Sized,
         T: DeserializeOwned,
     {
-        let info = self.info(CallInfo::new(endpoint, idempotency));
+        let info = CallInfo::new(endpoint, idempotency);
         let url = self.endpoint_url(&info.endpoint)?;
-        let mut request = self.inner.shared.http.request(method, url);
+        let mut request = self.request(method, url);
         if let Some(body) = body {
             // Serialised up front: a body that cannot be serialised is the caller's input error.
             let bytes = serde_json::to_vec(body)
@@ -247,14 +251,11 @@ impl Client {
         content_type: &str,
         body: bytes::Bytes,
     ) -> Result<T> {
-        let info = self.info(CallInfo::of(endpoint));
+        let info = CallInfo::of(endpoint);
         let mut url = self.endpoint_url(endpoint.path)?;
         url.query_pairs_mut().extend_pairs(query);
         let request = self
-            .inner
-            .shared
-            .http
-            .post(url)
+            .request(Method::POST, url)
             .header(http::header::CONTENT_TYPE, content_type)
             .body(body);
         call::send(request, info).await
@@ -267,10 +268,10 @@ impl Client {
         endpoint: &'static Endpoint,
         query: &[(&str, &str)],
     ) -> Result<call::RawAnswer> {
-        let info = self.info(CallInfo::of(endpoint));
+        let info = CallInfo::of(endpoint);
         let mut url = self.endpoint_url(endpoint.path)?;
         url.query_pairs_mut().extend_pairs(query);
-        call::send_raw(self.inner.shared.http.get(url), info).await
+        call::send_raw(self.request(Method::GET, url), info).await
     }
 
     fn endpoint_url(&self, path: &str) -> Result<Url> {

@@ -37,9 +37,6 @@ pub(crate) struct CallInfo {
     /// The token the call carries: which query parameter the token layer fills, and which
     /// errcodes refuse it.
     pub(crate) token: TokenKind,
-    /// Whose token the call carries, when the client shares its stack with other clients
-    /// (a provider's tenants); else the token layer's own credential.
-    pub(crate) credential: Option<crate::token::Credential>,
 }
 
 impl CallInfo {
@@ -50,7 +47,6 @@ impl CallInfo {
             idempotency,
             answer: Answer::Json,
             token: TokenKind::Corp,
-            credential: None,
         }
     }
 
@@ -61,14 +57,7 @@ impl CallInfo {
             idempotency: endpoint.idempotency,
             answer: endpoint.answer,
             token: endpoint.token,
-            credential: None,
         }
-    }
-
-    /// The same call, carrying `credential`'s token.
-    pub(crate) fn for_credential(mut self, credential: &crate::token::Credential) -> Self {
-        self.credential = Some(credential.clone());
-        self
     }
 }
 

@@ -111,11 +111,28 @@ impl Provider {
 
     /// Drops the cached client of `auth_corpid` and the corp token this process cached for
     /// it (call it on `cancel_auth` and `reset_permanent_code`). The next [`corp`](Self::corp)
-    /// reads the store again. A token already in a shared token store stays there until it
-    /// expires; WeCom refuses it once the corp cancelled.
+    /// reads the store again. A client no longer cached (evicted) names its token through the
+    /// code still in the store, so call this before deleting or rotating the code. A token
+    /// already in a shared token store stays there until it expires; WeCom refuses it once the
+    /// corp cancelled.
     pub async fn forget(&self, auth_corpid: &str) {
-        if let Some(client) = self.inner.tenants.remove(auth_corpid).await {
-            self.inner.corps.invalidate(client.credential()).await;
+        let inner = &self.inner;
+        let credential = match inner.tenants.remove(auth_corpid).await {
+            Some(client) => Some(client.credential().clone()),
+            None => match inner.codes.get(&inner.suite_id, auth_corpid).await {
+                Ok(Some(code)) => authorised_corp_credential(
+                    &inner.suite_id,
+                    auth_corpid,
+                    code.expose(),
+                    &inner.api_base,
+                )
+                .ok(),
+                // Nothing to name the token by: it expires on its own.
+                _ => None,
+            },
+        };
+        if let Some(credential) = credential {
+            inner.corps.invalidate(&credential).await;
         }
     }
 

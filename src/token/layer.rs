@@ -12,6 +12,12 @@ use crate::error::Error;
 use crate::middleware::{CallInfo, Classified, TokenFailure};
 use crate::replay::Verdict;
 
+/// The credential whose token a call carries, put in the request's extensions by a client
+/// that shares its stack with other clients (a provider's tenants); without it the layer
+/// uses its own.
+#[derive(Clone)]
+pub(crate) struct CallCredential(pub(crate) Credential);
+
 pub(crate) struct TokenLayer {
     provider: TokenProvider,
     credential: Credential,
@@ -53,9 +59,8 @@ impl Middleware for TokenLayer {
     ) -> reqwest_middleware::Result<Response> {
         // A client sharing this stack with others (a provider's tenants) names its own.
         let credential = ext
-            .get::<CallInfo>()
-            .and_then(|info| info.credential.clone())
-            .unwrap_or_else(|| self.credential.clone());
+            .get::<CallCredential>()
+            .map_or_else(|| self.credential.clone(), |c| c.0.clone());
         let token = self
             .provider
             .token(&credential)

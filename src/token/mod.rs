@@ -22,7 +22,7 @@ mod store;
 pub use access_token::{AccessToken, MAX_TOKEN_BYTES};
 pub(crate) use credential::parse_api_base;
 pub use credential::{Credential, DEFAULT_API_BASE};
-pub(crate) use layer::TokenLayer;
+pub(crate) use layer::{CallCredential, TokenLayer};
 pub use provider::{TokenProvider, TokenProviderBuilder};
 #[cfg(feature = "redis")]
 pub use redis_store::{DEFAULT_PREFIX as REDIS_DEFAULT_PREFIX, RedisTokenStore};
