@@ -50,8 +50,12 @@
 //! feature), with the `create_auth` auth codes still to be exchanged.
 
 pub mod codes;
+pub mod lifecycle;
 pub mod sources;
+pub mod suite;
 pub mod ticket;
+
+pub use lifecycle::{Lifecycle, LifecycleOutcome};
 
 pub use sources::{
     CorpTokenSource, ProviderTokenSource, SuiteTokenSource, authorised_corp_credential,

@@ -210,7 +210,7 @@ pub use media::{DEFAULT_MAX_MEDIA_BYTES, MAX_MEDIA_FILES, MediaHeld};
 pub use messages::SimSentMessage;
 pub use provider::{
     DEFAULT_PROVIDER_CORP_ID, DEFAULT_PROVIDER_SECRET, DEFAULT_SUITE_ID, DEFAULT_SUITE_SECRET,
-    SimSuiteTicket,
+    SimCommand, SimSuiteTicket,
 };
 pub use state::{Counters, UNKNOWN_PATHS};
 pub use tokens::TokenIssue;
@@ -363,6 +363,52 @@ impl Simulator {
     /// 40014. Whether it was authorised.
     pub fn cancel_authorisation(&self, suite_id: &str, auth_corpid: &str) -> bool {
         self.shared.world().providers.cancel(suite_id, auth_corpid)
+    }
+
+    /// `auth_corpid` installs suite `suite_id` now (by the simulator's clock), with the install
+    /// link's `state`: answers the `create_auth` command WeCom sends the suite's command URL,
+    /// whose auth code `service/v2/get_permanent_code` exchanges once, within 10 minutes, for
+    /// the corp's permanent code (then 40078). `None` for an unknown suite. Hand its XML to
+    /// `CommandEvent::parse` the way your command callback would after decrypting.
+    pub fn install_corp(
+        &self,
+        suite_id: &str,
+        auth_corpid: &str,
+        state: Option<&str>,
+    ) -> Option<SimCommand> {
+        let now = self.shared.clock.now();
+        self.shared
+            .world()
+            .providers
+            .install(suite_id, auth_corpid, state, now)
+    }
+
+    /// The corp's permanent code is reset (代开发): answers the `reset_permanent_code` command,
+    /// whose auth code exchanges for a new permanent code (the old one then answers 40084).
+    /// `None` unless the corp authorised the suite.
+    pub fn reset_permanent_code(&self, suite_id: &str, auth_corpid: &str) -> Option<SimCommand> {
+        let now = self.shared.clock.now();
+        self.shared
+            .world()
+            .providers
+            .reset_permanent_code(suite_id, auth_corpid, now)
+    }
+
+    /// The corp removes suite `suite_id` ([`cancel_authorisation`](Self::cancel_authorisation))
+    /// and WeCom sends `cancel_auth`: answers that command, `None` unless the corp had
+    /// authorised the suite.
+    pub fn uninstall_corp(&self, suite_id: &str, auth_corpid: &str) -> Option<SimCommand> {
+        let now = self.shared.clock.now();
+        self.shared
+            .world()
+            .providers
+            .uninstall(suite_id, auth_corpid, now)
+    }
+
+    /// The `suite_ticket` command WeCom sends for `ticket` (from
+    /// [`push_suite_ticket`](Self::push_suite_ticket)).
+    pub fn suite_ticket_command(&self, ticket: &SimSuiteTicket) -> SimCommand {
+        provider::Providers::ticket_command(ticket)
     }
 
     /// Every suite token expires now: `get_corp_token` answers 42009 to it.
