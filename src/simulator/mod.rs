@@ -162,6 +162,9 @@
 //! | `POST /__sim/provider/suite_ticket/push` | `{"suite_id"}` | `{"suite_id", "suite_ticket", "timestamp"}` (404 for an unknown suite) | [`Simulator::push_suite_ticket`] |
 //! | `POST /__sim/provider/suite_ticket` | `{"suite_id"}` | the newest ticket, as above (404 if none) | [`Simulator::suite_ticket`] |
 //! | `POST /__sim/provider/authorise` | `{"suite_id", "auth_corpid"}` | `{"permanent_code"}` | [`Simulator::authorise_corp`] |
+//! | `POST /__sim/provider/command_callback` | `{"suite_id", "url", "token", "encoding_aes_key"}` | `{}` | [`Simulator::set_command_callback`] |
+//! | `POST /__sim/provider/install` | `{"suite_id", "auth_corpid", "state"?}` | `{"info_type", "auth_code", "delivery"}` (the `create_auth` delivered) | [`Simulator::install_corp`], [`Simulator::deliver_command`] |
+//! | `POST /__sim/provider/uninstall` | `{"suite_id", "auth_corpid"}` | the same, for `cancel_auth` | [`Simulator::uninstall_corp`], [`Simulator::deliver_command`] |
 //!
 //! Control calls need no access token and are not counted in [`Counters`]: **the control
 //! plane is for tests on 127.0.0.1 only**, as anyone who reaches the port can rewrite the
@@ -409,6 +412,40 @@ impl Simulator {
     /// [`push_suite_ticket`](Self::push_suite_ticket)).
     pub fn suite_ticket_command(&self, ticket: &SimSuiteTicket) -> SimCommand {
         provider::Providers::ticket_command(ticket)
+    }
+
+    /// Delivers suite `suite_id`'s command callbacks (指令回调):
+    /// [`deliver_command`](Self::deliver_command) POSTs them to `url`, encrypted and signed
+    /// with the suite's `token` and `encoding_aes_key`, receive id the suite id.
+    pub fn set_command_callback(
+        &self,
+        suite_id: &str,
+        url: impl Into<String>,
+        token: &str,
+        encoding_aes_key: &str,
+    ) -> Result<(), crate::callback::CallbackError> {
+        self.control
+            .set_command_callback(suite_id, url.into(), token, encoding_aes_key)
+    }
+
+    /// POSTs `command` (from [`install_corp`](Self::install_corp),
+    /// [`suite_ticket_command`](Self::suite_ticket_command), …) to its suite's command URL,
+    /// as WeCom does: answers the provider's HTTP status if it answered `success` within
+    /// 1000 ms, else why not. Every attempt is counted
+    /// ([`command_deliveries`](Self::command_deliveries)).
+    pub async fn deliver_command(&self, command: &SimCommand) -> Result<u16, String> {
+        self.control.deliver_command(command).await
+    }
+
+    /// How many command deliveries of `info_type` were attempted.
+    pub fn command_deliveries(&self, info_type: &str) -> u64 {
+        self.shared
+            .world()
+            .providers
+            .deliveries
+            .get(info_type)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Every suite token expires now: `get_corp_token` answers 42009 to it.

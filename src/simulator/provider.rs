@@ -131,6 +131,10 @@ pub(crate) struct Providers {
     issue: TokenIssue,
     instance: u64,
     serial: u64,
+    /// Each suite's command-callback URL and crypto (receive id: the suite id).
+    pub(crate) command_urls: BTreeMap<String, (String, crate::callback::CallbackCrypto)>,
+    /// Command deliveries attempted, by `InfoType`.
+    pub(crate) deliveries: BTreeMap<String, u64>,
 }
 
 /// Ids and counts only: secrets, tickets, codes and tokens are credentials.
@@ -160,6 +164,8 @@ impl Providers {
             issue,
             instance,
             serial: 0,
+            command_urls: BTreeMap::new(),
+            deliveries: BTreeMap::new(),
         };
         providers.add_suite(DEFAULT_SUITE_ID, DEFAULT_SUITE_SECRET);
         providers

@@ -2,10 +2,17 @@
 //! with a single-use auth code, cancel_auth, reset_permanent_code, suite_ticket pushes) and
 //! the test feeds each decrypted command to the [`Lifecycle`] handler.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wecom_kf::callback::{CommandDedupe, CommandEvent};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+
+use wecom_kf::callback::{CallbackCrypto, CommandDedupe, CommandEvent};
 use wecom_kf::clock::{Clock, ManualClock};
 use wecom_kf::kf::account::ListAccounts;
 use wecom_kf::provider::codes::{AuthCode, MemoryPermanentCodeStore, PermanentCodeStore};
@@ -166,6 +173,108 @@ async fn an_install_stores_the_permanent_code_and_the_new_corp_answers_kf_calls(
     // No secret in the outcome's Debug.
     let printed = format!("{:?}", handler.handle(&event(&install)).await.unwrap());
     assert!(!printed.contains(install.auth_code.as_deref().unwrap()));
+}
+
+const TOKEN: &str = "cmdtoken";
+const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+
+struct Receiver {
+    crypto: CallbackCrypto,
+    lifecycle: Lifecycle,
+    outcomes: std::sync::Mutex<Vec<LifecycleOutcome>>,
+}
+
+/// The provider's command URL: verify and decrypt, act, answer `success`.
+async fn receive(
+    State(receiver): State<Arc<Receiver>>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> (StatusCode, &'static str) {
+    let param = |name: &str| query.get(name).map_or("", String::as_str);
+    let Ok(event) = receiver.crypto.decrypt_command(
+        param("msg_signature"),
+        param("timestamp"),
+        param("nonce"),
+        &body,
+    ) else {
+        return (StatusCode::FORBIDDEN, "refused");
+    };
+    match receiver.lifecycle.handle(&event).await {
+        Ok(outcome) => {
+            receiver.outcomes.lock().unwrap().push(outcome);
+            (StatusCode::OK, "success")
+        }
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "failed"),
+    }
+}
+
+#[tokio::test]
+async fn the_simulator_delivers_the_install_encrypted_to_the_command_url() {
+    let w = world().await;
+    let receiver = Arc::new(Receiver {
+        crypto: CallbackCrypto::new(TOKEN, AES_KEY, DEFAULT_SUITE_ID).unwrap(),
+        lifecycle: w.handler(),
+        outcomes: std::sync::Mutex::new(Vec::new()),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cmd", listener.local_addr().unwrap());
+    let app = Router::new()
+        .route("/cmd", post(receive))
+        .with_state(receiver.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    w.sim
+        .set_command_callback(DEFAULT_SUITE_ID, &url, TOKEN, AES_KEY)
+        .unwrap();
+
+    let pushed = w.sim.push_suite_ticket(DEFAULT_SUITE_ID).unwrap();
+    let ticket = w.sim.suite_ticket_command(&pushed);
+    assert_eq!(w.sim.deliver_command(&ticket).await, Ok(200));
+    let install = w.sim.install_corp(DEFAULT_SUITE_ID, CORP, None).unwrap();
+    assert_eq!(w.sim.deliver_command(&install).await, Ok(200));
+    // WeCom delivers it again: acknowledged, not exchanged twice.
+    assert_eq!(w.sim.deliver_command(&install).await, Ok(200));
+    let code = w.stored_code().await.unwrap();
+    w.tenant(&code)
+        .kf()
+        .account()
+        .list(ListAccounts::new())
+        .await
+        .unwrap();
+    let cancel = w.sim.uninstall_corp(DEFAULT_SUITE_ID, CORP).unwrap();
+    assert_eq!(w.sim.deliver_command(&cancel).await, Ok(200));
+    assert_eq!(w.stored_code().await, None);
+
+    assert_eq!(w.sim.command_deliveries("create_auth"), 2);
+    assert_eq!(w.sim.command_deliveries("suite_ticket"), 1);
+    assert_eq!(w.sim.command_deliveries("cancel_auth"), 1);
+    assert_eq!(w.sim.counters().calls(EXCHANGE), 1);
+    let outcomes = receiver.outcomes.lock().unwrap();
+    assert!(
+        matches!(
+            outcomes[..],
+            [
+                LifecycleOutcome::TicketStored { kept: true, .. },
+                LifecycleOutcome::Installed { .. },
+                LifecycleOutcome::Duplicate { .. },
+                LifecycleOutcome::Cancelled { had_code: true, .. },
+            ]
+        ),
+        "{outcomes:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_delivery_without_success_is_reported() {
+    let w = world().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cmd", listener.local_addr().unwrap());
+    let app = Router::new().route("/cmd", post(|| async { "ok" }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    w.sim
+        .set_command_callback(DEFAULT_SUITE_ID, &url, TOKEN, AES_KEY)
+        .unwrap();
+    let install = w.sim.install_corp(DEFAULT_SUITE_ID, CORP, None).unwrap();
+    assert!(w.sim.deliver_command(&install).await.is_err());
 }
 
 #[tokio::test]
@@ -374,4 +483,56 @@ async fn a_pre_auth_code_serves_set_session_info_for_twenty_minutes() {
         .set_session_info(SetSessionInfo::new(&pre.pre_auth_code))
         .await;
     assert_eq!(errcode(late), 42007);
+}
+
+#[tokio::test]
+async fn the_control_routes_play_an_install_and_a_removal() {
+    let w = world().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cmd", listener.local_addr().unwrap());
+    let app = Router::new().route("/cmd", post(|| async { "success" }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let control = |path: &str| format!("{}/__sim/provider/{path}", w.sim.base_url());
+    let set = http
+        .post(control("command_callback"))
+        .json(&serde_json::json!({"suite_id": DEFAULT_SUITE_ID, "url": url, "token": TOKEN, "encoding_aes_key": AES_KEY}))
+        .send()
+        .await
+        .unwrap();
+    assert!(set.status().is_success());
+    let installed: serde_json::Value = http
+        .post(control("install"))
+        .json(&serde_json::json!({"suite_id": DEFAULT_SUITE_ID, "auth_corpid": CORP, "state": "s"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(installed["info_type"], "create_auth");
+    assert!(installed["auth_code"].is_string());
+    assert_eq!(installed["delivery"]["status"], 200, "{installed}");
+    // The auth code exchanges once.
+    let code = AuthCode::new(installed["auth_code"].as_str().unwrap());
+    let handler = w.handler();
+    w.ticket(&handler).await;
+    let exchanged = w
+        .suite
+        .suite()
+        .get_permanent_code(GetPermanentCode::new(code))
+        .await
+        .unwrap();
+    assert_eq!(exchanged.state.as_deref(), Some("s"));
+    let removed: serde_json::Value = http
+        .post(control("uninstall"))
+        .json(&serde_json::json!({"suite_id": DEFAULT_SUITE_ID, "auth_corpid": CORP}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(removed["info_type"], "cancel_auth");
+    assert_eq!(w.sim.command_deliveries("cancel_auth"), 1);
 }
