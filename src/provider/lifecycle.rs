@@ -1,5 +1,5 @@
 //! The authorisation lifecycle: what a suite does with each command callback (指令回调) once
-//! [`decrypt_command`](crate::callback::decrypt_command) has verified and decrypted it.
+//! [`decrypt_command`](crate::callback::CallbackCrypto::decrypt_command) has verified and decrypted it.
 //!
 //! - `suite_ticket`: kept in the [`SuiteTicketStore`] (only if newer than the one held).
 //! - `create_auth`: the auth code is stored as pending *first* (a crash before the exchange
@@ -149,7 +149,12 @@ impl Lifecycle {
     }
 
     /// Acts on one verified, decrypted command. An `Err` (a store or WeCom failure) means it
-    /// was not done: answer the callback with an error so that WeCom delivers it again.
+    /// was not (fully) done. For `create_auth` and `reset_permanent_code` the auth code is
+    /// still pending once stored (the first step): [`resume_pending`](Self::resume_pending)
+    /// exchanges it. For the other commands the delivery is already recorded in the
+    /// [`DeliveryLog`] (so that a concurrent duplicate does nothing), so a delivery of it again
+    /// answers [`LifecycleOutcome::Duplicate`]: redo the work yourself (deleting a code,
+    /// reading the auth info and keeping a newer ticket are safe to repeat).
     pub async fn handle(&self, event: &CommandEvent) -> Result<LifecycleOutcome> {
         if let Some(suite_id) = event.suite_id()
             && suite_id != self.suite_id
