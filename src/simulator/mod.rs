@@ -437,6 +437,37 @@ impl Simulator {
         self.control.deliver_command(command).await
     }
 
+    /// WeCom's schedule, by the simulator's clock: every suite whose newest suite_ticket is 10
+    /// minutes old or more (or that has none) gets a new one, delivered to its command URL if
+    /// one is set ([`set_command_callback`](Self::set_command_callback)). Answers each ticket
+    /// pushed with its delivery (`None` without a URL). Call it after advancing a manual
+    /// clock; nothing runs in the background.
+    pub async fn push_due_suite_tickets(
+        &self,
+    ) -> Vec<(SimSuiteTicket, Option<Result<u16, String>>)> {
+        let now = self.shared.clock.now();
+        let pushed = self.shared.world().providers.push_due_tickets(now);
+        let mut delivered = Vec::with_capacity(pushed.len());
+        for ticket in pushed {
+            let has_url = self
+                .shared
+                .world()
+                .providers
+                .command_urls
+                .contains_key(&ticket.suite_id);
+            let delivery = if has_url {
+                Some(
+                    self.deliver_command(&self.suite_ticket_command(&ticket))
+                        .await,
+                )
+            } else {
+                None
+            };
+            delivered.push((ticket, delivery));
+        }
+        delivered
+    }
+
     /// How many command deliveries of `info_type` were attempted.
     pub fn command_deliveries(&self, info_type: &str) -> u64 {
         self.shared

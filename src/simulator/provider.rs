@@ -16,7 +16,8 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Map, Value};
 
 use super::rules::{
-    AUTH_CODE_LIFETIME_SECS, PRE_AUTH_CODE_LIFETIME_SECS, SUITE_TICKET_LIFETIME_SECS, codes,
+    AUTH_CODE_LIFETIME_SECS, PRE_AUTH_CODE_LIFETIME_SECS, SUITE_TICKET_LIFETIME_SECS,
+    SUITE_TICKET_PUSH_INTERVAL_SECS, codes,
 };
 use super::tokens::{TokenIssue, Tokens};
 use super::wire::{JsonBody, Refusal};
@@ -219,6 +220,25 @@ impl Providers {
             ticket,
             timestamp: unix_secs(now),
         })
+    }
+
+    /// Pushes a ticket for every suite whose newest push is 10 minutes old or more (or that
+    /// never had one) at `now`, as WeCom's schedule does: the tickets pushed.
+    pub(crate) fn push_due_tickets(&mut self, now: SystemTime) -> Vec<SimSuiteTicket> {
+        let interval = Duration::from_secs(SUITE_TICKET_PUSH_INTERVAL_SECS);
+        let due: Vec<String> = self
+            .suites
+            .iter()
+            .filter(|(_, s)| {
+                s.tickets
+                    .last()
+                    .is_none_or(|(_, at)| now.duration_since(*at).is_ok_and(|age| age >= interval))
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        due.iter()
+            .filter_map(|id| self.push_ticket(id, now))
+            .collect()
     }
 
     /// The newest ticket pushed for `suite_id`, if any.

@@ -103,6 +103,9 @@ pub(crate) mod codes {
 /// ([`Simulator::push_suite_ticket`](super::Simulator::push_suite_ticket)).
 pub(crate) const SUITE_TICKET_LIFETIME_SECS: u64 = 30 * 60;
 
+/// WeCom pushes a suite_ticket every 10 minutes (doc 90628).
+pub(crate) const SUITE_TICKET_PUSH_INTERVAL_SECS: u64 = 10 * 60;
+
 /// An install's auth code (临时授权码) is good for one exchange within 10 minutes (doc 100776).
 pub(crate) const AUTH_CODE_LIFETIME_SECS: u64 = 10 * 60;
 

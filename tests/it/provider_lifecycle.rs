@@ -536,3 +536,22 @@ async fn the_control_routes_play_an_install_and_a_removal() {
     assert_eq!(removed["info_type"], "cancel_auth");
     assert_eq!(w.sim.command_deliveries("cancel_auth"), 1);
 }
+
+#[tokio::test]
+async fn suite_tickets_are_pushed_every_ten_minutes_by_the_simulators_clock() {
+    let w = world().await;
+    let first = w.sim.push_due_suite_tickets().await;
+    assert_eq!(first.len(), 1, "a suite without a ticket is due");
+    assert!(first[0].1.is_none(), "no command URL: not delivered");
+    assert!(w.sim.push_due_suite_tickets().await.is_empty());
+    w.clock.advance(Duration::from_secs(599));
+    assert!(w.sim.push_due_suite_tickets().await.is_empty());
+    w.clock.advance(Duration::from_secs(1));
+    let second = w.sim.push_due_suite_tickets().await;
+    assert_eq!(second.len(), 1);
+    assert_ne!(second[0].0.ticket, first[0].0.ticket);
+    assert_eq!(
+        w.sim.suite_ticket(DEFAULT_SUITE_ID).unwrap().ticket,
+        second[0].0.ticket
+    );
+}
