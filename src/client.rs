@@ -193,8 +193,15 @@ impl Client {
         let endpoint = O::ENDPOINT;
         let wire = match endpoint.method {
             HttpMethod::Post => {
-                self.send_json(Method::POST, endpoint.path, Some(&op), endpoint.idempotency)
-                    .await?
+                // The endpoint's own call info, so that its token kind (corp or suite) is used.
+                let url = self.endpoint_url(endpoint.path)?;
+                let bytes = serde_json::to_vec(&op)
+                    .map_err(|e| Error::invalid("body", format!("cannot be serialised: {e}")))?;
+                let request = self
+                    .request(Method::POST, url)
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(bytes);
+                call::send(request, CallInfo::of(endpoint)).await?
             }
             HttpMethod::Get => {
                 let url = self.endpoint_url(endpoint.path)?;

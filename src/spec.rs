@@ -151,6 +151,48 @@ pub(crate) const GET_CORP_TOKEN: Endpoint = Endpoint {
     doc: Some(90605),
 };
 
+/// `service/get_pre_auth_code`: a pre-auth code (预授权码) for an install link.
+pub(crate) const GET_PRE_AUTH_CODE: Endpoint = Endpoint {
+    path: "/cgi-bin/service/get_pre_auth_code",
+    method: Get,
+    idempotency: I,
+    answer: Answer::Json,
+    token: TokenKind::Suite,
+    doc: Some(90601),
+};
+
+/// `service/set_session_info`: the install session's settings (app ids, auth type) for a
+/// pre-auth code.
+pub(crate) const SET_SESSION_INFO: Endpoint = Endpoint {
+    path: "/cgi-bin/service/set_session_info",
+    method: Post,
+    idempotency: I,
+    answer: Answer::Json,
+    token: TokenKind::Suite,
+    doc: Some(90602),
+};
+
+/// `service/v2/get_permanent_code`: an install's auth code (single use) for the corp's
+/// permanent code and auth info.
+pub(crate) const GET_PERMANENT_CODE: Endpoint = Endpoint {
+    path: "/cgi-bin/service/v2/get_permanent_code",
+    method: Post,
+    idempotency: N,
+    answer: Answer::Json,
+    token: TokenKind::Suite,
+    doc: Some(100776),
+};
+
+/// `service/get_auth_info`: what an authorised corp granted the suite.
+pub(crate) const GET_AUTH_INFO: Endpoint = Endpoint {
+    path: "/cgi-bin/service/get_auth_info",
+    method: Post,
+    idempotency: I,
+    answer: Answer::Json,
+    token: TokenKind::Suite,
+    doc: Some(90604),
+};
+
 pub(crate) const KF_ACCOUNT_ADD: Endpoint = corp("/cgi-bin/kf/account/add", Post, N, Some(94662));
 pub(crate) const KF_ACCOUNT_DEL: Endpoint = corp("/cgi-bin/kf/account/del", Post, I, Some(94663));
 pub(crate) const KF_ACCOUNT_UPDATE: Endpoint =
@@ -223,6 +265,10 @@ pub(crate) const ALL: &[Endpoint] = &[
     GET_PROVIDER_TOKEN,
     GET_SUITE_TOKEN,
     GET_CORP_TOKEN,
+    GET_PRE_AUTH_CODE,
+    SET_SESSION_INFO,
+    GET_PERMANENT_CODE,
+    GET_AUTH_INFO,
     KF_ACCOUNT_ADD,
     KF_ACCOUNT_DEL,
     KF_ACCOUNT_UPDATE,

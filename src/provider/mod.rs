@@ -51,12 +51,24 @@
 //! Permanent codes, the provider's most precious data, are kept in a
 //! [`PermanentCodeStore`](codes::PermanentCodeStore) (memory, Redis, or SQL with the `sql`
 //! feature), with the `create_auth` auth codes still to be exchanged.
+//!
+//! The suite's own calls (pre-auth code, session info, the auth-code exchange, auth info) are
+//! on [`Client::suite`](crate::Client::suite) ([`suite::SuiteApi`]); a `Lifecycle` (feature
+//! `callback`) acts on
+//! each verified command callback (suite_ticket, create_auth, change_auth, cancel_auth,
+//! reset_permanent_code) with the stores, and its `resume_pending` exchanges the auth
+//! codes a crash left pending.
 
 pub mod codes;
+#[cfg(feature = "callback")]
+pub mod lifecycle;
 pub mod registry;
 pub mod sources;
+pub mod suite;
 pub mod ticket;
 
+#[cfg(feature = "callback")]
+pub use lifecycle::{Lifecycle, LifecycleOutcome};
 pub use registry::{DEFAULT_MAX_TENANTS, Provider, ProviderBuilder};
 pub use sources::{
     CorpTokenSource, ProviderTokenSource, SuiteTokenSource, authorised_corp_credential,

@@ -39,6 +39,9 @@ pub(crate) const MAX_CONTROL_BODY_BYTES: usize = 1024 * 1024;
 /// How long WeCom waits for a bot to answer a callback.
 const CALLBACK_DEADLINE: Duration = Duration::from_secs(5);
 
+/// WeCom waits 1000 ms for a provider's `success` to a command callback (指令回调).
+const COMMAND_DEADLINE: Duration = Duration::from_millis(1000);
+
 /// Whether `path` (a request's URI path) belongs to the control plane.
 pub(crate) fn is_control_path(path: &str) -> bool {
     path.strip_prefix(PREFIX)
@@ -590,6 +593,80 @@ impl Control {
         Ok(response.status().as_u16())
     }
 
+    pub(crate) fn set_command_callback(
+        &self,
+        suite_id: &str,
+        url: String,
+        token: &str,
+        encoding_aes_key: &str,
+    ) -> Result<(), CallbackError> {
+        let crypto = CallbackCrypto::new(token, encoding_aes_key, suite_id)?;
+        self.shared
+            .world()
+            .providers
+            .command_urls
+            .insert(suite_id.to_owned(), (url, crypto));
+        Ok(())
+    }
+
+    /// POSTs `command`, encrypted for its suite, to the suite's command URL; the provider
+    /// must answer `success` within [`COMMAND_DEADLINE`].
+    pub(crate) async fn deliver_command(&self, command: &super::SimCommand) -> Result<u16, String> {
+        let now = self.shared.clock.now();
+        let timestamp = crate::clock::unix_secs(now).to_string();
+        let (url, crypto) = {
+            let mut world = self.shared.world();
+            *world
+                .providers
+                .deliveries
+                .entry(command.info_type.clone())
+                .or_default() += 1;
+            world
+                .providers
+                .command_urls
+                .get(&command.suite_id)
+                .cloned()
+                .ok_or_else(|| {
+                    "no command callback set: call set_command_callback first".to_owned()
+                })?
+        };
+        let mut random = [0u8; 4];
+        getrandom::fill(&mut random).map_err(|e| format!("no randomness: {e}"))?;
+        let nonce = u32::from_be_bytes(random).to_string();
+        let sealed = crypto
+            .seal(&command.xml, &timestamp, &nonce)
+            .map_err(|e| e.to_string())?;
+        let body = format!(
+            "<xml><ToUserName><![CDATA[{suite}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt><AgentID><![CDATA[]]></AgentID></xml>",
+            suite = command.suite_id,
+            encrypt = sealed.encrypt,
+        );
+        let response = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(COMMAND_DEADLINE)
+            .build()
+            .map_err(|e| e.without_url().to_string())?
+            .post(url)
+            .query(&[
+                ("msg_signature", sealed.msg_signature.as_str()),
+                ("timestamp", timestamp.as_str()),
+                ("nonce", nonce.as_str()),
+            ])
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
+        let status = response.status().as_u16();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
+        if text.trim() != "success" {
+            return Err(format!("answered {status} without `success`"));
+        }
+        Ok(status)
+    }
+
     pub(crate) fn inject(&self, path: &str, fault: Fault, times: u32) {
         self.shared
             .world()
@@ -739,6 +816,35 @@ impl Control {
                     "timestamp": ticket.timestamp,
                 })
             }
+            Op::CommandCallback => {
+                let b: CommandCallbackBody = parse(body)?;
+                self.set_command_callback(&b.suite_id, b.url, &b.token, &b.encoding_aes_key)
+                    .map_err(ControlError::from)?;
+                ok()
+            }
+            Op::Install | Op::Uninstall => {
+                let b: InstallBody = parse(body)?;
+                let command = {
+                    let now = self.shared.clock.now();
+                    let mut world = self.shared.world();
+                    match op {
+                        Op::Install => world.providers.install(
+                            &b.suite_id,
+                            &b.auth_corpid,
+                            b.state.as_deref(),
+                            now,
+                        ),
+                        _ => world.providers.uninstall(&b.suite_id, &b.auth_corpid, now),
+                    }
+                };
+                let command = command.ok_or_else(|| unknown_suite(&b.suite_id))?;
+                let delivery: Delivery = self.deliver_command(&command).await.into();
+                serde_json::json!({
+                    "info_type": command.info_type,
+                    "auth_code": command.auth_code,
+                    "delivery": to_json(&delivery)?,
+                })
+            }
             Op::Authorise => {
                 let b: AuthoriseBody = parse(body)?;
                 let code = self
@@ -766,6 +872,9 @@ enum Op {
     PushSuiteTicket,
     SuiteTicket,
     Authorise,
+    CommandCallback,
+    Install,
+    Uninstall,
 }
 
 /// Each route (after [`PREFIX`]), its method and its operation.
@@ -783,7 +892,28 @@ const ROUTES: &[(&str, &str, Op)] = &[
     ("/provider/suite_ticket/push", "POST", Op::PushSuiteTicket),
     ("/provider/suite_ticket", "POST", Op::SuiteTicket),
     ("/provider/authorise", "POST", Op::Authorise),
+    ("/provider/command_callback", "POST", Op::CommandCallback),
+    ("/provider/install", "POST", Op::Install),
+    ("/provider/uninstall", "POST", Op::Uninstall),
 ];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommandCallbackBody {
+    suite_id: String,
+    url: String,
+    token: String,
+    encoding_aes_key: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InstallBody {
+    suite_id: String,
+    auth_corpid: String,
+    #[serde(default)]
+    state: Option<String>,
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

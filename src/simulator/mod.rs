@@ -162,6 +162,9 @@
 //! | `POST /__sim/provider/suite_ticket/push` | `{"suite_id"}` | `{"suite_id", "suite_ticket", "timestamp"}` (404 for an unknown suite) | [`Simulator::push_suite_ticket`] |
 //! | `POST /__sim/provider/suite_ticket` | `{"suite_id"}` | the newest ticket, as above (404 if none) | [`Simulator::suite_ticket`] |
 //! | `POST /__sim/provider/authorise` | `{"suite_id", "auth_corpid"}` | `{"permanent_code"}` | [`Simulator::authorise_corp`] |
+//! | `POST /__sim/provider/command_callback` | `{"suite_id", "url", "token", "encoding_aes_key"}` | `{}` | [`Simulator::set_command_callback`] |
+//! | `POST /__sim/provider/install` | `{"suite_id", "auth_corpid", "state"?}` | `{"info_type", "auth_code", "delivery"}` (the `create_auth` delivered) | [`Simulator::install_corp`], [`Simulator::deliver_command`] |
+//! | `POST /__sim/provider/uninstall` | `{"suite_id", "auth_corpid"}` | the same, for `cancel_auth` | [`Simulator::uninstall_corp`], [`Simulator::deliver_command`] |
 //!
 //! Control calls need no access token and are not counted in [`Counters`]: **the control
 //! plane is for tests on 127.0.0.1 only**, as anyone who reaches the port can rewrite the
@@ -210,7 +213,7 @@ pub use media::{DEFAULT_MAX_MEDIA_BYTES, MAX_MEDIA_FILES, MediaHeld};
 pub use messages::SimSentMessage;
 pub use provider::{
     DEFAULT_PROVIDER_CORP_ID, DEFAULT_PROVIDER_SECRET, DEFAULT_SUITE_ID, DEFAULT_SUITE_SECRET,
-    SimSuiteTicket,
+    SimCommand, SimSuiteTicket,
 };
 pub use state::{Counters, UNKNOWN_PATHS};
 pub use tokens::TokenIssue;
@@ -363,6 +366,117 @@ impl Simulator {
     /// 40014. Whether it was authorised.
     pub fn cancel_authorisation(&self, suite_id: &str, auth_corpid: &str) -> bool {
         self.shared.world().providers.cancel(suite_id, auth_corpid)
+    }
+
+    /// `auth_corpid` installs suite `suite_id` now (by the simulator's clock), with the install
+    /// link's `state`: answers the `create_auth` command WeCom sends the suite's command URL,
+    /// whose auth code `service/v2/get_permanent_code` exchanges once, within 10 minutes, for
+    /// the corp's permanent code (then 40078). `None` for an unknown suite. Hand its XML to
+    /// `CommandEvent::parse` the way your command callback would after decrypting.
+    pub fn install_corp(
+        &self,
+        suite_id: &str,
+        auth_corpid: &str,
+        state: Option<&str>,
+    ) -> Option<SimCommand> {
+        let now = self.shared.clock.now();
+        self.shared
+            .world()
+            .providers
+            .install(suite_id, auth_corpid, state, now)
+    }
+
+    /// The corp's permanent code is reset (代开发): answers the `reset_permanent_code` command,
+    /// whose auth code exchanges for a new permanent code (the old one then answers 40084).
+    /// `None` unless the corp authorised the suite.
+    pub fn reset_permanent_code(&self, suite_id: &str, auth_corpid: &str) -> Option<SimCommand> {
+        let now = self.shared.clock.now();
+        self.shared
+            .world()
+            .providers
+            .reset_permanent_code(suite_id, auth_corpid, now)
+    }
+
+    /// The corp removes suite `suite_id` ([`cancel_authorisation`](Self::cancel_authorisation))
+    /// and WeCom sends `cancel_auth`: answers that command, `None` unless the corp had
+    /// authorised the suite.
+    pub fn uninstall_corp(&self, suite_id: &str, auth_corpid: &str) -> Option<SimCommand> {
+        let now = self.shared.clock.now();
+        self.shared
+            .world()
+            .providers
+            .uninstall(suite_id, auth_corpid, now)
+    }
+
+    /// The `suite_ticket` command WeCom sends for `ticket` (from
+    /// [`push_suite_ticket`](Self::push_suite_ticket)).
+    pub fn suite_ticket_command(&self, ticket: &SimSuiteTicket) -> SimCommand {
+        provider::Providers::ticket_command(ticket)
+    }
+
+    /// Delivers suite `suite_id`'s command callbacks (指令回调):
+    /// [`deliver_command`](Self::deliver_command) POSTs them to `url`, encrypted and signed
+    /// with the suite's `token` and `encoding_aes_key`, receive id the suite id.
+    pub fn set_command_callback(
+        &self,
+        suite_id: &str,
+        url: impl Into<String>,
+        token: &str,
+        encoding_aes_key: &str,
+    ) -> Result<(), crate::callback::CallbackError> {
+        self.control
+            .set_command_callback(suite_id, url.into(), token, encoding_aes_key)
+    }
+
+    /// POSTs `command` (from [`install_corp`](Self::install_corp),
+    /// [`suite_ticket_command`](Self::suite_ticket_command), …) to its suite's command URL,
+    /// as WeCom does: answers the provider's HTTP status if it answered `success` within
+    /// 1000 ms, else why not. Every attempt is counted
+    /// ([`command_deliveries`](Self::command_deliveries)).
+    pub async fn deliver_command(&self, command: &SimCommand) -> Result<u16, String> {
+        self.control.deliver_command(command).await
+    }
+
+    /// WeCom's schedule, by the simulator's clock: every suite whose newest suite_ticket is 10
+    /// minutes old or more (or that has none) gets a new one, delivered to its command URL if
+    /// one is set ([`set_command_callback`](Self::set_command_callback)). Answers each ticket
+    /// pushed with its delivery (`None` without a URL). Call it after advancing a manual
+    /// clock; nothing runs in the background.
+    pub async fn push_due_suite_tickets(
+        &self,
+    ) -> Vec<(SimSuiteTicket, Option<Result<u16, String>>)> {
+        let now = self.shared.clock.now();
+        let pushed = self.shared.world().providers.push_due_tickets(now);
+        let mut delivered = Vec::with_capacity(pushed.len());
+        for ticket in pushed {
+            let has_url = self
+                .shared
+                .world()
+                .providers
+                .command_urls
+                .contains_key(&ticket.suite_id);
+            let delivery = if has_url {
+                Some(
+                    self.deliver_command(&self.suite_ticket_command(&ticket))
+                        .await,
+                )
+            } else {
+                None
+            };
+            delivered.push((ticket, delivery));
+        }
+        delivered
+    }
+
+    /// How many command deliveries of `info_type` were attempted.
+    pub fn command_deliveries(&self, info_type: &str) -> u64 {
+        self.shared
+            .world()
+            .providers
+            .deliveries
+            .get(info_type)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Every suite token expires now: `get_corp_token` answers 42009 to it.

@@ -15,7 +15,10 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value};
 
-use super::rules::{SUITE_TICKET_LIFETIME_SECS, codes};
+use super::rules::{
+    AUTH_CODE_LIFETIME_SECS, PRE_AUTH_CODE_LIFETIME_SECS, SUITE_TICKET_LIFETIME_SECS,
+    SUITE_TICKET_PUSH_INTERVAL_SECS, codes,
+};
 use super::tokens::{TokenIssue, Tokens};
 use super::wire::{JsonBody, Refusal};
 use crate::clock::unix_secs;
@@ -59,6 +62,59 @@ struct Suite {
     tokens: Tokens,
     /// Authorised corps by corp id.
     corps: BTreeMap<String, AuthCorp>,
+    /// Pre-auth codes issued, with when.
+    pre_auth_codes: Vec<(String, SystemTime)>,
+    /// Install auth codes not yet exchanged, by code.
+    auth_codes: BTreeMap<String, Install>,
+}
+
+/// An install (or a permanent-code reset) waiting for its auth code's exchange.
+struct Install {
+    auth_corpid: String,
+    state: Option<String>,
+    issued_at: SystemTime,
+}
+
+/// A command callback the simulator sends a provider (指令回调): its decrypted XML, and the
+/// auth code it carries (`create_auth`, `reset_permanent_code`). `Debug` hides the code.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SimCommand {
+    /// The suite it is for.
+    pub suite_id: String,
+    /// The `InfoType`.
+    pub info_type: String,
+    /// The auth code, for `create_auth` and `reset_permanent_code` (a credential).
+    pub auth_code: Option<String>,
+    /// The decrypted XML, as `CommandEvent::parse` reads it.
+    pub xml: String,
+}
+
+impl fmt::Debug for SimCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimCommand")
+            .field("suite_id", &self.suite_id)
+            .field("info_type", &self.info_type)
+            .field("auth_code", &self.auth_code.as_ref().map(|_| "***"))
+            .finish_non_exhaustive()
+    }
+}
+
+fn command_xml(
+    suite_id: &str,
+    info_type: &str,
+    fields: &[(&str, &str)],
+    now: SystemTime,
+) -> String {
+    let mut xml = format!(
+        "<xml><SuiteId><![CDATA[{suite_id}]]></SuiteId><InfoType><![CDATA[{info_type}]]></InfoType><TimeStamp>{}</TimeStamp>",
+        unix_secs(now)
+    );
+    for (name, value) in fields {
+        xml.push_str(&format!("<{name}><![CDATA[{value}]]></{name}>"));
+    }
+    xml.push_str("</xml>");
+    xml
 }
 
 struct AuthCorp {
@@ -76,6 +132,10 @@ pub(crate) struct Providers {
     issue: TokenIssue,
     instance: u64,
     serial: u64,
+    /// Each suite's command-callback URL and crypto (receive id: the suite id).
+    pub(crate) command_urls: BTreeMap<String, (String, crate::callback::CallbackCrypto)>,
+    /// Command deliveries attempted, by `InfoType`.
+    pub(crate) deliveries: BTreeMap<String, u64>,
 }
 
 /// Ids and counts only: secrets, tickets, codes and tokens are credentials.
@@ -105,6 +165,8 @@ impl Providers {
             issue,
             instance,
             serial: 0,
+            command_urls: BTreeMap::new(),
+            deliveries: BTreeMap::new(),
         };
         providers.add_suite(DEFAULT_SUITE_ID, DEFAULT_SUITE_SECRET);
         providers
@@ -131,6 +193,8 @@ impl Providers {
                 tickets: Vec::new(),
                 tokens: Tokens::labelled(ttl, issue, instance, &format!("suite{n}")),
                 corps: BTreeMap::new(),
+                pre_auth_codes: Vec::new(),
+                auth_codes: BTreeMap::new(),
             });
         suite.secret = secret.to_owned();
     }
@@ -156,6 +220,25 @@ impl Providers {
             ticket,
             timestamp: unix_secs(now),
         })
+    }
+
+    /// Pushes a ticket for every suite whose newest push is 10 minutes old or more (or that
+    /// never had one) at `now`, as WeCom's schedule does: the tickets pushed.
+    pub(crate) fn push_due_tickets(&mut self, now: SystemTime) -> Vec<SimSuiteTicket> {
+        let interval = Duration::from_secs(SUITE_TICKET_PUSH_INTERVAL_SECS);
+        let due: Vec<String> = self
+            .suites
+            .iter()
+            .filter(|(_, s)| {
+                s.tickets
+                    .last()
+                    .is_none_or(|(_, at)| now.duration_since(*at).is_ok_and(|age| age >= interval))
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        due.iter()
+            .filter_map(|id| self.push_ticket(id, now))
+            .collect()
     }
 
     /// The newest ticket pushed for `suite_id`, if any.
@@ -273,6 +356,237 @@ impl Providers {
         Ok(id)
     }
 
+    /// `auth_corpid` installs `suite_id` at `now`: an auth code (single use, 10 minutes) and
+    /// the `create_auth` command carrying it. `None` for an unknown suite.
+    pub(crate) fn install(
+        &mut self,
+        suite_id: &str,
+        auth_corpid: &str,
+        state: Option<&str>,
+        now: SystemTime,
+    ) -> Option<SimCommand> {
+        let auth_code = self.issue_auth_code(suite_id, auth_corpid, state, now)?;
+        let mut fields = vec![("AuthCode", auth_code.as_str())];
+        if let Some(state) = state {
+            fields.push(("State", state));
+        }
+        Some(SimCommand {
+            suite_id: suite_id.to_owned(),
+            info_type: "create_auth".into(),
+            xml: command_xml(suite_id, "create_auth", &fields, now),
+            auth_code: Some(auth_code),
+        })
+    }
+
+    /// The corp's secret is reset (代开发): an auth code whose exchange answers a new permanent
+    /// code (the old one then answers 40084), and the `reset_permanent_code` command. `None`
+    /// unless the corp authorised the suite.
+    pub(crate) fn reset_permanent_code(
+        &mut self,
+        suite_id: &str,
+        auth_corpid: &str,
+        now: SystemTime,
+    ) -> Option<SimCommand> {
+        if !self.suites.get(suite_id)?.corps.contains_key(auth_corpid) {
+            return None;
+        }
+        let auth_code = self.issue_auth_code(suite_id, auth_corpid, None, now)?;
+        Some(SimCommand {
+            suite_id: suite_id.to_owned(),
+            info_type: "reset_permanent_code".into(),
+            xml: command_xml(
+                suite_id,
+                "reset_permanent_code",
+                &[("AuthCode", auth_code.as_str())],
+                now,
+            ),
+            auth_code: Some(auth_code),
+        })
+    }
+
+    /// The corp removes the app: the authorisation is cancelled ([`Self::cancel`]) and the
+    /// `cancel_auth` command answered. `None` unless the corp had authorised the suite.
+    pub(crate) fn uninstall(
+        &mut self,
+        suite_id: &str,
+        auth_corpid: &str,
+        now: SystemTime,
+    ) -> Option<SimCommand> {
+        if !self.cancel(suite_id, auth_corpid) {
+            return None;
+        }
+        Some(SimCommand {
+            suite_id: suite_id.to_owned(),
+            info_type: "cancel_auth".into(),
+            xml: command_xml(suite_id, "cancel_auth", &[("AuthCorpId", auth_corpid)], now),
+            auth_code: None,
+        })
+    }
+
+    /// The `suite_ticket` command for `ticket`.
+    pub(crate) fn ticket_command(ticket: &SimSuiteTicket) -> SimCommand {
+        let mut xml = format!(
+            "<xml><SuiteId><![CDATA[{}]]></SuiteId><InfoType><![CDATA[suite_ticket]]></InfoType><TimeStamp>{}</TimeStamp>",
+            ticket.suite_id, ticket.timestamp
+        );
+        xml.push_str(&format!(
+            "<SuiteTicket><![CDATA[{}]]></SuiteTicket></xml>",
+            ticket.ticket
+        ));
+        SimCommand {
+            suite_id: ticket.suite_id.clone(),
+            info_type: "suite_ticket".into(),
+            auth_code: None,
+            xml,
+        }
+    }
+
+    fn issue_auth_code(
+        &mut self,
+        suite_id: &str,
+        auth_corpid: &str,
+        state: Option<&str>,
+        now: SystemTime,
+    ) -> Option<String> {
+        let n = self.next();
+        let instance = self.instance;
+        let suite = self.suites.get_mut(suite_id)?;
+        let auth_code = format!("simauthcode_{instance:016x}_{n}");
+        suite.auth_codes.insert(
+            auth_code.clone(),
+            Install {
+                auth_corpid: auth_corpid.to_owned(),
+                state: state.map(str::to_owned),
+                issued_at: now,
+            },
+        );
+        Some(auth_code)
+    }
+
+    fn suite_id_of(&self, suite_token: Option<&str>, now: SystemTime) -> Result<String, Refusal> {
+        let token = suite_token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| Refusal::code(codes::INVALID_SUITE_TOKEN))?;
+        self.suite_of_token(token, now).map(str::to_owned)
+    }
+
+    /// `service/get_pre_auth_code?suite_access_token=`: a pre-auth code good for 20 minutes.
+    pub(crate) fn get_pre_auth_code(
+        &mut self,
+        suite_token: Option<&str>,
+        now: SystemTime,
+    ) -> Result<Map<String, Value>, Refusal> {
+        let suite_id = self.suite_id_of(suite_token, now)?;
+        let n = self.next();
+        let instance = self.instance;
+        let code = format!("simpreauth_{instance:016x}_{n}");
+        if let Some(suite) = self.suites.get_mut(&suite_id) {
+            suite.pre_auth_codes.push((code.clone(), now));
+        }
+        let mut fields = Map::new();
+        fields.insert("pre_auth_code".into(), Value::from(code));
+        fields.insert(
+            "expires_in".into(),
+            Value::from(PRE_AUTH_CODE_LIFETIME_SECS),
+        );
+        Ok(fields)
+    }
+
+    /// `service/set_session_info?suite_access_token=`: `{"pre_auth_code", "session_info"}`;
+    /// 42007 for a pre-auth code the suite never got or past its 20 minutes.
+    pub(crate) fn set_session_info(
+        &mut self,
+        suite_token: Option<&str>,
+        body: &JsonBody,
+        now: SystemTime,
+    ) -> Result<Map<String, Value>, Refusal> {
+        let suite_id = self.suite_id_of(suite_token, now)?;
+        let code = body
+            .required_str("pre_auth_code")
+            .map_err(|_| Refusal::code(codes::PRE_AUTH_CODE_EXPIRED))?;
+        let lifetime = Duration::from_secs(PRE_AUTH_CODE_LIFETIME_SECS);
+        let live = self.suites.get(&suite_id).is_some_and(|s| {
+            s.pre_auth_codes.iter().any(|(c, at)| {
+                c == code && now.duration_since(*at).map_or(true, |age| age < lifetime)
+            })
+        });
+        if !live {
+            return Err(Refusal::code(codes::PRE_AUTH_CODE_EXPIRED));
+        }
+        Ok(Map::new())
+    }
+
+    /// `service/v2/get_permanent_code?suite_access_token=`: `{"auth_code"}` (single use, 10
+    /// minutes; else 40078) for the corp's permanent code (a new one: a reset replaces the
+    /// old), `auth_corp_info`, `auth_user_info` and `state`.
+    pub(crate) fn get_permanent_code(
+        &mut self,
+        suite_token: Option<&str>,
+        body: &JsonBody,
+        now: SystemTime,
+    ) -> Result<Map<String, Value>, Refusal> {
+        let suite_id = self.suite_id_of(suite_token, now)?;
+        let code = body
+            .required_str("auth_code")
+            .map_err(|_| Refusal::code(codes::INVALID_AUTH_CODE))?;
+        let lifetime = Duration::from_secs(AUTH_CODE_LIFETIME_SECS);
+        let install = self
+            .suites
+            .get_mut(&suite_id)
+            .and_then(|s| s.auth_codes.remove(code))
+            .ok_or_else(|| Refusal::code(codes::INVALID_AUTH_CODE))?;
+        if now
+            .duration_since(install.issued_at)
+            .is_ok_and(|age| age >= lifetime)
+        {
+            return Err(Refusal::code(codes::INVALID_AUTH_CODE));
+        }
+        let permanent_code = self
+            .authorise(&suite_id, &install.auth_corpid)
+            .ok_or_else(|| Refusal::code(codes::INVALID_SUITE_ID))?;
+        let mut fields = Map::new();
+        fields.insert("permanent_code".into(), Value::from(permanent_code));
+        fields.insert(
+            "auth_corp_info".into(),
+            auth_corp_info(&install.auth_corpid),
+        );
+        fields.insert(
+            "auth_user_info".into(),
+            serde_json::json!({"userid": "simadmin", "open_userid": "simadmin_open", "name": "Sim Admin"}),
+        );
+        if let Some(state) = install.state {
+            fields.insert("state".into(), Value::from(state));
+        }
+        Ok(fields)
+    }
+
+    /// `service/get_auth_info?suite_access_token=`: `{"auth_corpid", "permanent_code"}` (else
+    /// 40084) for `auth_corp_info` and `auth_info`.
+    pub(crate) fn get_auth_info(
+        &mut self,
+        suite_token: Option<&str>,
+        body: &JsonBody,
+        now: SystemTime,
+    ) -> Result<Map<String, Value>, Refusal> {
+        let suite_id = self.suite_id_of(suite_token, now)?;
+        let auth_corpid = body.required_str("auth_corpid")?;
+        let code = body
+            .required_str("permanent_code")
+            .map_err(|_| Refusal::code(codes::INVALID_PERMANENT_CODE))?;
+        self.suites
+            .get(&suite_id)
+            .and_then(|s| s.corps.get(auth_corpid))
+            .filter(|c| c.permanent_code == code)
+            .ok_or_else(|| Refusal::code(codes::INVALID_PERMANENT_CODE))?;
+        let mut fields = Map::new();
+        fields.insert("auth_corp_info".into(), auth_corp_info(auth_corpid));
+        fields.insert(
+            "auth_info".into(),
+            serde_json::json!({"agent": [{"agentid": 1000001, "name": "Sim KF"}]}),
+        );
+        Ok(fields)
+    }
+
     /// `service/get_provider_token`: `{"corpid", "provider_secret"}`.
     pub(crate) fn get_provider_token(
         &mut self,
@@ -344,6 +658,10 @@ impl Providers {
         let (token, expires_in) = corp.tokens.issue(now);
         Ok(token_fields("access_token", token, expires_in))
     }
+}
+
+fn auth_corp_info(auth_corpid: &str) -> Value {
+    serde_json::json!({"corpid": auth_corpid, "corp_name": format!("Sim corp {auth_corpid}")})
 }
 
 fn token_fields(name: &str, token: String, expires_in: u64) -> Map<String, Value> {

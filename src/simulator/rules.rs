@@ -33,6 +33,11 @@ pub(crate) mod codes {
     /// 不合法的参数: also "json不合法" (a body that is not JSON) and an over-long value (doc
     /// 90313).
     pub(crate) const INVALID_PARAMETER: i64 = 40058;
+    /// 不合法的临时授权码: an install's auth code never issued, already exchanged, or past its
+    /// 10 minutes (doc 90313).
+    pub(crate) const INVALID_AUTH_CODE: i64 = 40078;
+    /// pre_auth_code已过期: never issued or past its 20 minutes (doc 90313).
+    pub(crate) const PRE_AUTH_CODE_EXPIRED: i64 = 42007;
     /// 不合法的suite_token: a suite (or provider) token never issued, or revoked (doc 90313).
     pub(crate) const INVALID_SUITE_TOKEN: i64 = 40082;
     /// 不合法的suite_id (doc 90313).
@@ -97,6 +102,15 @@ pub(crate) mod codes {
 /// followed it. WeCom pushes one every 10 minutes; the simulator pushes when told
 /// ([`Simulator::push_suite_ticket`](super::Simulator::push_suite_ticket)).
 pub(crate) const SUITE_TICKET_LIFETIME_SECS: u64 = 30 * 60;
+
+/// WeCom pushes a suite_ticket every 10 minutes (doc 90628).
+pub(crate) const SUITE_TICKET_PUSH_INTERVAL_SECS: u64 = 10 * 60;
+
+/// An install's auth code (临时授权码) is good for one exchange within 10 minutes (doc 100776).
+pub(crate) const AUTH_CODE_LIFETIME_SECS: u64 = 10 * 60;
+
+/// A pre-auth code (预授权码) is good for 20 minutes (doc 90601).
+pub(crate) const PRE_AUTH_CODE_LIFETIME_SECS: u64 = 20 * 60;
 
 // --- Accounts (docs 94661–94665) ---
 

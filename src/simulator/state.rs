@@ -98,6 +98,10 @@ enum Endpoint {
     ProviderToken,
     SuiteToken,
     CorpToken,
+    PreAuthCode,
+    SessionInfo,
+    PermanentCode,
+    AuthInfo,
     Account(AccountOp),
     Servicer(ServicerOp),
     ServiceStateGet,
@@ -140,6 +144,10 @@ const ROUTES: &[(spec::Endpoint, Endpoint)] = &[
     (spec::GET_PROVIDER_TOKEN, Endpoint::ProviderToken),
     (spec::GET_SUITE_TOKEN, Endpoint::SuiteToken),
     (spec::GET_CORP_TOKEN, Endpoint::CorpToken),
+    (spec::GET_PRE_AUTH_CODE, Endpoint::PreAuthCode),
+    (spec::SET_SESSION_INFO, Endpoint::SessionInfo),
+    (spec::GET_PERMANENT_CODE, Endpoint::PermanentCode),
+    (spec::GET_AUTH_INFO, Endpoint::AuthInfo),
     (spec::KF_ACCOUNT_ADD, Endpoint::Account(AccountOp::Add)),
     (spec::KF_ACCOUNT_DEL, Endpoint::Account(AccountOp::Delete)),
     (
@@ -375,6 +383,24 @@ impl World {
                 let body = JsonBody::parse(&call.body)?;
                 self.providers.get_corp_token(suite_token, &body, now)?
             }
+            Endpoint::PreAuthCode => {
+                let suite_token = call.query.get("suite_access_token").map(String::as_str);
+                self.providers.get_pre_auth_code(suite_token, now)?
+            }
+            Endpoint::SessionInfo | Endpoint::PermanentCode | Endpoint::AuthInfo => {
+                let suite_token = call.query.get("suite_access_token").map(String::as_str);
+                self.providers.check_suite_token(suite_token, now)?;
+                let body = JsonBody::parse(&call.body)?;
+                match endpoint {
+                    Endpoint::SessionInfo => {
+                        self.providers.set_session_info(suite_token, &body, now)?
+                    }
+                    Endpoint::PermanentCode => {
+                        self.providers.get_permanent_code(suite_token, &body, now)?
+                    }
+                    _ => self.providers.get_auth_info(suite_token, &body, now)?,
+                }
+            }
             _ => return self.kf_answer(endpoint, call, now),
         };
         Ok(Reply::ok(fields))
@@ -404,7 +430,11 @@ impl World {
             Endpoint::GetToken
             | Endpoint::ProviderToken
             | Endpoint::SuiteToken
-            | Endpoint::CorpToken => return Err(Refusal::code(codes::SYSTEM_BUSY)),
+            | Endpoint::CorpToken
+            | Endpoint::PreAuthCode
+            | Endpoint::SessionInfo
+            | Endpoint::PermanentCode
+            | Endpoint::AuthInfo => return Err(Refusal::code(codes::SYSTEM_BUSY)),
             Endpoint::Account(op) => self.accounts.apply(op, &JsonBody::parse(&call.body)?)?,
             Endpoint::Servicer(ServicerOp::List) => {
                 let open_kfid = call.query.get("open_kfid").map_or("", String::as_str);
@@ -630,7 +660,10 @@ impl Shared {
         let now = self.clock.now();
         match path {
             "service/get_provider_token" | "service/get_suite_token" => true,
-            "service/get_corp_token" => {
+            "service/get_corp_token"
+            | "service/set_session_info"
+            | "service/v2/get_permanent_code"
+            | "service/get_auth_info" => {
                 let token = query.get("suite_access_token").map(String::as_str);
                 self.world().providers.suite_token_ok(token, now)
             }
