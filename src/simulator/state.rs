@@ -122,6 +122,14 @@ enum Endpoint {
 }
 
 impl Endpoint {
+    /// Which token the endpoint table says `path` (a path key) carries.
+    fn token_kind(path: &str) -> Option<spec::TokenKind> {
+        ROUTES
+            .iter()
+            .find(|(spec, _)| spec.name() == path)
+            .map(|(spec, _)| spec.token)
+    }
+
     /// The simulator's handler for `path` (a path key), and the method the endpoint table
     /// gives it.
     fn route(path: &str) -> Option<(Self, Method)> {
@@ -657,20 +665,20 @@ impl Shared {
         if *method != expected || expected != Method::POST {
             return false;
         }
+        let Some(kind) = Endpoint::token_kind(path) else {
+            return false;
+        };
         let now = self.clock.now();
-        match path {
-            "service/get_provider_token" | "service/get_suite_token" => true,
-            "service/get_corp_token"
-            | "service/set_session_info"
-            | "service/v2/get_permanent_code"
-            | "service/get_auth_info" => {
-                let token = query.get("suite_access_token").map(String::as_str);
-                self.world().providers.suite_token_ok(token, now)
-            }
-            _ => {
-                let token = query.get("access_token").map(String::as_str);
-                self.world().check_kf_token(token, now).is_ok()
-            }
+        let token = kind
+            .query_param()
+            .and_then(|param| query.get(param))
+            .map(String::as_str);
+        match kind {
+            spec::TokenKind::None => true,
+            spec::TokenKind::Suite => self.world().providers.suite_token_ok(token, now),
+            spec::TokenKind::Corp => self.world().check_kf_token(token, now).is_ok(),
+            // No endpoint the simulator serves takes the provider's token yet.
+            spec::TokenKind::Provider => false,
         }
     }
 
