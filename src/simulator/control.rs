@@ -562,34 +562,8 @@ impl Control {
         let event = format!(
             "<xml><ToUserName><![CDATA[{corp}]]></ToUserName><CreateTime>{secs}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]></Event><Token><![CDATA[{token}]]></Token><OpenKfId><![CDATA[{open_kfid}]]></OpenKfId></xml>",
         );
-        let timestamp = secs.to_string();
-        // A fresh nonce per delivery, as WeCom sends: two callbacks in one second differ.
-        let mut random = [0u8; 4];
-        getrandom::fill(&mut random).map_err(|e| format!("no randomness: {e}"))?;
-        let nonce = u32::from_be_bytes(random).to_string();
-        let sealed = crypto
-            .seal(&event, &timestamp, &nonce)
-            .map_err(|e| e.to_string())?;
-        let body = format!(
-            "<xml><ToUserName><![CDATA[{corp}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt><AgentID><![CDATA[]]></AgentID></xml>",
-            encrypt = sealed.encrypt,
-        );
         // WeCom waits 5 seconds for a bot's answer.
-        let response = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(CALLBACK_DEADLINE)
-            .build()
-            .map_err(|e| e.without_url().to_string())?
-            .post(url)
-            .query(&[
-                ("msg_signature", sealed.msg_signature.as_str()),
-                ("timestamp", timestamp.as_str()),
-                ("nonce", nonce.as_str()),
-            ])
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| e.without_url().to_string())?;
+        let response = post_sealed(&url, &crypto, &corp, &event, secs, CALLBACK_DEADLINE).await?;
         Ok(response.status().as_u16())
     }
 
@@ -612,8 +586,7 @@ impl Control {
     /// POSTs `command`, encrypted for its suite, to the suite's command URL; the provider
     /// must answer `success` within [`COMMAND_DEADLINE`].
     pub(crate) async fn deliver_command(&self, command: &super::SimCommand) -> Result<u16, String> {
-        let now = self.shared.clock.now();
-        let timestamp = crate::clock::unix_secs(now).to_string();
+        let secs = crate::clock::unix_secs(self.shared.clock.now());
         let (url, crypto) = {
             let mut world = self.shared.world();
             *world
@@ -630,32 +603,15 @@ impl Control {
                     "no command callback set: call set_command_callback first".to_owned()
                 })?
         };
-        let mut random = [0u8; 4];
-        getrandom::fill(&mut random).map_err(|e| format!("no randomness: {e}"))?;
-        let nonce = u32::from_be_bytes(random).to_string();
-        let sealed = crypto
-            .seal(&command.xml, &timestamp, &nonce)
-            .map_err(|e| e.to_string())?;
-        let body = format!(
-            "<xml><ToUserName><![CDATA[{suite}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt><AgentID><![CDATA[]]></AgentID></xml>",
-            suite = command.suite_id,
-            encrypt = sealed.encrypt,
-        );
-        let response = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(COMMAND_DEADLINE)
-            .build()
-            .map_err(|e| e.without_url().to_string())?
-            .post(url)
-            .query(&[
-                ("msg_signature", sealed.msg_signature.as_str()),
-                ("timestamp", timestamp.as_str()),
-                ("nonce", nonce.as_str()),
-            ])
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| e.without_url().to_string())?;
+        let response = post_sealed(
+            &url,
+            &crypto,
+            &command.suite_id,
+            &command.xml,
+            secs,
+            COMMAND_DEADLINE,
+        )
+        .await?;
         let status = response.status().as_u16();
         let text = response
             .text()
@@ -1058,6 +1014,44 @@ pub(crate) fn too_large() -> Response<Full<Bytes>> {
             "error": format!("a control request body is at most {MAX_CONTROL_BODY_BYTES} bytes")
         }),
     )
+}
+
+/// Seals `event` for `receiver` as WeCom does (a fresh nonce per delivery: two callbacks in
+/// one second differ) and POSTs it to `url`, waiting at most `deadline`.
+async fn post_sealed(
+    url: &str,
+    crypto: &crate::callback::CallbackCrypto,
+    receiver: &str,
+    event: &str,
+    secs: u64,
+    deadline: Duration,
+) -> Result<reqwest::Response, String> {
+    let timestamp = secs.to_string();
+    let mut random = [0u8; 4];
+    getrandom::fill(&mut random).map_err(|e| format!("no randomness: {e}"))?;
+    let nonce = u32::from_be_bytes(random).to_string();
+    let sealed = crypto
+        .seal(event, &timestamp, &nonce)
+        .map_err(|e| e.to_string())?;
+    let body = format!(
+        "<xml><ToUserName><![CDATA[{receiver}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt><AgentID><![CDATA[]]></AgentID></xml>",
+        encrypt = sealed.encrypt,
+    );
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(deadline)
+        .build()
+        .map_err(|e| e.without_url().to_string())?
+        .post(url)
+        .query(&[
+            ("msg_signature", sealed.msg_signature.as_str()),
+            ("timestamp", timestamp.as_str()),
+            ("nonce", nonce.as_str()),
+        ])
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| e.without_url().to_string())
 }
 
 #[cfg(test)]
