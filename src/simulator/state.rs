@@ -35,7 +35,7 @@ pub const UNKNOWN_PATHS: &str = "(unknown paths)";
 
 /// What the simulator counted, from [`Simulator::counters`](super::Simulator::counters).
 ///
-/// Paths are keyed without the `/cgi-bin/` prefix: `"gettoken"`, `"kf/account/add"`, ….
+/// Paths are keyed as the endpoint table names them, without the `/cgi-bin/` prefix.
 /// Calls on paths the simulator does not serve are counted together under [`UNKNOWN_PATHS`],
 /// so there is at most one key per endpoint of the table, plus that one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
