@@ -66,7 +66,8 @@ struct Record {
     tokens_used: Mutex<HashSet<String>>,
 }
 
-/// The canned server. Every `gettoken` mints a new token (`T000…1`, `T000…2`, …, each
+/// The canned server. Every `gettoken` (and `service/get_suite_token`, `service/get_corp_token`)
+/// mints a new token (`T000…1`, `T000…2`, …, each
 /// [`TOKEN_LEN`] bytes); every other path answers [`LIST_BODY`] without checking the token.
 pub struct CannedServer {
     pub addr: SocketAddr,
@@ -145,7 +146,14 @@ async fn answer(
     record: Arc<Record>,
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     use http_body_util::BodyExt;
-    let is_gettoken = req.uri().path().ends_with("/gettoken");
+    // A corp's own token, or a provider's suite and authorised-corp tokens (bench 8).
+    let is_gettoken = [
+        "/gettoken",
+        "/service/get_suite_token",
+        "/service/get_corp_token",
+    ]
+    .iter()
+    .any(|path| req.uri().path().ends_with(path));
     if config.record && !is_gettoken {
         let token = req.uri().query().and_then(|q| {
             q.split('&')

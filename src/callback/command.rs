@@ -509,6 +509,13 @@ impl CommandDedupe {
             });
         !matches!(result, moka::ops::compute::CompResult::Unchanged(_))
     }
+
+    /// Forgets `event`'s delivery: the next one is a first time again (for work that failed
+    /// after [`first_time`](Self::first_time) said yes, so that doing it again is not refused
+    /// as a repeat).
+    pub fn forget(&self, event: &CommandEvent) {
+        self.seen.invalidate(&event.delivery_digest());
+    }
 }
 
 /// Where deliveries are remembered, behind one interface: [`CommandDedupe`] (this process),
@@ -533,12 +540,21 @@ pub trait DeliveryLog: fmt::Debug + Send + Sync {
     /// says nothing about whether it is new: refusing the callback then lets WeCom deliver it
     /// again later; acting on it risks acting twice.
     async fn first_delivery(&self, event: &CommandEvent) -> crate::Result<bool>;
+
+    /// Forgets `event`'s delivery, so that the next delivery of it is the first again: the
+    /// work it started failed, and a retry must redo it rather than be taken for a repeat.
+    async fn forget_delivery(&self, event: &CommandEvent) -> crate::Result<()>;
 }
 
 #[async_trait]
 impl DeliveryLog for CommandDedupe {
     async fn first_delivery(&self, event: &CommandEvent) -> crate::Result<bool> {
         Ok(self.first_time(event))
+    }
+
+    async fn forget_delivery(&self, event: &CommandEvent) -> crate::Result<()> {
+        self.forget(event);
+        Ok(())
     }
 }
 
@@ -650,6 +666,19 @@ mod redis_log {
                 .await
                 .map_err(|e| Error::Storage(format!("cannot record a delivery: {e}")))?;
             Ok(set.is_some())
+        }
+
+        async fn forget_delivery(&self, event: &CommandEvent) -> Result<()> {
+            let key = format!("{}{}", self.prefix, event.delivery_key());
+            let _: u64 = self
+                .redis
+                .run("DEL", |mut conn| {
+                    let key = &key;
+                    async move { redis::cmd("DEL").arg(key).query_async(&mut conn).await }
+                })
+                .await
+                .map_err(|e| Error::Storage(format!("cannot forget a delivery: {e}")))?;
+            Ok(())
         }
     }
 }

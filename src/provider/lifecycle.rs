@@ -7,13 +7,32 @@
 //!   exchanged with `service/v2/get_permanent_code`, and the permanent code stored with
 //!   [`PermanentCodeStore::complete`] before the install is reported done; the corp's token is
 //!   then warmed if a corp token provider was given.
-//! - `cancel_auth`: the permanent code is deleted; the caller drops what it cached for the
-//!   corp (the outcome says which corp).
-//! - `reset_permanent_code`: the new auth code is exchanged and the code rotated.
+//! - `cancel_auth`: the permanent code is deleted; a lifecycle made by
+//!   [`Provider::lifecycle`] also drops the corp's cached client and token first (otherwise the
+//!   caller does: the outcome says which corp).
+//! - `reset_permanent_code`: the new auth code is exchanged and the code rotated (with a
+//!   [`Provider`], after its client and token were dropped).
 //! - `change_auth`: the corp's authorisation is read again (`service/get_auth_info`).
 //!
-//! A delivery seen before (a [`DeliveryLog`]) does nothing twice. Every method answers a
-//! [`LifecycleOutcome`] that holds no secret, for logging.
+//! A delivery seen before (a [`DeliveryLog`]) does nothing twice; one whose work failed is
+//! forgotten again, so that handling it again redoes the work. An install that starts on the
+//! provider's own site brings its auth code in the redirect instead of a `create_auth`:
+//! [`Lifecycle::accept_auth_code`]. Every method answers a [`LifecycleOutcome`] that holds no
+//! secret, for logging.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use wecom_kf::callback::{CommandDedupe, CommandEvent};
+//! use wecom_kf::provider::Provider;
+//!
+//! # async fn on_command(provider: Provider, event: CommandEvent) -> wecom_kf::Result<()> {
+//! let lifecycle = provider.lifecycle(Arc::new(CommandDedupe::new(10_000, Duration::from_secs(3600))));
+//! // After answering `success` to WeCom:
+//! let outcome = lifecycle.handle(&event).await?;
+//! tracing::info!(?outcome, "command handled");
+//! # Ok(()) }
+//! ```
 
 use std::fmt;
 use std::sync::Arc;
@@ -26,6 +45,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::token::Credential;
 use crate::{Client, TokenProvider};
+
+use super::Provider;
 
 /// What [`Lifecycle::handle`] did with one command. Holds ids only, never a code or ticket.
 #[derive(Debug, Clone)]
@@ -102,6 +123,8 @@ pub struct Lifecycle {
     codes: Arc<dyn PermanentCodeStore>,
     deliveries: Arc<dyn DeliveryLog>,
     warm: Option<(TokenProvider, String)>,
+    /// The registry whose cached client and token of a corp go on cancel and reset.
+    tenants: Option<Provider>,
     clock: Arc<dyn Clock>,
 }
 
@@ -110,6 +133,7 @@ impl fmt::Debug for Lifecycle {
         f.debug_struct("Lifecycle")
             .field("suite_id", &self.suite_id)
             .field("warms_corp_tokens", &self.warm.is_some())
+            .field("forgets_tenants", &self.tenants.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -131,6 +155,7 @@ impl Lifecycle {
             codes,
             deliveries,
             warm: None,
+            tenants: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -149,12 +174,10 @@ impl Lifecycle {
     }
 
     /// Acts on one verified, decrypted command. An `Err` (a store or WeCom failure) means it
-    /// was not (fully) done. For `create_auth` and `reset_permanent_code` the auth code is
-    /// still pending once stored (the first step): [`resume_pending`](Self::resume_pending)
-    /// exchanges it. For the other commands the delivery is already recorded in the
-    /// [`DeliveryLog`] (so that a concurrent duplicate does nothing), so a delivery of it again
-    /// answers [`LifecycleOutcome::Duplicate`]: redo the work yourself (deleting a code,
-    /// reading the auth info and keeping a newer ticket are safe to repeat).
+    /// was not (fully) done, and its delivery is forgotten again: handling the same event again
+    /// (yours, or WeCom's retry) redoes the work. For `create_auth` and `reset_permanent_code`
+    /// the auth code is kept as pending first, whatever fails after:
+    /// [`resume_pending`](Self::resume_pending) exchanges it too.
     pub async fn handle(&self, event: &CommandEvent) -> Result<LifecycleOutcome> {
         if let Some(suite_id) = event.suite_id()
             && suite_id != self.suite_id
@@ -181,6 +204,33 @@ impl Lifecycle {
                 info_type: event.info_type().to_owned(),
             });
         }
+        let done = self.act(event, auth_code).await;
+        if done.is_err()
+            && let Err(e) = self.deliveries.forget_delivery(event).await
+        {
+            // The work failed and cannot be marked undone: a retry is taken for a repeat.
+            tracing::warn!(suite_id = %self.suite_id, info_type = event.info_type(), error = %e,
+                "a failed command stays recorded as delivered");
+        }
+        done
+    }
+
+    /// An auth code that came another way than a `create_auth` (the redirect of an install
+    /// started on the provider's own site, where WeCom pushes no command): kept as pending,
+    /// then exchanged and installed as a `create_auth`'s would be.
+    pub async fn accept_auth_code(&self, auth_code: AuthCode) -> Result<LifecycleOutcome> {
+        self.codes
+            .put_pending_auth_code(&self.suite_id, &auth_code, self.clock.now())
+            .await?;
+        self.install(auth_code).await
+    }
+
+    /// The work of one first delivery.
+    async fn act(
+        &self,
+        event: &CommandEvent,
+        auth_code: Option<AuthCode>,
+    ) -> Result<LifecycleOutcome> {
         match (event, auth_code) {
             (
                 CommandEvent::SuiteTicket {
@@ -204,6 +254,10 @@ impl Lifecycle {
             (CommandEvent::CreateAuth { .. }, Some(code)) => self.install(code).await,
             (CommandEvent::ResetPermanentCode { .. }, Some(code)) => self.rotate(code).await,
             (CommandEvent::CancelAuth { auth_corp_id, .. }, _) => {
+                // While the code is still there to name the token by.
+                if let Some(tenants) = &self.tenants {
+                    tenants.forget(auth_corp_id).await;
+                }
                 let had_code = self.codes.delete(&self.suite_id, auth_corp_id).await?;
                 Ok(LifecycleOutcome::Cancelled {
                     auth_corpid: auth_corp_id.clone(),
@@ -301,6 +355,9 @@ impl Lifecycle {
             return Ok(refused());
         };
         let corp = answer.auth_corp_info.corpid;
+        if let Some(tenants) = &self.tenants {
+            tenants.forget(&corp).await;
+        }
         let old = self
             .codes
             .rotate(&self.suite_id, &corp, &answer.permanent_code)
@@ -312,6 +369,26 @@ impl Lifecycle {
             auth_corpid: corp,
             replaced: old.is_some(),
         })
+    }
+}
+
+impl Provider {
+    /// The lifecycle handler of this registry's suite: its suite client, stores and clock,
+    /// warming each new corp's token on the tenants' token provider, and dropping a corp's
+    /// cached client and token on `cancel_auth` and `reset_permanent_code`. `deliveries`
+    /// remembers what was handled ([`CommandDedupe`](crate::callback::CommandDedupe) in one
+    /// process, `RedisDeliveryLog` across replicas).
+    pub fn lifecycle(&self, deliveries: Arc<dyn DeliveryLog>) -> Lifecycle {
+        Lifecycle {
+            suite_id: self.suite_id().to_owned(),
+            suite: self.suite_client().clone(),
+            tickets: self.ticket_store().clone(),
+            codes: self.code_store().clone(),
+            deliveries,
+            warm: Some((self.corp_tokens().clone(), self.api_base().to_owned())),
+            tenants: Some(self.clone()),
+            clock: self.clock().clone(),
+        }
     }
 }
 

@@ -11,7 +11,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::codes::PermanentCodeStore;
-use super::sources::{CorpTokenSource, SuiteTokenSource, authorised_corp_credential};
+use super::sources::{CorpTokenSource, SuiteTokenSource, tenant_credential};
+use super::suite::SuiteApi;
 use super::suite_credential;
 use super::ticket::SuiteTicketStore;
 use crate::client::Client;
@@ -48,9 +49,14 @@ pub struct Provider {
 
 struct Inner {
     suite_id: String,
-    api_base: String,
+    /// Parsed once: every tenant's credential shares it.
+    api_base: Arc<url::Url>,
+    tickets: Arc<dyn SuiteTicketStore>,
     codes: Arc<dyn PermanentCodeStore>,
+    clock: Arc<dyn Clock>,
     suites: TokenProvider,
+    /// The suite's own calls (install flow, auth-code exchange, auth info).
+    suite: Client,
     corps: TokenProvider,
     /// Never called itself: the stack, pool and corp token provider every tenant shares.
     base: Client,
@@ -97,7 +103,7 @@ impl Provider {
                         suite_id: inner.suite_id.clone(),
                         auth_corpid: auth_corpid.to_owned(),
                     })?;
-                let credential = authorised_corp_credential(
+                let credential = tenant_credential(
                     &inner.suite_id,
                     auth_corpid,
                     code.expose(),
@@ -120,13 +126,10 @@ impl Provider {
         let credential = match inner.tenants.remove(auth_corpid).await {
             Some(client) => Some(client.credential().clone()),
             None => match inner.codes.get(&inner.suite_id, auth_corpid).await {
-                Ok(Some(code)) => authorised_corp_credential(
-                    &inner.suite_id,
-                    auth_corpid,
-                    code.expose(),
-                    &inner.api_base,
-                )
-                .ok(),
+                Ok(Some(code)) => {
+                    tenant_credential(&inner.suite_id, auth_corpid, code.expose(), &inner.api_base)
+                        .ok()
+                }
                 // Nothing to name the token by: it expires on its own.
                 _ => None,
             },
@@ -149,6 +152,43 @@ impl Provider {
     /// The corp token provider (the tenants' `access_token`s), shared by every tenant.
     pub fn corp_tokens(&self) -> &TokenProvider {
         &self.inner.corps
+    }
+
+    /// The suite's own calls, on the suite token: the install link's pre-auth code and
+    /// session info, the auth-code exchange, a corp's auth info.
+    ///
+    /// ```no_run
+    /// # async fn run(provider: wecom_kf::provider::Provider) -> wecom_kf::Result<()> {
+    /// let pre_auth = provider.suite().get_pre_auth_code().await?;
+    /// # let _ = pre_auth; Ok(()) }
+    /// ```
+    pub fn suite(&self) -> SuiteApi<'_> {
+        self.inner.suite.suite()
+    }
+
+    /// The client of the suite's own calls ([`suite`](Self::suite) is its API).
+    pub fn suite_client(&self) -> &Client {
+        &self.inner.suite
+    }
+
+    /// Where the suite_tickets are kept.
+    pub fn ticket_store(&self) -> &Arc<dyn SuiteTicketStore> {
+        &self.inner.tickets
+    }
+
+    /// Where the permanent codes are kept.
+    pub fn code_store(&self) -> &Arc<dyn PermanentCodeStore> {
+        &self.inner.codes
+    }
+
+    /// The API base the tenants call, ending in `/`.
+    pub fn api_base(&self) -> &str {
+        self.inner.api_base.as_str()
+    }
+
+    /// The registry's clock (token freshness, ticket ages, pending auth codes).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
     }
 
     /// Runs the cache's pending maintenance (eviction, counts): for tests and benchmarks.
@@ -276,19 +316,23 @@ impl ProviderBuilder {
             }
         };
         let suites = tokens(TokenProvider::builder())
-            .source(SuiteTokenSource::new(tickets)?.clock(self.clock.clone()))
+            .source(SuiteTokenSource::new(tickets.clone())?.clock(self.clock.clone()))
             .build()?;
         let corps = tokens(TokenProvider::builder())
             .source(CorpTokenSource::new(suites.clone(), suite.clone())?)
             .max_credentials(self.max_tenants.max(1))
             .build()?;
+        let suite_client = base_client(suite.clone(), suites.clone(), self.below.clone())?;
         let base = base_client(suite, corps.clone(), self.below)?;
         Ok(Provider {
             inner: Arc::new(Inner {
                 suite_id,
-                api_base: self.base_url,
+                api_base: Arc::new(crate::token::parse_api_base(&self.base_url)?),
+                tickets,
                 codes,
+                clock: self.clock,
                 suites,
+                suite: suite_client,
                 corps,
                 base,
                 tenants: moka::future::Cache::new(self.max_tenants),
@@ -297,16 +341,17 @@ impl ProviderBuilder {
     }
 }
 
-/// The client whose stack every tenant shares. Its own credential (the suite's) is never
-/// used for a call: each tenant's calls name their own.
+/// A client on `tokens` with the suite's credential: the suite's own client (on the suite
+/// tokens), or the one whose stack every tenant shares (on the corp tokens; its credential is
+/// never used for a call there: each tenant's calls name their own).
 fn base_client(
     credential: Credential,
-    corps: TokenProvider,
+    tokens: TokenProvider,
     below: Option<Arc<dyn reqwest_middleware::Middleware>>,
 ) -> Result<Client> {
     let builder = Client::builder()
         .credential(credential)
-        .token_provider(corps);
+        .token_provider(tokens);
     let builder = match below {
         Some(transport) => builder.shared_transport(transport),
         None => builder,

@@ -45,7 +45,22 @@ pub fn authorised_corp_credential(
     permanent_code: &str,
     api_base: &str,
 ) -> Result<Credential> {
-    Credential::scoped(
+    tenant_credential(
+        suite_id,
+        auth_corpid,
+        permanent_code,
+        &Arc::new(crate::token::parse_api_base(api_base)?),
+    )
+}
+
+/// [`authorised_corp_credential`] on a parsed API base that the tenants share.
+pub(crate) fn tenant_credential(
+    suite_id: &str,
+    auth_corpid: &str,
+    permanent_code: &str,
+    api_base: &Arc<url::Url>,
+) -> Result<Credential> {
+    Credential::scoped_at(
         &format!("suite:{suite_id}"),
         auth_corpid,
         permanent_code,

@@ -30,7 +30,8 @@ pub struct Credential(Arc<CredentialInner>);
 
 struct CredentialInner {
     secret: SecretString,
-    api_base: Url,
+    /// Shared by the credentials built on one parsed base (a provider's tenants).
+    api_base: Arc<Url>,
     key: CacheKey,
 }
 
@@ -80,6 +81,17 @@ impl Credential {
         secret: impl Into<String>,
         api_base: &str,
     ) -> Result<Self> {
+        Self::scoped_at(scope, corp_id, secret, &Arc::new(parse_api_base(api_base)?))
+    }
+
+    /// [`scoped`](Self::scoped) on an API base already parsed (by [`parse_api_base`]) and
+    /// shared: a hundred thousand tenants hold one copy of it.
+    pub(crate) fn scoped_at(
+        scope: &str,
+        corp_id: impl Into<String>,
+        secret: impl Into<String>,
+        api_base: &Arc<Url>,
+    ) -> Result<Self> {
         let corp_id = corp_id.into();
         let secret = SecretString::from(secret.into());
         if corp_id.trim().is_empty() {
@@ -88,11 +100,10 @@ impl Credential {
         if secret.expose_secret().trim().is_empty() {
             return Err(Error::Config("corp secret is empty".into()));
         }
-        let api_base = parse_api_base(api_base)?;
         let fingerprint = fingerprint(scope, api_base.as_str(), &corp_id, secret.expose_secret());
         Ok(Self(Arc::new(CredentialInner {
             secret,
-            api_base,
+            api_base: api_base.clone(),
             key: CacheKey {
                 corp_id: corp_id.into(),
                 fingerprint,

@@ -178,6 +178,12 @@ impl TokenProvider {
         self.inner.cache.entry_count()
     }
 
+    /// Runs the cache's pending maintenance (eviction, counts): for tests and benchmarks.
+    #[doc(hidden)]
+    pub async fn run_pending_tasks(&self) {
+        self.inner.cache.run_pending_tasks().await;
+    }
+
     /// The provider's clock, which its clients follow too (a test's manual clock moves token
     /// freshness and the checks of time ranges alike).
     pub(crate) fn clock(&self) -> &dyn Clock {

@@ -241,6 +241,10 @@ fn duplicate_deliveries_are_recognised() {
     assert!(dedupe.first_time(&first));
     assert!(!dedupe.first_time(&again));
     assert!(!dedupe.first_time(&first));
+    // Forgotten (its work failed), the next delivery is the first again.
+    dedupe.forget(&again);
+    assert!(dedupe.first_time(&first));
+    assert!(!dedupe.first_time(&again));
     // Distinct callbacks, even in the same second for the same suite, are not duplicates.
     let next_code = CREATE_AUTH.replace("AUTHCODE", "AUTHCODE2");
     assert!(dedupe.first_time(&CommandEvent::parse(&next_code).unwrap()));
@@ -366,6 +370,10 @@ async fn replicas_sharing_redis_pass_a_delivery_once() {
         1,
         "one replica acts"
     );
+    assert!(!a.first_delivery(&first).await.unwrap());
+    // A delivery whose work failed is forgotten on every replica: the next is the first.
+    a.forget_delivery(&first).await.unwrap();
+    assert!(b.first_delivery(&again).await.unwrap());
     assert!(!a.first_delivery(&first).await.unwrap());
     let next = CommandEvent::parse(&CREATE_AUTH.replace("AUTHCODE", "AUTHCODE2")).unwrap();
     assert!(b.first_delivery(&next).await.unwrap());

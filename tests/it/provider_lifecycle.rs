@@ -18,10 +18,10 @@ use wecom_kf::kf::account::ListAccounts;
 use wecom_kf::provider::codes::{AuthCode, MemoryPermanentCodeStore, PermanentCodeStore};
 use wecom_kf::provider::suite::{GetAuthInfo, GetPermanentCode, SetSessionInfo};
 use wecom_kf::provider::{
-    CorpTokenSource, Lifecycle, LifecycleOutcome, MemorySuiteTicketStore, SuiteTicketStore,
-    SuiteTokenSource, authorised_corp_credential, suite_credential,
+    CorpTokenSource, Lifecycle, LifecycleOutcome, MemorySuiteTicketStore, Provider,
+    SuiteTicketStore, SuiteTokenSource, authorised_corp_credential, suite_credential,
 };
-use wecom_kf::simulator::{DEFAULT_SUITE_ID, DEFAULT_SUITE_SECRET, SimCommand, Simulator};
+use wecom_kf::simulator::{DEFAULT_SUITE_ID, DEFAULT_SUITE_SECRET, Fault, SimCommand, Simulator};
 use wecom_kf::{Client, Error, TokenProvider};
 
 const CORP: &str = "wwinstalled0001";
@@ -554,4 +554,143 @@ async fn suite_tickets_are_pushed_every_ten_minutes_by_the_simulators_clock() {
         w.sim.suite_ticket(DEFAULT_SUITE_ID).unwrap().ticket,
         second[0].0.ticket
     );
+}
+
+fn change_auth() -> CommandEvent {
+    let xml = format!(
+        "<xml><SuiteId><![CDATA[{DEFAULT_SUITE_ID}]]></SuiteId><InfoType><![CDATA[change_auth]]></InfoType><TimeStamp>7</TimeStamp><AuthCorpId><![CDATA[{CORP}]]></AuthCorpId></xml>"
+    );
+    CommandEvent::parse(&xml).unwrap()
+}
+
+#[tokio::test]
+async fn a_command_whose_work_failed_is_done_when_handled_again() {
+    let w = world().await;
+    let handler = w.handler();
+    w.ticket(&handler).await;
+    let install = w.sim.install_corp(DEFAULT_SUITE_ID, CORP, None).unwrap();
+    handler.handle(&event(&install)).await.unwrap();
+    // WeCom refuses the auth-info read once (not a transient failure: no retry).
+    w.sim
+        .inject("service/get_auth_info", Fault::Errcode(60011), 1);
+    let failed = handler.handle(&change_auth()).await;
+    assert_eq!(errcode(failed), 60011);
+    // The same delivery again is not a duplicate: its work was not done.
+    let outcome = handler.handle(&change_auth()).await.unwrap();
+    assert!(
+        matches!(outcome, LifecycleOutcome::AuthChanged { info: Some(_), .. }),
+        "{outcome:?}"
+    );
+    // Done once, it is a duplicate from then on.
+    let again = handler.handle(&change_auth()).await.unwrap();
+    assert!(
+        matches!(again, LifecycleOutcome::Duplicate { .. }),
+        "{again:?}"
+    );
+    assert_eq!(w.sim.counters().effects("service/get_auth_info"), 1);
+}
+
+#[tokio::test]
+async fn an_auth_code_from_the_install_redirect_installs_the_corp() {
+    let w = world().await;
+    let handler = w.handler();
+    w.ticket(&handler).await;
+    // An install started on the provider's site: the auth code comes in the redirect.
+    let install = w
+        .sim
+        .install_corp(DEFAULT_SUITE_ID, CORP, Some("site"))
+        .unwrap();
+    let code = AuthCode::new(install.auth_code.clone().unwrap());
+    let outcome = handler.accept_auth_code(code).await.unwrap();
+    assert!(
+        matches!(&outcome, LifecycleOutcome::Installed { auth_corpid, warmed: true, .. } if auth_corpid == CORP),
+        "{outcome:?}"
+    );
+    assert!(w.stored_code().await.is_some());
+    assert!(
+        w.codes
+            .pending_auth_codes(DEFAULT_SUITE_ID, w.clock.now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// A registry on the world's simulator and clock, with its own stores.
+fn registry(w: &World) -> Provider {
+    Provider::builder()
+        .suite(DEFAULT_SUITE_ID, DEFAULT_SUITE_SECRET)
+        .ticket_store(w.tickets.clone())
+        .code_store(w.codes.clone())
+        .base_url(w.sim.base_url())
+        .clock(w.clock.clone())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_registrys_lifecycle_installs_and_on_cancel_drops_the_corps_client_and_token() {
+    let w = world().await;
+    let provider = registry(&w);
+    let handler = provider.lifecycle(Arc::new(CommandDedupe::new(100, Duration::from_secs(3600))));
+    w.ticket(&handler).await;
+    let install = w.sim.install_corp(DEFAULT_SUITE_ID, CORP, None).unwrap();
+    let outcome = handler.handle(&event(&install)).await.unwrap();
+    assert!(
+        matches!(outcome, LifecycleOutcome::Installed { warmed: true, .. }),
+        "{outcome:?}"
+    );
+    // The warm-up fetched the token the tenant's call then uses.
+    let client = provider.corp(CORP).await.unwrap();
+    client
+        .kf()
+        .account()
+        .list(ListAccounts::new())
+        .await
+        .unwrap();
+    assert_eq!(w.sim.counters().calls("service/get_corp_token"), 1);
+    provider.run_pending_tasks().await;
+    assert_eq!(provider.cached_tenants(), 1);
+
+    let cancel = w.sim.uninstall_corp(DEFAULT_SUITE_ID, CORP).unwrap();
+    handler.handle(&event(&cancel)).await.unwrap();
+    provider.run_pending_tasks().await;
+    provider.corp_tokens().run_pending_tasks().await;
+    assert_eq!(provider.cached_tenants(), 0);
+    assert_eq!(provider.corp_tokens().cached_tokens(), 0);
+    assert!(matches!(
+        provider.corp(CORP).await,
+        Err(Error::NotAuthorised { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_registrys_lifecycle_serves_the_new_code_after_a_reset() {
+    let w = world().await;
+    let provider = registry(&w);
+    let handler = provider.lifecycle(Arc::new(CommandDedupe::new(100, Duration::from_secs(3600))));
+    w.ticket(&handler).await;
+    let install = w.sim.install_corp(DEFAULT_SUITE_ID, CORP, None).unwrap();
+    handler.handle(&event(&install)).await.unwrap();
+    let before = provider.corp(CORP).await.unwrap();
+    let reset = w.sim.reset_permanent_code(DEFAULT_SUITE_ID, CORP).unwrap();
+    let outcome = handler.handle(&event(&reset)).await.unwrap();
+    assert!(
+        matches!(outcome, LifecycleOutcome::Rotated { replaced: true, .. }),
+        "{outcome:?}"
+    );
+    // The registry builds the corp's client again, from the new code.
+    let after = provider.corp(CORP).await.unwrap();
+    assert_ne!(
+        before.credential().fingerprint(),
+        after.credential().fingerprint()
+    );
+    after
+        .kf()
+        .account()
+        .list(ListAccounts::new())
+        .await
+        .unwrap();
+    // One token for the old code (the warm-up), one for the new.
+    assert_eq!(w.sim.counters().calls("service/get_corp_token"), 2);
 }
