@@ -17,6 +17,7 @@ mod kf_statistic;
 mod kf_sync;
 mod media;
 mod permanent_codes;
+mod provider_demo_e2e;
 mod provider_lifecycle;
 mod provider_registry;
 mod provider_tokens;
