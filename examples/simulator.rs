@@ -40,7 +40,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             other => return Err(format!("unknown argument {other}\n{USAGE}").into()),
         }
     }
+    // WeCom's suite_ticket pushes, every 10 minutes per suite, to the command URL a test sets
+    // with POST /__sim/provider/command_callback.
     let sim = builder
+        .suite_ticket_schedule(Duration::from_secs(10))
         .addr(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         .start()
         .await?;

@@ -175,15 +175,15 @@ pub trait PermanentCodeStore: fmt::Debug + Send + Sync + 'static {
     /// The corps that authorised `suite_id`, sorted (for a tenant registry that warms up).
     async fn corps(&self, suite_id: &str) -> Result<Vec<String>>;
 
-    /// Keeps a `create_auth` auth code until it is exchanged. A second delivery of the same
-    /// code keeps the first `received_at` (a retry does not make the code live longer). Codes
-    /// expired by `received_at` are pruned.
+    /// Keeps a `create_auth` auth code until it is exchanged: `true` if it was not pending
+    /// already. A second delivery of the same code keeps the first `received_at` (a retry does
+    /// not make the code live longer). Codes expired by `received_at` are pruned.
     async fn put_pending_auth_code(
         &self,
         suite_id: &str,
         auth_code: &AuthCode,
         received_at: SystemTime,
-    ) -> Result<()>;
+    ) -> Result<bool>;
 
     /// The auth codes of `suite_id` that are still live at `now` (received less than
     /// [`AUTH_CODE_LIFETIME`] before it), oldest first: after a restart, exchange them.
@@ -313,13 +313,17 @@ impl PermanentCodeStore for MemoryPermanentCodeStore {
         suite_id: &str,
         auth_code: &AuthCode,
         received_at: SystemTime,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         self.with(|m| {
             let pending = m.pending.entry(suite_id.to_owned()).or_default();
             pending.retain(|_, (_, at)| *at + AUTH_CODE_LIFETIME > received_at);
-            pending
-                .entry(auth_code.expose().to_owned())
-                .or_insert_with(|| (auth_code.clone(), received_at));
+            match pending.entry(auth_code.expose().to_owned()) {
+                std::collections::hash_map::Entry::Occupied(_) => false,
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert((auth_code.clone(), received_at));
+                    true
+                }
+            }
         })
     }
 

@@ -192,18 +192,28 @@ impl Lifecycle {
             CommandEvent::CreateAuth { auth_code, .. }
             | CommandEvent::ResetPermanentCode { auth_code, .. } => {
                 let code = AuthCode::new(auth_code.clone());
-                self.codes
+                let added = self
+                    .codes
                     .put_pending_auth_code(&self.suite_id, &code, self.clock.now())
                     .await?;
-                Some(code)
+                Some((code, added))
             }
             _ => None,
         };
         if !self.deliveries.first_delivery(event).await? {
+            // A repeat that found its code no longer pending: the first delivery exchanged it
+            // (or WeCom refused it) already, so the copy just kept is stale. A first delivery
+            // still at work keeps its code pending, and then nothing was added.
+            if let Some((code, true)) = &auth_code {
+                self.codes
+                    .discard_pending_auth_code(&self.suite_id, code)
+                    .await?;
+            }
             return Ok(LifecycleOutcome::Duplicate {
                 info_type: event.info_type().to_owned(),
             });
         }
+        let auth_code = auth_code.map(|(code, _)| code);
         let done = self.act(event, auth_code).await;
         if done.is_err()
             && let Err(e) = self.deliveries.forget_delivery(event).await

@@ -585,6 +585,32 @@ impl Control {
 
     /// POSTs `command`, encrypted for its suite, to the suite's command URL; the provider
     /// must answer `success` within [`COMMAND_DEADLINE`].
+    /// WeCom's schedule, by the simulator's clock: a new ticket for every suite whose newest
+    /// is 10 minutes old or more (or that has none), each delivered to its command URL if set.
+    pub(crate) async fn push_due_suite_tickets(
+        &self,
+    ) -> Vec<(super::SimSuiteTicket, Option<Result<u16, String>>)> {
+        let now = self.shared.clock.now();
+        let pushed = self.shared.world().providers.push_due_tickets(now);
+        let mut delivered = Vec::with_capacity(pushed.len());
+        for ticket in pushed {
+            let has_url = self
+                .shared
+                .world()
+                .providers
+                .command_urls
+                .contains_key(&ticket.suite_id);
+            let delivery = if has_url {
+                let command = super::provider::Providers::ticket_command(&ticket);
+                Some(self.deliver_command(&command).await)
+            } else {
+                None
+            };
+            delivered.push((ticket, delivery));
+        }
+        delivered
+    }
+
     pub(crate) async fn deliver_command(&self, command: &super::SimCommand) -> Result<u16, String> {
         let secs = crate::clock::unix_secs(self.shared.clock.now());
         let (url, crypto) = {
@@ -772,6 +798,21 @@ impl Control {
                     "timestamp": ticket.timestamp,
                 })
             }
+            Op::PushDueSuiteTickets => {
+                let pushed: Vec<_> = self
+                    .push_due_suite_tickets()
+                    .await
+                    .into_iter()
+                    .map(|(ticket, delivery)| {
+                        serde_json::json!({
+                            "suite_id": ticket.suite_id,
+                            "timestamp": ticket.timestamp,
+                            "delivery": delivery.map(Delivery::from),
+                        })
+                    })
+                    .collect();
+                serde_json::json!({ "pushed": pushed })
+            }
             Op::CommandCallback => {
                 let b: CommandCallbackBody = parse(body)?;
                 self.set_command_callback(&b.suite_id, b.url, &b.token, &b.encoding_aes_key)
@@ -828,6 +869,7 @@ enum Op {
     PushSuiteTicket,
     SuiteTicket,
     Authorise,
+    PushDueSuiteTickets,
     CommandCallback,
     Install,
     Uninstall,
@@ -846,6 +888,11 @@ const ROUTES: &[(&str, &str, Op)] = &[
     ("/tokens/expire", "POST", Op::ExpireTokens),
     ("/tokens/revoke", "POST", Op::RevokeTokens),
     ("/provider/suite_ticket/push", "POST", Op::PushSuiteTicket),
+    (
+        "/provider/suite_ticket/push_due",
+        "POST",
+        Op::PushDueSuiteTickets,
+    ),
     ("/provider/suite_ticket", "POST", Op::SuiteTicket),
     ("/provider/authorise", "POST", Op::Authorise),
     ("/provider/command_callback", "POST", Op::CommandCallback),

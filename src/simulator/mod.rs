@@ -160,6 +160,7 @@
 //! | `POST /__sim/tokens/expire` | none | `{"ok": true}` | [`Simulator::expire_tokens`] |
 //! | `POST /__sim/tokens/revoke` | none | `{"ok": true}` | [`Simulator::revoke_tokens`] |
 //! | `POST /__sim/provider/suite_ticket/push` | `{"suite_id"}` | `{"suite_id", "suite_ticket", "timestamp"}` (404 for an unknown suite) | [`Simulator::push_suite_ticket`] |
+//! | `POST /__sim/provider/suite_ticket/push_due` | none | `{"pushed": [{"suite_id", "timestamp", "delivery"}]}` (`delivery` null without a command URL) | [`Simulator::push_due_suite_tickets`] |
 //! | `POST /__sim/provider/suite_ticket` | `{"suite_id"}` | the newest ticket, as above (404 if none) | [`Simulator::suite_ticket`] |
 //! | `POST /__sim/provider/authorise` | `{"suite_id", "auth_corpid"}` | `{"permanent_code"}` | [`Simulator::authorise_corp`] |
 //! | `POST /__sim/provider/command_callback` | `{"suite_id", "url", "token", "encoding_aes_key"}` | `{}` | [`Simulator::set_command_callback`] |
@@ -252,6 +253,9 @@ pub struct Simulator {
     /// The operations the Rust API and the `/__sim/` routes share.
     control: Arc<control::Control>,
     server: JoinHandle<()>,
+    /// The background suite_ticket pushes, if asked for
+    /// ([`SimulatorBuilder::suite_ticket_schedule`]).
+    ticket_schedule: Option<JoinHandle<()>>,
 }
 
 impl fmt::Debug for Simulator {
@@ -268,6 +272,9 @@ impl fmt::Debug for Simulator {
 impl Drop for Simulator {
     fn drop(&mut self) {
         self.server.abort();
+        if let Some(schedule) = &self.ticket_schedule {
+            schedule.abort();
+        }
     }
 }
 
@@ -290,6 +297,9 @@ impl Simulator {
     /// Stops the server: once this returns, the port is closed and no new call is answered.
     /// Calls held by [`Fault::Hold`] or [`Fault::Delay`] are not waited for.
     pub async fn shutdown(mut self) {
+        if let Some(schedule) = &self.ticket_schedule {
+            schedule.abort();
+        }
         self.server.abort();
         // Cancelled is the expected outcome; the listener is closed once this returns.
         let _ = (&mut self.server).await;
@@ -445,27 +455,7 @@ impl Simulator {
     pub async fn push_due_suite_tickets(
         &self,
     ) -> Vec<(SimSuiteTicket, Option<Result<u16, String>>)> {
-        let now = self.shared.clock.now();
-        let pushed = self.shared.world().providers.push_due_tickets(now);
-        let mut delivered = Vec::with_capacity(pushed.len());
-        for ticket in pushed {
-            let has_url = self
-                .shared
-                .world()
-                .providers
-                .command_urls
-                .contains_key(&ticket.suite_id);
-            let delivery = if has_url {
-                Some(
-                    self.deliver_command(&self.suite_ticket_command(&ticket))
-                        .await,
-                )
-            } else {
-                None
-            };
-            delivered.push((ticket, delivery));
-        }
-        delivered
+        self.control.push_due_suite_tickets().await
     }
 
     /// How many command deliveries of `info_type` were attempted.
@@ -762,6 +752,7 @@ pub struct SimulatorBuilder {
     addr: SocketAddr,
     limits: server::Limits,
     max_media_bytes: usize,
+    ticket_schedule: Option<Duration>,
 }
 
 impl fmt::Debug for SimulatorBuilder {
@@ -796,6 +787,7 @@ impl Default for SimulatorBuilder {
                 max_connections: DEFAULT_MAX_CONNECTIONS,
             },
             max_media_bytes: DEFAULT_MAX_MEDIA_BYTES,
+            ticket_schedule: None,
         }
     }
 }
@@ -880,6 +872,16 @@ impl SimulatorBuilder {
         self
     }
 
+    /// Plays WeCom's suite_ticket schedule in the background: every `every` of real time,
+    /// [`Simulator::push_due_suite_tickets`] runs (so each suite whose newest ticket is 10
+    /// minutes old by the simulator's clock gets a new one, delivered to its command URL).
+    /// For a simulator that other programs use (`cargo run --example simulator`); tests call
+    /// `push_due_suite_tickets` themselves after moving a manual clock. Off by default.
+    pub fn suite_ticket_schedule(mut self, every: Duration) -> Self {
+        self.ticket_schedule = Some(every.max(Duration::from_millis(10)));
+        self
+    }
+
     /// Binds the address and starts serving in a background task of the current tokio runtime.
     pub async fn start(self) -> std::io::Result<Simulator> {
         let listener = TcpListener::bind(self.addr).await?;
@@ -902,6 +904,16 @@ impl SimulatorBuilder {
         };
         let control = Arc::new(control::Control::new(shared.clone(), blank));
         let server = tokio::spawn(server::run(listener, control.clone(), self.limits));
+        let ticket_schedule = self.ticket_schedule.map(|every| {
+            let control = control.clone();
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval(every);
+                loop {
+                    ticks.tick().await;
+                    control.push_due_suite_tickets().await;
+                }
+            })
+        });
         Ok(Simulator {
             addr,
             corp_id: self.corp_id,
@@ -909,6 +921,7 @@ impl SimulatorBuilder {
             shared,
             control,
             server,
+            ticket_schedule,
         })
     }
 }

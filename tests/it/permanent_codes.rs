@@ -115,14 +115,16 @@ async fn behaviour(store: &dyn PermanentCodeStore, tag: &str) {
         AuthCode::new("AC-ONE-secret"),
         AuthCode::new("AC-TWO-secret"),
     );
-    store.put_pending_auth_code(a, &one, t0()).await.unwrap();
+    assert!(store.put_pending_auth_code(a, &one, t0()).await.unwrap());
     let later = t0() + Duration::from_secs(60);
-    store.put_pending_auth_code(a, &two, later).await.unwrap();
-    // A retried delivery keeps the first receipt time.
-    store
-        .put_pending_auth_code(a, &one, t0() + Duration::from_secs(120))
-        .await
-        .unwrap();
+    assert!(store.put_pending_auth_code(a, &two, later).await.unwrap());
+    // A retried delivery keeps the first receipt time, and says it added nothing.
+    assert!(
+        !store
+            .put_pending_auth_code(a, &one, t0() + Duration::from_secs(120))
+            .await
+            .unwrap()
+    );
     assert!(store.pending_auth_codes(b, t0()).await.unwrap().is_empty());
     let pending = store.pending_auth_codes(a, t0()).await.unwrap();
     assert_eq!(pending.len(), 2);

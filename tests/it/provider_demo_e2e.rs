@@ -51,7 +51,10 @@ async fn the_provider_demo_runs_on_the_simulator_with_exact_counts() {
             .unwrap_or_else(|| panic!("missing or out of order: {step}\n{text}"));
         rest = &rest[at + step.len()..];
     }
-    assert_eq!(text.matches("the bot answered 1: 您好！您说：你好").count(), 2);
+    assert_eq!(
+        text.matches("the bot answered 1: 您好！您说：你好").count(),
+        2
+    );
     // No permanent code, auth code or suite secret in what the demo printed.
     assert!(!text.contains(wecom_kf::simulator::DEFAULT_SUITE_SECRET));
 }

@@ -311,6 +311,8 @@ async fn a_duplicate_create_auth_exchanges_once() {
         matches!(again, LifecycleOutcome::Duplicate { .. }),
         "{again:?}"
     );
+    // The repeat leaves no stale pending code behind for resume_pending to exchange again.
+    assert!(handler.resume_pending().await.unwrap().is_empty());
     assert_eq!(w.sim.counters().calls(EXCHANGE), 1);
 }
 
@@ -693,4 +695,63 @@ async fn a_registrys_lifecycle_serves_the_new_code_after_a_reset() {
         .unwrap();
     // One token for the old code (the warm-up), one for the new.
     assert_eq!(w.sim.counters().calls("service/get_corp_token"), 2);
+}
+
+#[tokio::test]
+async fn the_control_route_and_the_background_schedule_push_due_tickets() {
+    // The route, for programs in other languages.
+    let w = world().await;
+    let http = reqwest::Client::new();
+    let route = format!("{}/__sim/provider/suite_ticket/push_due", w.sim.base_url());
+    let pushed: serde_json::Value = http
+        .post(&route)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pushed["pushed"][0]["suite_id"], DEFAULT_SUITE_ID);
+    assert!(pushed["pushed"][0]["delivery"].is_null(), "{pushed}");
+    let again: serde_json::Value = http
+        .post(&route)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["pushed"], serde_json::json!([]), "not due again yet");
+
+    // The background schedule delivers to the command URL without being asked.
+    let (seen, mut deliveries) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cmd", listener.local_addr().unwrap());
+    let app = Router::new().route(
+        "/cmd",
+        post(move |body: Bytes| {
+            let _ = seen.send(body);
+            async { "success" }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let clock = ManualClock::new();
+    let scheduled = Simulator::builder()
+        .clock(clock.clone())
+        .suite_ticket_schedule(Duration::from_millis(10))
+        .start()
+        .await
+        .unwrap();
+    scheduled
+        .set_command_callback(DEFAULT_SUITE_ID, &url, TOKEN, AES_KEY)
+        .unwrap();
+    // The first tick finds the suite without a ticket (or the URL not set yet: then the
+    // ticket is pushed undelivered, and the next push is due in 10 minutes).
+    clock.advance(Duration::from_secs(600));
+    let delivered = tokio::time::timeout(Duration::from_secs(10), deliveries.recv())
+        .await
+        .expect("a scheduled push within 10 s of real time")
+        .unwrap();
+    assert!(!delivered.is_empty());
+    assert!(scheduled.command_deliveries("suite_ticket") >= 1);
 }

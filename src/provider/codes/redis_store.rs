@@ -220,10 +220,10 @@ impl PermanentCodeStore for RedisPermanentCodeStore {
         suite_id: &str,
         auth_code: &AuthCode,
         received_at: SystemTime,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let key = self.pending_key(suite_id);
         let life_ms = to_millis(std::time::UNIX_EPOCH + AUTH_CODE_LIFETIME);
-        let _: i64 = self
+        let added: i64 = self
             .redis
             .run("keep auth code", |mut conn| {
                 let mut call = self.put_pending.key(&key);
@@ -234,7 +234,7 @@ impl PermanentCodeStore for RedisPermanentCodeStore {
             })
             .await
             .map_err(failed("keep an auth code"))?;
-        Ok(())
+        Ok(added == 1)
     }
 
     async fn pending_auth_codes(

@@ -278,7 +278,7 @@ impl PermanentCodeStore for SqlPermanentCodeStore {
         suite_id: &str,
         auth_code: &AuthCode,
         received_at: SystemTime,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let received_ms = to_millis(received_at);
         let life_ms = to_millis(std::time::UNIX_EPOCH + AUTH_CODE_LIFETIME);
         let mut tx = self
@@ -292,14 +292,16 @@ impl PermanentCodeStore for SqlPermanentCodeStore {
             .execute(&mut *tx)
             .await
             .map_err(failed("keep an auth code"))?;
-        sqlx::query(PUT_PENDING)
+        let added = sqlx::query(PUT_PENDING)
             .bind(suite_id)
             .bind(auth_code.expose())
             .bind(received_ms)
             .execute(&mut *tx)
             .await
-            .map_err(failed("keep an auth code"))?;
-        tx.commit().await.map_err(failed("keep an auth code"))
+            .map_err(failed("keep an auth code"))?
+            .rows_affected();
+        tx.commit().await.map_err(failed("keep an auth code"))?;
+        Ok(added == 1)
     }
 
     async fn pending_auth_codes(
