@@ -34,6 +34,7 @@
 #![warn(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]
 
+pub mod budget;
 mod call;
 #[cfg(feature = "callback")]
 pub mod callback;
@@ -48,6 +49,7 @@ pub mod media;
 mod middleware;
 mod operation;
 pub mod provider;
+mod rate_limit;
 mod redact;
 #[cfg(feature = "redis")]
 mod redis_conn;
@@ -57,6 +59,7 @@ pub mod simulator;
 #[cfg(test)]
 mod source_tree;
 mod spec;
+mod telemetry;
 pub mod token;
 mod validate;
 
