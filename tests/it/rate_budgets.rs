@@ -340,6 +340,99 @@ mod shared {
         assert_eq!(sim.counters().calls(LIST), 30);
     }
 
+    /// What a worker process needs to call on the parent's simulator and Redis.
+    const WORKER_ENV: &str = "WECOM_KF_BUDGET_WORKER";
+
+    /// Run as a child process by the test below (the test binary running this one test):
+    /// 20 calls against the shared budget, then prints how many were let through. Without the
+    /// variable (a normal test run) it does nothing.
+    #[tokio::test]
+    async fn budget_worker_process() {
+        let Ok(spec) = std::env::var(WORKER_ENV) else {
+            return;
+        };
+        let mut parts = spec.split(' ');
+        let (base, corp, secret, url, prefix) = (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        );
+        let clock = ManualClock::at(hour_start());
+        let budgets = shared_budgets(&clock, store(url, prefix).await, 30);
+        let client = Client::builder()
+            .corp_id(corp)
+            .corp_secret(secret)
+            .base_url(base)
+            .clock(clock)
+            .retry(RetryConfig::disabled())
+            .rate_budgets(budgets)
+            .build()
+            .unwrap();
+        let mut admitted = 0;
+        for _ in 0..20 {
+            match list(&client).await {
+                Ok(()) => admitted += 1,
+                Err(Error::RateLimited { .. }) => {}
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+        println!("WORKER-ADMITTED {admitted}");
+    }
+
+    #[tokio::test]
+    async fn three_separate_processes_on_one_redis_stay_within_one_budget() {
+        let Some(url) = redis_url() else { return };
+        if std::env::var(WORKER_ENV).is_ok() {
+            return;
+        }
+        let prefix = fresh_prefix("budget-processes");
+        let (sim, _clock) = on_clock().await;
+        let spec = format!(
+            "{} {} {} {url} {prefix}",
+            sim.base_url(),
+            sim.corp_id(),
+            sim.corp_secret()
+        );
+        let exe = std::env::current_exe().unwrap();
+        let mut children = Vec::new();
+        for _ in 0..3 {
+            children.push(
+                tokio::process::Command::new(&exe)
+                    .args([
+                        "--exact",
+                        "rate_budgets::shared::budget_worker_process",
+                        "--nocapture",
+                        "--test-threads=1",
+                    ])
+                    .env(WORKER_ENV, &spec)
+                    .output(),
+            );
+        }
+        let mut admitted = 0;
+        for child in children {
+            let output = child.await.unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert!(
+                output.status.success(),
+                "{stdout}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            // The harness prints the test's name on the same line, before the count.
+            let line: String = stdout
+                .split("WORKER-ADMITTED ")
+                .nth(1)
+                .unwrap_or_else(|| panic!("no count from the worker: {stdout}"))
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            admitted += line.trim().parse::<u64>().unwrap();
+        }
+        assert_eq!(admitted, 30, "three processes together: exactly the budget");
+        assert_eq!(sim.counters().calls(LIST), 30);
+    }
+
     #[tokio::test]
     async fn a_45009_seen_by_one_replica_closes_the_scope_for_all() {
         let Some(url) = redis_url() else { return };
