@@ -45,7 +45,7 @@ impl Middleware for BudgetLayer {
         );
         let admission = self
             .budgets
-            .admit(corp_id.clone(), &endpoint)
+            .admit(corp_id.clone(), endpoint.clone())
             .await
             .map_err(|e| reqwest_middleware::Error::Middleware(SdkFailure(e).into()))?;
         let response = next.run(req, ext).await;
@@ -57,7 +57,7 @@ impl Middleware for BudgetLayer {
                 .and_then(Classified::errcode)
                 == Some(API_FREQUENCY_LIMIT)
         {
-            self.budgets.closed_by_wecom(corp_id, &endpoint).await;
+            self.budgets.closed_by_wecom(corp_id, endpoint).await;
         }
         response
     }

@@ -208,7 +208,7 @@ impl RateBudgets {
     pub(crate) async fn admit(
         &self,
         corp_id: Arc<str>,
-        path: &Cow<'static, str>,
+        path: Cow<'static, str>,
     ) -> Result<Admission> {
         let inner = &self.inner;
         let api = api_name(path);
@@ -369,7 +369,7 @@ impl RateBudgets {
 
     /// WeCom answered 45009 for `endpoint` of `corp_id`: the scope closes here, and in the
     /// shared store for every replica.
-    pub(crate) async fn closed_by_wecom(&self, corp_id: Arc<str>, path: &Cow<'static, str>) {
+    pub(crate) async fn closed_by_wecom(&self, corp_id: Arc<str>, path: Cow<'static, str>) {
         let inner = &self.inner;
         let now = inner.clock.now();
         let api = api_name(path);
@@ -406,10 +406,10 @@ fn api_str(path: &str) -> &str {
 }
 
 /// [`api_str`], still static for the SDK's own endpoints (no copy per call).
-fn api_name(path: &Cow<'static, str>) -> Cow<'static, str> {
+fn api_name(path: Cow<'static, str>) -> Cow<'static, str> {
     match path {
         Cow::Borrowed(path) => Cow::Borrowed(api_str(path)),
-        Cow::Owned(path) => Cow::Owned(api_str(path).to_owned()),
+        Cow::Owned(path) => Cow::Owned(api_str(&path).to_owned()),
     }
 }
 
