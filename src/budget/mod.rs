@@ -159,12 +159,13 @@ struct Inner {
     /// that (real) time, not on every call (each would wait for the store's timeout).
     #[cfg(feature = "redis")]
     store_down_until: std::sync::Mutex<Option<std::time::Instant>>,
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    store_retry: Duration,
 }
 
 /// How long the budgets run on their share after the shared store failed, before asking it
-/// again.
-#[cfg(feature = "redis")]
-const STORE_RETRY: Duration = Duration::from_secs(2);
+/// again, unless told otherwise.
+pub const DEFAULT_STORE_RETRY: Duration = Duration::from_secs(2);
 
 impl fmt::Debug for RateBudgets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -308,7 +309,7 @@ impl RateBudgets {
                     Err(error) => {
                         let was_down = self
                             .store_down_until()
-                            .replace(std::time::Instant::now() + STORE_RETRY)
+                            .replace(std::time::Instant::now() + inner.store_retry)
                             .is_some();
                         if !was_down {
                             tracing::warn!(%error, share = inner.fallback_share,
@@ -442,6 +443,7 @@ pub struct RateBudgetsBuilder {
     #[cfg(feature = "redis")]
     shared: Option<RedisBudgetStore>,
     fallback_share: f64,
+    store_retry: Duration,
 }
 
 impl Default for RateBudgetsBuilder {
@@ -457,6 +459,7 @@ impl Default for RateBudgetsBuilder {
             #[cfg(feature = "redis")]
             shared: None,
             fallback_share: 1.0,
+            store_retry: DEFAULT_STORE_RETRY,
         }
     }
 }
@@ -532,6 +535,14 @@ impl RateBudgetsBuilder {
         self
     }
 
+    /// After the shared store failed, how long to run on the share before asking it again
+    /// (default 2 s; real time). Each ask waits up to the store's timeout, so not every call
+    /// asks.
+    pub fn store_retry(mut self, after: Duration) -> Self {
+        self.store_retry = after;
+        self
+    }
+
     /// The budgets.
     pub fn build(self) -> RateBudgets {
         RateBudgets {
@@ -552,6 +563,7 @@ impl RateBudgetsBuilder {
                 fallback_share: self.fallback_share,
                 #[cfg(feature = "redis")]
                 store_down_until: std::sync::Mutex::new(None),
+                store_retry: self.store_retry,
             }),
         }
     }
