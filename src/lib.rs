@@ -57,6 +57,7 @@ pub mod simulator;
 #[cfg(test)]
 mod source_tree;
 mod spec;
+mod telemetry;
 pub mod token;
 mod validate;
 
