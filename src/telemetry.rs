@@ -360,4 +360,31 @@ mod tests {
         assert_eq!(outcome(&api(45009)), "rate_limited");
         assert_eq!(outcome(&Err::<(), _>(Error::Config("x".into()))), "other");
     }
+
+    /// The budget layer's hooks, on a recorder of this test's own (not the global one).
+    #[test]
+    fn budget_hooks_render_bounded_labels() {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            let list = "/cgi-bin/kf/account/list";
+            super::budget_wait(list, "corp", std::time::Duration::from_millis(250));
+            super::budget_wait("/cgi-bin/made/up?corpid=ww1", "ip", Default::default());
+            super::budget_refused(list, "corp", "window_closed");
+            super::scope_closed(list, "minute");
+            super::budget_store_fallback();
+        });
+        let text = handle.render();
+        for line in [
+            r#"wecom_kf_budget_waits_total{endpoint="/cgi-bin/kf/account/list",scope="corp"} 1"#,
+            r#"wecom_kf_budget_waits_total{endpoint="other",scope="ip"} 1"#,
+            r#"wecom_kf_budget_wait_seconds_sum{endpoint="/cgi-bin/kf/account/list",scope="corp"} 0.25"#,
+            r#"wecom_kf_budget_refusals_total{endpoint="/cgi-bin/kf/account/list",scope="corp",reason="window_closed"} 1"#,
+            r#"wecom_kf_scopes_closed_total{endpoint="/cgi-bin/kf/account/list",window="minute"} 1"#,
+            "wecom_kf_budget_store_fallbacks_total 1",
+        ] {
+            assert!(text.contains(line), "missing {line:?} in\n{text}");
+        }
+        assert!(!text.contains("ww1"), "{text}");
+    }
 }

@@ -230,6 +230,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_scope_names_the_kind_of_token() {
+        let base = DEFAULT_API_BASE;
+        let kind = |scope| Credential::scoped(scope, "ww1", "s", base).unwrap().kind();
+        assert_eq!(Credential::new("ww1", "s").unwrap().kind(), TokenKind::Corp);
+        assert_eq!(kind("suite"), TokenKind::Suite);
+        assert_eq!(kind("provider"), TokenKind::Provider);
+        assert_eq!(kind("suite:ww_suite"), TokenKind::Corp);
+    }
+
+    #[test]
     fn keys_differ_by_secret_and_base() {
         let a = Credential::new("ww1", "s1").unwrap();
         let b = Credential::new("ww1", "s2").unwrap();
