@@ -87,11 +87,11 @@ impl Middleware for TokenLayer {
             return Ok(response);
         };
         // WeCom rejected the token before executing the call: safe to replay any call, once.
-        crate::telemetry::token_replay(crate::telemetry::endpoint(endpoint_of(ext)));
         // Boxed, like the provider's slow path: rare, and its future is large.
         let fresh = Box::pin(self.provider.refresh_rejected(&credential, &token))
             .await
             .map_err(token_failure)?;
+        crate::telemetry::token_replay(crate::telemetry::endpoint(endpoint_of(ext)));
         with_token(&mut again, ext, &fresh);
         next.run(again, ext).await
     }
