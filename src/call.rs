@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, Error, Result, TransportError, TransportErrorKind};
-use crate::middleware::{CallInfo, Classified, TokenFailure, TransportFailure};
+use crate::middleware::{CallInfo, Classified, SdkFailure, TransportFailure};
 use crate::redact::{Secrets, cap, excerpt};
 use crate::replay::{self, Body};
 use crate::telemetry;
@@ -171,7 +171,7 @@ fn stack_error(error: &reqwest_middleware::Error, info: &CallInfo) -> Error {
             if let Some(failure) = any.downcast_ref::<TransportFailure>() {
                 return transport_error(failure.error.clone(), info);
             }
-            if let Some(TokenFailure(error)) = any.downcast_ref::<TokenFailure>() {
+            if let Some(SdkFailure(error)) = any.downcast_ref::<SdkFailure>() {
                 return error.clone();
             }
             let message = format!("{any:#}");

@@ -14,6 +14,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use crate::budget::RateBudgets;
+use crate::budget::layer::BudgetLayer;
 use crate::call;
 use crate::clock::Clock;
 use crate::endpoint::Endpoints;
@@ -304,6 +306,7 @@ pub struct ClientBuilder {
     limits: BodyLimits,
     below: Option<Arc<dyn reqwest_middleware::Middleware>>,
     credential: Option<Credential>,
+    budgets: Option<RateBudgets>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -316,6 +319,7 @@ impl fmt::Debug for ClientBuilder {
                 &self.base_url.as_deref().map(crate::endpoint::shown_raw_url),
             )
             .field("retry", &self.retry)
+            .field("budgets", &self.budgets)
             .finish_non_exhaustive()
     }
 }
@@ -331,6 +335,14 @@ impl ClientBuilder {
     /// of an app allowed to call them). Kept in a [`secrecy::SecretString`].
     pub fn corp_secret(mut self, secret: impl Into<String>) -> Self {
         self.corp_secret = Some(secrecy::SecretString::from(secret.into()));
+        self
+    }
+
+    /// Keep the calls within `budgets` (shared by every client given a clone): each attempt
+    /// waits for room or fails unsent with [`Error::RateLimited`], and a 45009 closes its
+    /// scope. Default: no budgets (WeCom's own limits, found by 45009).
+    pub fn rate_budgets(mut self, budgets: RateBudgets) -> Self {
+        self.budgets = Some(budgets);
         self
     }
 
@@ -504,13 +516,18 @@ impl ClientBuilder {
             }
         };
         let token = TokenLayer::new(provider.clone(), credential.clone());
+        let budget = self.budgets.map(|budgets| {
+            Arc::new(BudgetLayer::new(budgets, credential.clone()))
+                as Arc<dyn reqwest_middleware::Middleware>
+        });
         Ok(Client {
             inner: Arc::new(Inner {
                 shared: Arc::new(Shared {
-                    http: middleware::stack(
+                    http: middleware::stack_with(
                         http,
                         &self.retry,
                         Some(Arc::new(token)),
+                        budget,
                         self.limits,
                         self.below,
                     ),

@@ -1,9 +1,12 @@
-//! The time seam: token freshness is decided by a [`Clock`], so tests (ours and yours) can move
-//! time forward without waiting.
+//! The time seam: token freshness and rate-budget windows are decided by a [`Clock`], so tests
+//! (ours and yours) can move time forward without waiting.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::future::BoxFuture;
+use tokio::sync::watch;
 
 /// A source of the current time for token freshness decisions.
 ///
@@ -12,6 +15,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub trait Clock: fmt::Debug + Send + Sync + 'static {
     /// The current time.
     fn now(&self) -> SystemTime;
+
+    /// Resolves once [`now`](Self::now) has reached `deadline` (at once if it has). The
+    /// default sleeps on tokio's timer for the time left; a clock that jumps (a test's
+    /// [`ManualClock`]) wakes its sleepers when it is moved instead.
+    fn sleep_until(&self, deadline: SystemTime) -> BoxFuture<'static, ()> {
+        let left = deadline.duration_since(self.now()).unwrap_or_default();
+        Box::pin(tokio::time::sleep(left))
+    }
 }
 
 /// The real wall clock.
@@ -35,9 +46,12 @@ impl Clock for SystemClock {
 /// clock.advance(Duration::from_secs(7200));
 /// assert_eq!(clock.now().duration_since(t0).unwrap(), Duration::from_secs(7200));
 /// ```
+///
+/// Waiting on it ([`Clock::sleep_until`], e.g. a call waiting for room in a rate budget) ends
+/// when the clock is moved past the deadline, not after real time.
 #[derive(Debug, Clone)]
 pub struct ManualClock {
-    now: Arc<Mutex<SystemTime>>,
+    now: Arc<watch::Sender<SystemTime>>,
 }
 
 impl ManualClock {
@@ -49,25 +63,18 @@ impl ManualClock {
     /// A clock standing at `time`.
     pub fn at(time: SystemTime) -> Self {
         Self {
-            now: Arc::new(Mutex::new(time)),
+            now: Arc::new(watch::Sender::new(time)),
         }
     }
 
     /// Moves the clock forward by `by`.
     pub fn advance(&self, by: Duration) {
-        let mut now = self
-            .now
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *now += by;
+        self.now.send_modify(|now| *now += by);
     }
 
     /// Sets the clock to `time`.
     pub fn set(&self, time: SystemTime) {
-        *self
-            .now
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = time;
+        self.now.send_replace(time);
     }
 }
 
@@ -79,10 +86,16 @@ impl Default for ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
-        *self
-            .now
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        *self.now.borrow()
+    }
+
+    fn sleep_until(&self, deadline: SystemTime) -> BoxFuture<'static, ()> {
+        let mut moves = self.now.subscribe();
+        Box::pin(async move {
+            // The sender lives as long as any clone of the clock; if all are gone, nothing can
+            // move it any more, and the sleeper is let go rather than left hanging.
+            let _ = moves.wait_for(|now| *now >= deadline).await;
+        })
     }
 }
 

@@ -5,7 +5,10 @@
 
 use std::fmt;
 
+use std::time::SystemTime;
+
 use crate::errcode;
+use crate::rate_limit::Refusal;
 
 /// Result alias used throughout the SDK.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -119,6 +122,28 @@ pub enum Error {
         /// The corp id asked for.
         auth_corpid: String,
     },
+
+    /// A rate budget ([`RateBudgets`](crate::budget::RateBudgets)) refused the call: sending
+    /// it would have exceeded a budget, hit a scope WeCom closed with 45009, or gone over a
+    /// concurrency cap, and the room would not come within the budgets' maximum wait.
+    /// **Nothing was sent.** Try again at `frees_at`.
+    #[error("{endpoint}: {refusal}{}; nothing was sent", until(frees_at))]
+    #[non_exhaustive]
+    RateLimited {
+        /// The endpoint path.
+        endpoint: String,
+        /// Which budget, and why.
+        refusal: Refusal,
+        /// When there is room again (`None` for a concurrency cap: when a call in flight
+        /// ends).
+        frees_at: Option<SystemTime>,
+    },
+}
+
+fn until(frees_at: &Option<SystemTime>) -> String {
+    frees_at
+        .map(|at| format!(" until {}", httpdate::fmt_http_date(at)))
+        .unwrap_or_default()
 }
 
 impl Error {
@@ -148,9 +173,11 @@ impl Error {
         }
     }
 
-    /// WeCom's frequency limit (45009): wait for the window to pass, do not retry now.
+    /// WeCom's frequency limit (45009), or a rate budget that refused the call
+    /// ([`Error::RateLimited`]): wait for the window to pass, do not retry now.
     pub fn is_rate_limited(&self) -> bool {
-        self.api().is_some_and(ApiError::is_rate_limited)
+        matches!(self, Error::RateLimited { .. })
+            || self.api().is_some_and(ApiError::is_rate_limited)
     }
 
     /// `kf/sync_msg` refused its callback token (errcode 95007): it is invalid or older than

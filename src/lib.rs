@@ -36,6 +36,7 @@
 #![warn(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]
 
+pub mod budget;
 mod call;
 #[cfg(feature = "callback")]
 pub mod callback;
@@ -50,6 +51,7 @@ pub mod media;
 mod middleware;
 mod operation;
 pub mod provider;
+mod rate_limit;
 mod redact;
 #[cfg(feature = "redis")]
 mod redis_conn;

@@ -137,7 +137,6 @@ pub(crate) fn synced(
 
 /// A call waited `waited` for its budget in `scope` (`"corp"` or `"ip"`):
 /// `wecom_kf_budget_waits_total`, `wecom_kf_budget_wait_seconds`.
-#[allow(dead_code)] // called by the budget layer
 #[inline]
 pub(crate) fn budget_wait(endpoint: &str, scope: &'static str, waited: Duration) {
     #[cfg(feature = "metrics")]
@@ -145,7 +144,6 @@ pub(crate) fn budget_wait(endpoint: &str, scope: &'static str, waited: Duration)
 }
 
 /// A call was refused by its budget in `scope` for `reason`: `wecom_kf_budget_refusals_total`.
-#[allow(dead_code)] // called by the budget layer
 #[inline]
 pub(crate) fn budget_refused(endpoint: &str, scope: &'static str, reason: &'static str) {
     #[cfg(feature = "metrics")]
@@ -153,7 +151,6 @@ pub(crate) fn budget_refused(endpoint: &str, scope: &'static str, reason: &'stat
 }
 
 /// A 45009 closed the endpoint's scope until `window` ends: `wecom_kf_scopes_closed_total`.
-#[allow(dead_code)] // called by the budget layer
 #[inline]
 pub(crate) fn scope_closed(endpoint: &str, window: &'static str) {
     #[cfg(feature = "metrics")]
@@ -162,7 +159,7 @@ pub(crate) fn scope_closed(endpoint: &str, window: &'static str) {
 
 /// The shared budget store failed and budgets are kept in this process:
 /// `wecom_kf_budget_store_fallbacks_total`.
-#[allow(dead_code)] // called by the budget layer
+#[cfg_attr(not(feature = "redis"), allow(dead_code))] // only a shared store falls back
 #[inline]
 pub(crate) fn budget_store_fallback() {
     #[cfg(feature = "metrics")]
@@ -229,7 +226,9 @@ mod on {
                 "rate_limited"
             }
             Err(Error::Api(_)) => "errcode",
-            Err(Error::HttpStatus { status: 429, .. }) => "rate_limited",
+            Err(Error::HttpStatus { status: 429, .. } | Error::RateLimited { .. }) => {
+                "rate_limited"
+            }
             Err(Error::Transport(_) | Error::HttpStatus { .. }) => "transport",
             Err(Error::OutcomeUnknown { .. }) => "outcome_unknown",
             Err(_) => "other",

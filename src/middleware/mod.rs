@@ -6,7 +6,9 @@
 //!    errcode, retry verdict; never the URL).
 //! 3. **token** (`token::layer`, given to [`stack`]): puts the current token in `?access_token=`; on 42001/40014/41001 replaces that
 //!    token (compare-and-refresh) and replays the call once.
-//! 4. **classify** (innermost): buffers the body once, tags the response with its errcode and
+//! 4. **budget** (`budget::layer`, when the client has rate budgets): waits for room in the
+//!    rate budgets before each attempt, or stops it unsent; closes the scope on 45009.
+//! 5. **classify** (innermost): buffers the body once, tags the response with its errcode and
 //!    whether a retry is allowed, and turns transport errors into redacted, tagged failures.
 //!
 //! Redaction sits innermost so that every error is clean before any other layer sees it.
@@ -61,17 +63,18 @@ impl CallInfo {
     }
 }
 
-/// The token could not be obtained; carries the SDK error through the stack unchanged.
+/// A layer stopped the call before sending it (no token could be obtained, a rate budget
+/// refused it); carries the SDK error through the stack unchanged, and is never retried.
 #[derive(Debug)]
-pub(crate) struct TokenFailure(pub(crate) Error);
+pub(crate) struct SdkFailure(pub(crate) Error);
 
-impl std::fmt::Display for TokenFailure {
+impl std::fmt::Display for SdkFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "could not obtain an access token: {}", self.0)
+        write!(f, "the call was not sent: {}", self.0)
     }
 }
 
-impl std::error::Error for TokenFailure {}
+impl std::error::Error for SdkFailure {}
 
 /// Per-attempt timeouts of the HTTP client.
 #[derive(Debug, Clone, Copy)]
@@ -110,6 +113,19 @@ pub(crate) fn stack(
     limits: BodyLimits,
     below: Option<Arc<dyn Middleware>>,
 ) -> ClientWithMiddleware {
+    stack_with(http, retry, token, None, limits, below)
+}
+
+/// [`stack`] with a budget layer between the token layer and classify (so that every
+/// attempt, the token replay included, passes the budgets and sees the errcode).
+pub(crate) fn stack_with(
+    http: reqwest::Client,
+    retry: &RetryConfig,
+    token: Option<Arc<dyn Middleware>>,
+    budget: Option<Arc<dyn Middleware>>,
+    limits: BodyLimits,
+    below: Option<Arc<dyn Middleware>>,
+) -> ClientWithMiddleware {
     let mut builder = ClientBuilder::new(http);
     if let Some(retry) = retry.middleware() {
         builder = builder.with(retry);
@@ -117,6 +133,9 @@ pub(crate) fn stack(
     builder = builder.with(trace::layer());
     if let Some(token) = token {
         builder = builder.with_arc(token);
+    }
+    if let Some(budget) = budget {
+        builder = builder.with_arc(budget);
     }
     builder = builder.with(classify::Classify { limits });
     if let Some(below) = below {

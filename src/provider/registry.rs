@@ -15,6 +15,7 @@ use super::sources::{CorpTokenSource, SuiteTokenSource, tenant_credential};
 use super::suite::SuiteApi;
 use super::suite_credential;
 use super::ticket::SuiteTicketStore;
+use crate::budget::RateBudgets;
 use crate::client::Client;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
@@ -210,6 +211,7 @@ pub struct ProviderBuilder {
     max_tenants: u64,
     clock: Arc<dyn Clock>,
     below: Option<Arc<dyn reqwest_middleware::Middleware>>,
+    budgets: Option<RateBudgets>,
 }
 
 impl Default for ProviderBuilder {
@@ -223,6 +225,7 @@ impl Default for ProviderBuilder {
             max_tenants: DEFAULT_MAX_TENANTS,
             clock: Arc::new(SystemClock),
             below: None,
+            budgets: None,
         }
     }
 }
@@ -279,6 +282,14 @@ impl ProviderBuilder {
         self
     }
 
+    /// Keep every tenant's calls (and the suite's own) within `budgets`: per authorised corp
+    /// per API, and per egress IP per API (for a provider's IPs, build them with
+    /// [`provider_ip`](crate::budget::RateBudgetsBuilder::provider_ip)). Default: none.
+    pub fn rate_budgets(mut self, budgets: RateBudgets) -> Self {
+        self.budgets = Some(budgets);
+        self
+    }
+
     /// The clock for token freshness and ticket ages (default the system clock).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
@@ -322,8 +333,13 @@ impl ProviderBuilder {
             .source(CorpTokenSource::new(suites.clone(), suite.clone())?)
             .max_credentials(self.max_tenants.max(1))
             .build()?;
-        let suite_client = base_client(suite.clone(), suites.clone(), self.below.clone())?;
-        let base = base_client(suite, corps.clone(), self.below)?;
+        let suite_client = base_client(
+            suite.clone(),
+            suites.clone(),
+            self.below.clone(),
+            self.budgets.clone(),
+        )?;
+        let base = base_client(suite, corps.clone(), self.below, self.budgets)?;
         Ok(Provider {
             inner: Arc::new(Inner {
                 suite_id,
@@ -348,10 +364,15 @@ fn base_client(
     credential: Credential,
     tokens: TokenProvider,
     below: Option<Arc<dyn reqwest_middleware::Middleware>>,
+    budgets: Option<RateBudgets>,
 ) -> Result<Client> {
     let builder = Client::builder()
         .credential(credential)
         .token_provider(tokens);
+    let builder = match budgets {
+        Some(budgets) => builder.rate_budgets(budgets),
+        None => builder,
+    };
     let builder = match below {
         Some(transport) => builder.shared_transport(transport),
         None => builder,

@@ -9,7 +9,7 @@ use super::access_token::AccessToken;
 use super::credential::Credential;
 use super::provider::TokenProvider;
 use crate::error::Error;
-use crate::middleware::{CallInfo, Classified, TokenFailure};
+use crate::middleware::{CallInfo, Classified, SdkFailure};
 use crate::replay::Verdict;
 
 /// The credential whose token a call carries, put in the request's extensions by a client
@@ -37,7 +37,7 @@ fn endpoint_of(ext: &Extensions) -> &str {
 }
 
 fn token_failure(error: Error) -> reqwest_middleware::Error {
-    reqwest_middleware::Error::Middleware(TokenFailure(error).into())
+    reqwest_middleware::Error::Middleware(SdkFailure(error).into())
 }
 
 /// Puts the token in the query parameter its kind names (`access_token` for a corp's,

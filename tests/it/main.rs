@@ -22,6 +22,7 @@ mod provider_lifecycle;
 mod provider_registry;
 mod provider_tokens;
 mod quickstart_e2e;
+mod rate_budgets;
 mod redis_bad_data;
 mod redis_store;
 mod replay_rules;

@@ -211,3 +211,57 @@ async fn debug_shows_no_secrets() {
         assert!(!shown.contains(code.expose()), "{shown}");
     }
 }
+
+/// Budgets on a registry: each tenant has its own corp budget; the provider's egress IP
+/// budget covers them all.
+#[tokio::test]
+async fn a_registrys_tenants_each_have_a_corp_budget_and_share_the_ip_budget() {
+    use wecom_kf::budget::{RateBudgets, Refusal, Scope, Window};
+    let s = setup().await;
+    for corp in ["wwbudget-a", "wwbudget-b"] {
+        s.authorise(corp).await;
+    }
+    let budgets = RateBudgets::builder()
+        .corp(2, 100)
+        .ip(3, 100)
+        .max_wait(std::time::Duration::ZERO)
+        // A clock that stands still: the calls all fall in one minute.
+        .clock(wecom_kf::clock::ManualClock::new())
+        .build();
+    let provider = s.provider().rate_budgets(budgets).build().unwrap();
+    list(&provider, "wwbudget-a").await.unwrap();
+    list(&provider, "wwbudget-a").await.unwrap();
+    // a's corp budget is used up; b has its own.
+    let refused = list(&provider, "wwbudget-a").await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            Error::RateLimited {
+                refusal: Refusal::Budget {
+                    scope: Scope::Corp,
+                    ..
+                },
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    list(&provider, "wwbudget-b").await.unwrap();
+    // Three calls through the egress: its budget is used up for everyone.
+    let refused = list(&provider, "wwbudget-b").await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            Error::RateLimited {
+                refusal: Refusal::Budget {
+                    scope: Scope::Ip,
+                    window: Window::Minute,
+                    limit: 3
+                },
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(s.sim.counters().calls("kf/account/list"), 3);
+}
