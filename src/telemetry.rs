@@ -185,12 +185,17 @@ mod on {
     struct Attempted;
 
     /// The endpoint as a label: its path in the table, or `other` (a `post_json` path is the
-    /// caller's; a label per path would let any string become a series).
+    /// caller's; a label per path would let any string become a series). Given with or
+    /// without `/cgi-bin/` (the budgets name APIs without it).
     pub(super) fn endpoint_label(path: &str) -> &'static str {
-        let wanted = path.trim_start_matches(['/', '\\']);
+        fn bare(path: &str) -> &str {
+            let path = path.trim_start_matches(['/', '\\']);
+            path.strip_prefix("cgi-bin/").unwrap_or(path)
+        }
+        let wanted = bare(path);
         spec::ALL
             .iter()
-            .find(|e| e.path.trim_start_matches('/') == wanted)
+            .find(|e| bare(e.path) == wanted)
             .map_or("other", |e| e.path)
     }
 
@@ -340,6 +345,10 @@ mod tests {
             endpoint_label("cgi-bin/kf/account/list"),
             "/cgi-bin/kf/account/list"
         );
+        assert_eq!(
+            endpoint_label("kf/account/list"),
+            "/cgi-bin/kf/account/list"
+        );
         assert_eq!(endpoint_label("/cgi-bin/anything/else"), "other");
         assert_eq!(endpoint_label("/cgi-bin/kf/account/list?x=1"), "other");
     }
@@ -370,7 +379,7 @@ mod tests {
             super::budget_wait(list, "corp", std::time::Duration::from_millis(250));
             super::budget_wait("/cgi-bin/made/up?corpid=ww1", "ip", Default::default());
             super::budget_refused(list, "corp", "window_closed");
-            super::scope_closed(list, "minute");
+            super::scope_closed("kf/account/list", "minute");
             super::budget_store_fallback();
         });
         let text = handle.render();

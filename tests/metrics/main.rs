@@ -7,11 +7,14 @@
 mod example;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use wecom_kf::Error;
+use wecom_kf::budget::RateBudgets;
+use wecom_kf::clock::ManualClock;
 use wecom_kf::kf::account::ListAccounts;
-use wecom_kf::simulator::Simulator;
+use wecom_kf::simulator::{Fault, Simulator};
 use wecom_kf::token::{Lease, SharedToken, StoreError, StoreKey, TokenStore};
 
 /// A shared token store that is down: every call fails, so the provider fetches by itself.
@@ -131,6 +134,26 @@ async fn the_metrics_of_a_run_match_the_simulator_exactly_and_carry_no_secret() 
     down.kf().account().list(ListAccounts::new()).await.unwrap();
     let token = down.access_token().await.unwrap();
     ran.secrets.push(token.as_str().to_owned());
+    // And one with rate budgets that wait for nothing: a 45009 closes the list's scope, so the
+    // next list is refused unsent. Their clock stands still: the minute cannot end between.
+    let budgets = RateBudgets::builder()
+        .clock(ManualClock::at(
+            UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+        ))
+        .max_wait(Duration::ZERO)
+        .build();
+    let limited = sim.client_builder().rate_budgets(budgets).build().unwrap();
+    let lists = limited.kf().account();
+    sim.inject("kf/account/list", Fault::Errcode(45009), 1);
+    let closed = lists.list(ListAccounts::new()).await.unwrap_err();
+    assert!(
+        matches!(&closed, Error::Api(e) if e.code() == 45009),
+        "{closed:?}"
+    );
+    let refused = lists.list(ListAccounts::new()).await.unwrap_err();
+    assert!(matches!(refused, Error::RateLimited { .. }), "{refused:?}");
+    let token = limited.access_token().await.unwrap();
+    ran.secrets.push(token.as_str().to_owned());
     let counters = &sim.counters();
     let (addr, server) = example::serve(handle).await.unwrap();
     let text = reqwest::get(format!("http://{addr}/metrics"))
@@ -148,7 +171,7 @@ async fn the_metrics_of_a_run_match_the_simulator_exactly_and_carry_no_secret() 
     let context = format!("{log}\n{text}\n{counters}");
 
     // Attempts: what the retry layer sent. The simulator also counts the token layer's replay,
-    // which is part of the attempt it repairs.
+    // which is part of the attempt it repairs, and never sees an attempt a budget refused.
     for (endpoint, path) in [
         (ADD, "kf/account/add"),
         (LIST, "kf/account/list"),
@@ -158,7 +181,7 @@ async fn the_metrics_of_a_run_match_the_simulator_exactly_and_carry_no_secret() 
         assert_eq!(
             m.at("wecom_kf_attempts_total", endpoint)
                 + m.at("wecom_kf_token_replays_total", endpoint),
-            counters.calls(path),
+            counters.calls(path) + m.at("wecom_kf_budget_refusals_total", endpoint),
             "{endpoint}\n{context}"
         );
     }
@@ -170,8 +193,8 @@ async fn the_metrics_of_a_run_match_the_simulator_exactly_and_carry_no_secret() 
     );
 
     // Tokens: one at the start, one after the server expired it, one for the client whose
-    // store is down.
-    assert_eq!(counters.gettoken_calls(), 3, "{context}");
+    // store is down, one for the client with budgets.
+    assert_eq!(counters.gettoken_calls(), 4, "{context}");
     assert_eq!(
         m.sum(
             "wecom_kf_token_fetches_total",
@@ -179,13 +202,13 @@ async fn the_metrics_of_a_run_match_the_simulator_exactly_and_carry_no_secret() 
         ),
         counters.gettoken_calls()
     );
-    assert_eq!(m.sum("wecom_kf_token_fetches_total", &[]), 3);
+    assert_eq!(m.sum("wecom_kf_token_fetches_total", &[]), 4);
     assert_eq!(
         m.sum(
             "wecom_kf_token_fetch_duration_seconds_count",
             &[("kind", "corp")]
         ),
-        3
+        4
     );
     // Every attempt that carries a token picks one (the replay uses the refreshed one).
     let with_token: u64 = [ADD, LIST, DEL, SYNC, "other"]
@@ -212,10 +235,11 @@ async fn the_metrics_of_a_run_match_the_simulator_exactly_and_carry_no_secret() 
         )
     };
     assert_eq!(calls(LIST, "ok"), 5, "{context}");
-    assert_eq!(calls(LIST, "rate_limited"), 1);
+    // 45009 twice (the demo's, the budgeted client's) and the budget's refusal.
+    assert_eq!(calls(LIST, "rate_limited"), 3);
     assert_eq!(calls(LIST, "errcode"), 1);
-    assert_eq!(m.at("wecom_kf_calls_total", LIST), 7);
-    assert_eq!(m.at("wecom_kf_call_duration_seconds_count", LIST), 7);
+    assert_eq!(m.at("wecom_kf_calls_total", LIST), 9);
+    assert_eq!(m.at("wecom_kf_call_duration_seconds_count", LIST), 9);
     assert_eq!(
         calls(LIST, "ok"),
         counters.effects("kf/account/list"),
@@ -241,9 +265,29 @@ async fn the_metrics_of_a_run_match_the_simulator_exactly_and_carry_no_secret() 
             &[("endpoint", LIST), ("errcode", code)],
         )
     };
-    assert_eq!(errcodes("45009"), 1);
+    assert_eq!(errcodes("45009"), 2);
     assert_eq!(errcodes("other"), 1);
-    assert_eq!(m.sum("wecom_kf_errcodes_total", &[]), 2);
+    assert_eq!(m.sum("wecom_kf_errcodes_total", &[]), 3);
+
+    // Budgets: the 45009 closed the list's scope for the rest of the minute, and the next
+    // list was refused there (it never reached the simulator).
+    assert_eq!(
+        m.sum(
+            "wecom_kf_scopes_closed_total",
+            &[("endpoint", LIST), ("window", "minute")]
+        ),
+        1
+    );
+    assert_eq!(m.sum("wecom_kf_scopes_closed_total", &[]), 1);
+    assert_eq!(
+        m.sum(
+            "wecom_kf_budget_refusals_total",
+            &[("endpoint", LIST), ("scope", "corp"), ("reason", "closed")]
+        ),
+        1
+    );
+    assert_eq!(m.sum("wecom_kf_budget_refusals_total", &[]), 1);
+    assert_eq!(m.sum("wecom_kf_budget_waits_total", &[]), 0);
 
     // The bot's side: two messages pulled for the account, and how late the newest was.
     let kf = [("open_kfid", ran.open_kfid.as_str())];
@@ -266,6 +310,9 @@ async fn the_metrics_of_a_run_match_the_simulator_exactly_and_carry_no_secret() 
         "kind",
         "result",
         "open_kfid",
+        "scope",
+        "reason",
+        "window",
         "le",
     ];
     assert!(keys.iter().all(|k| allowed.contains(k)), "{keys:?}");
@@ -278,7 +325,7 @@ async fn the_metrics_of_a_run_match_the_simulator_exactly_and_carry_no_secret() 
             assert_ne!(endpoint, example::UNKNOWN_PATH);
         }
     }
-    assert!(ran.secrets.len() >= 7);
+    assert!(ran.secrets.len() >= 8);
     for secret in &ran.secrets {
         assert!(!secret.is_empty());
         assert!(
