@@ -9,40 +9,18 @@ mod support;
 use std::alloc::System;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use criterion::Criterion;
-use http::Extensions;
-use reqwest_middleware::{ClientBuilder as StackBuilder, ClientWithMiddleware, Middleware, Next};
+use reqwest_middleware::{ClientBuilder as StackBuilder, ClientWithMiddleware};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use support::{
-    CannedServer, LIST_BODY, RawTarget, ServerConfig, median, micros, report, report_untargeted,
-    sdk_list,
+    CannedServer, FakeTransport, RawTarget, ServerConfig, median, micros, report,
+    report_untargeted, sdk_list,
 };
 use wecom_kf::Client;
 use wecom_kf::kf::account::ListAccountsResponse;
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
-
-/// Answers every request with [`LIST_BODY`], never calling the network.
-struct FakeTransport;
-
-#[async_trait]
-impl Middleware for FakeTransport {
-    async fn handle(
-        &self,
-        _req: reqwest::Request,
-        _ext: &mut Extensions,
-        _next: Next<'_>,
-    ) -> reqwest_middleware::Result<reqwest::Response> {
-        let mut response = http::Response::new(LIST_BODY);
-        response.headers_mut().insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/json; charset=UTF-8"),
-        );
-        Ok(reqwest::Response::from(response))
-    }
-}
 
 async fn bare_call(client: &ClientWithMiddleware, target: &RawTarget) {
     let response = client

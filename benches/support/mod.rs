@@ -196,6 +196,27 @@ async fn answer(
     Ok(response)
 }
 
+/// Answers every request with [`LIST_BODY`], never calling the network (under the SDK's stack
+/// with `bench_transport`, or under a bare reqwest-middleware client).
+pub struct FakeTransport;
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for FakeTransport {
+    async fn handle(
+        &self,
+        _req: reqwest::Request,
+        _ext: &mut http::Extensions,
+        _next: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        let mut response = http::Response::new(LIST_BODY);
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json; charset=UTF-8"),
+        );
+        Ok(reqwest::Response::from(response))
+    }
+}
+
 /// A reqwest client configured as the SDK configures its own (no redirects, no Referer).
 pub fn http_client(http2: bool) -> reqwest::Client {
     let mut builder = reqwest::Client::builder()

@@ -1,25 +1,55 @@
 //! This process's counts: calls per scope and window, and the scopes WeCom closed with 45009.
 //! The budgets' only state without a shared store, and their fallback when it is down.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use super::Limits;
 use crate::rate_limit::{Refusal, Scope, Window};
 
-/// One scope's place in the budget check: its key, its budget, what it is.
-pub(crate) struct Slot<'a> {
-    pub(crate) key: &'a str,
-    pub(crate) limits: Limits,
+/// A scope: its kind, its id (a corp id or an egress name) and its API. Built per call from
+/// shared parts (an `Arc` and, for the SDK's endpoints, a static path): no allocation.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ScopeKey {
     pub(crate) scope: Scope,
+    pub(crate) id: Arc<str>,
+    pub(crate) api: Cow<'static, str>,
 }
+
+impl fmt::Display for ScopeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.scope.as_str(), self.id, self.api)
+    }
+}
+
+/// One scope's place in the budget check: its key and its budget.
+pub(crate) struct Slot {
+    pub(crate) key: ScopeKey,
+    pub(crate) limits: Limits,
+}
+
+/// The slots of one check: the corp's, then the egress IP's.
+pub(crate) type Slots = [Slot; 2];
 
 /// A refusal and when the room comes back.
 pub(crate) type Refused = (Refusal, SystemTime);
 
-/// Counts per scope key, bounded in entries (least used dropped first) and idle time.
+/// Counts per scope: the corps' bounded in entries (least used dropped first) and idle time,
+/// each holding its egress IP's count, so that a check looks up one entry, not two. The IP
+/// scopes (an egress per API) are few and never dropped: a dropped one would split the count
+/// that every corp entry holding it shares.
 pub(crate) struct Counts {
-    scopes: moka::sync::Cache<String, Arc<Mutex<ScopeCount>>>,
+    corps: moka::sync::Cache<ScopeKey, Arc<CorpCount>>,
+    ips: RwLock<HashMap<ScopeKey, Arc<Mutex<ScopeCount>>>>,
+}
+
+/// A corp scope's count, and its egress IP scope's.
+struct CorpCount {
+    corp: Mutex<ScopeCount>,
+    ip: Arc<Mutex<ScopeCount>>,
 }
 
 /// A scope's calls in the current minute and hour, and whether WeCom closed it.
@@ -59,21 +89,39 @@ const IDLE: Duration = Duration::from_secs(25 * 3600);
 impl Counts {
     pub(crate) fn new(max_scopes: u64) -> Self {
         Self {
-            scopes: moka::sync::Cache::builder()
+            corps: moka::sync::Cache::builder()
                 .max_capacity(max_scopes)
                 .time_to_idle(IDLE)
                 .build(),
+            ips: RwLock::new(HashMap::new()),
         }
     }
 
-    fn scope(&self, key: &str) -> Arc<Mutex<ScopeCount>> {
-        // `get` first: no allocation on the hot path once the scope is known.
-        match self.scopes.get(key) {
-            Some(count) => count,
-            None => self
-                .scopes
-                .get_with_by_ref(key, || Arc::new(Mutex::new(ScopeCount::default()))),
-        }
+    /// The entry of corp scope `corp`, made (with its egress scope `ip`) if new.
+    fn entry(&self, corp: &ScopeKey, ip: &ScopeKey) -> Arc<CorpCount> {
+        self.corps.get_with_by_ref(corp, || {
+            Arc::new(CorpCount {
+                corp: Mutex::default(),
+                ip: self.ip(ip),
+            })
+        })
+    }
+
+    fn ip(&self, key: &ScopeKey) -> Arc<Mutex<ScopeCount>> {
+        let known = self
+            .ips
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .cloned();
+        known.unwrap_or_else(|| {
+            self.ips
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(key.clone())
+                .or_default()
+                .clone()
+        })
     }
 
     /// Counts one call in every slot if each has room in its minute and hour (and the first,
@@ -81,16 +129,14 @@ impl Counts {
     /// With `count_only`, counts without checking (the shared store decided).
     pub(crate) fn admit(
         &self,
-        slots: &[Slot<'_>],
+        slots: &Slots,
         now: SystemTime,
         count_only: bool,
     ) -> Result<(), Refused> {
-        let scopes: Vec<_> = slots.iter().map(|slot| self.scope(slot.key)).collect();
-        // Locked in slot order (corp before ip, always), so two checks never deadlock.
-        let mut locked: Vec<_> = scopes
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner))
-            .collect();
+        let entry = self.entry(&slots[0].key, &slots[1].key);
+        // Locked corp before ip, always, so two checks never deadlock.
+        let mut locked =
+            [&entry.corp, &*entry.ip].map(|s| s.lock().unwrap_or_else(PoisonError::into_inner));
         if !count_only {
             let mut refused: Option<Refused> = None;
             let mut refuse = |refusal: Refusal, until: SystemTime| {
@@ -118,7 +164,7 @@ impl Counts {
                 ] {
                     if calls >= limit {
                         let refusal = Refusal::Budget {
-                            scope: slot.scope,
+                            scope: slot.key.scope,
                             window,
                             limit,
                         };
@@ -142,9 +188,14 @@ impl Counts {
     /// day for the rest of the day (WeCom bans for the window that was exceeded, and does not
     /// say which: a ban that outlives the minute shows as 45009 again after it). Answers the
     /// window and its end.
-    pub(crate) fn close(&self, key: &str, now: SystemTime) -> (Window, SystemTime) {
-        let scope = self.scope(key);
-        let mut count = scope.lock().unwrap_or_else(PoisonError::into_inner);
+    pub(crate) fn close(
+        &self,
+        corp: &ScopeKey,
+        ip: &ScopeKey,
+        now: SystemTime,
+    ) -> (Window, SystemTime) {
+        let entry = self.entry(corp, ip);
+        let mut count = entry.corp.lock().unwrap_or_else(PoisonError::into_inner);
         let hour = Window::Hour.index(now);
         count.closes_in_hour = match count.closes_in_hour {
             (index, n) if index == hour => (hour, n.saturating_add(1)),
@@ -175,18 +226,18 @@ impl Counts {
 
     /// Scope `key` was closed elsewhere (another replica saw the 45009) until `until`.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn closed_elsewhere(&self, key: &str, until: SystemTime, window: Window) {
-        let scope = self.scope(key);
-        let mut count = scope.lock().unwrap_or_else(PoisonError::into_inner);
+    pub(crate) fn closed_elsewhere(&self, slots: &Slots, until: SystemTime, window: Window) {
+        let entry = self.entry(&slots[0].key, &slots[1].key);
+        let mut count = entry.corp.lock().unwrap_or_else(PoisonError::into_inner);
         if count.closed.is_none_or(|(at, _)| at < until) {
             count.closed = Some((until, window));
         }
     }
 
     /// Whether scope `key` is closed at `now`: until when, and for which window.
-    pub(crate) fn closed(&self, key: &str, now: SystemTime) -> Option<(SystemTime, Window)> {
-        let count = self.scopes.get(key)?;
-        let count = count.lock().unwrap_or_else(PoisonError::into_inner);
+    pub(crate) fn closed(&self, corp: &ScopeKey, now: SystemTime) -> Option<(SystemTime, Window)> {
+        let entry = self.corps.get(corp)?;
+        let count = entry.corp.lock().unwrap_or_else(PoisonError::into_inner);
         count.closed.filter(|(until, _)| now < *until)
     }
 }
@@ -200,12 +251,31 @@ mod tests {
         UNIX_EPOCH + Duration::from_secs(secs)
     }
 
-    fn slot(key: &str, per_minute: u64, per_hour: u64) -> Slot<'_> {
-        Slot {
-            key,
-            limits: Limits::new(per_minute, per_hour),
-            scope: Scope::Corp,
+    fn key(scope: Scope, id: &str) -> ScopeKey {
+        ScopeKey {
+            scope,
+            id: Arc::from(id),
+            api: Cow::Borrowed("kf/send_msg"),
         }
+    }
+
+    fn slot(scope: Scope, id: &str, per_minute: u64, per_hour: u64) -> Slot {
+        Slot {
+            key: key(scope, id),
+            limits: Limits::new(per_minute, per_hour),
+        }
+    }
+
+    /// A check of corp `id`'s budget alone (its egress never binds).
+    fn one(id: &str, per_minute: u64, per_hour: u64) -> Slots {
+        [
+            slot(Scope::Corp, id, per_minute, per_hour),
+            slot(Scope::Ip, "egress", u64::MAX, u64::MAX),
+        ]
+    }
+
+    fn close(counts: &Counts, id: &str, now: SystemTime) -> (Window, SystemTime) {
+        counts.close(&key(Scope::Corp, id), &key(Scope::Ip, "egress"), now)
     }
 
     #[test]
@@ -213,9 +283,9 @@ mod tests {
         let counts = Counts::new(100);
         let t0 = at(1_700_000_100); // 40 s into a minute
         for _ in 0..3 {
-            counts.admit(&[slot("a", 3, 100)], t0, false).unwrap();
+            counts.admit(&one("a", 3, 100), t0, false).unwrap();
         }
-        let (refusal, until) = counts.admit(&[slot("a", 3, 100)], t0, false).unwrap_err();
+        let (refusal, until) = counts.admit(&one("a", 3, 100), t0, false).unwrap_err();
         assert_eq!(
             refusal,
             Refusal::Budget {
@@ -226,22 +296,24 @@ mod tests {
         );
         assert_eq!(until, at(1_700_000_160));
         // Another scope is not affected; the next minute has room again.
-        counts.admit(&[slot("b", 3, 100)], t0, false).unwrap();
-        counts.admit(&[slot("a", 3, 100)], until, false).unwrap();
+        counts.admit(&one("b", 3, 100), t0, false).unwrap();
+        counts.admit(&one("a", 3, 100), until, false).unwrap();
     }
 
     #[test]
     fn a_refused_check_counts_in_no_slot() {
         let counts = Counts::new(100);
         let t0 = at(1_700_000_100);
-        counts.admit(&[slot("ip", 1, 100)], t0, false).unwrap();
+        let both = |corp: &str| {
+            [
+                slot(Scope::Corp, corp, 1, 100),
+                slot(Scope::Ip, "nat", 1, 100),
+            ]
+        };
+        counts.admit(&both("first"), t0, false).unwrap();
         // The corp has room, the ip has none: neither counts.
-        assert!(
-            counts
-                .admit(&[slot("corp", 1, 100), slot("ip", 1, 100)], t0, false)
-                .is_err()
-        );
-        counts.admit(&[slot("corp", 1, 100)], t0, false).unwrap();
+        assert!(counts.admit(&both("second"), t0, false).is_err());
+        counts.admit(&one("second", 1, 100), t0, false).unwrap();
     }
 
     #[test]
@@ -250,13 +322,13 @@ mod tests {
         let t0 = at(1_699_999_200); // the start of an hour
         for minute in 0..3 {
             let t = t0 + Duration::from_secs(60 * minute);
-            counts.admit(&[slot("a", 2, 5)], t, false).unwrap();
+            counts.admit(&one("a", 2, 5), t, false).unwrap();
             if minute < 2 {
-                counts.admit(&[slot("a", 2, 5)], t, false).unwrap();
+                counts.admit(&one("a", 2, 5), t, false).unwrap();
             }
         }
         let (refusal, until) = counts
-            .admit(&[slot("a", 2, 5)], t0 + Duration::from_secs(600), false)
+            .admit(&one("a", 2, 5), t0 + Duration::from_secs(600), false)
             .unwrap_err();
         assert!(matches!(
             refusal,
@@ -272,16 +344,24 @@ mod tests {
     fn closes_escalate_from_minute_to_hour_to_day() {
         let counts = Counts::new(100);
         let t0 = at(1_699_999_200 + 10);
-        assert_eq!(counts.close("a", t0), (Window::Minute, at(1_699_999_260)));
-        assert!(counts.closed("a", t0 + Duration::from_secs(49)).is_some());
-        assert!(counts.closed("a", at(1_699_999_260)).is_none());
+        assert_eq!(close(&counts, "a", t0), (Window::Minute, at(1_699_999_260)));
+        assert!(
+            counts
+                .closed(&key(Scope::Corp, "a"), t0 + Duration::from_secs(49))
+                .is_some()
+        );
+        assert!(
+            counts
+                .closed(&key(Scope::Corp, "a"), at(1_699_999_260))
+                .is_none()
+        );
         // Banned again right after the minute: the hour it is.
         let t1 = at(1_699_999_261);
-        assert_eq!(counts.close("a", t1), (Window::Hour, at(1_700_002_800)));
+        assert_eq!(close(&counts, "a", t1), (Window::Hour, at(1_700_002_800)));
         // And again in the next hour, twice: the day.
         let t2 = at(1_700_002_801);
-        assert_eq!(counts.close("a", t2).0, Window::Minute);
-        let (window, until) = counts.close("a", t2 + Duration::from_secs(61));
+        assert_eq!(close(&counts, "a", t2).0, Window::Minute);
+        let (window, until) = close(&counts, "a", t2 + Duration::from_secs(61));
         assert_eq!(window, Window::Day);
         assert_eq!(until, Window::Day.end(t2));
     }

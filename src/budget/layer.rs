@@ -40,12 +40,12 @@ impl Middleware for BudgetLayer {
             .map(|info| info.endpoint.clone())
             .unwrap_or_default();
         let corp_id = ext.get::<CallCredential>().map_or_else(
-            || self.credential.corp_id().to_owned(),
-            |c| c.0.corp_id().to_owned(),
+            || self.credential.shared_corp_id(),
+            |c| c.0.shared_corp_id(),
         );
         let admission = self
             .budgets
-            .admit(&corp_id, &endpoint)
+            .admit(corp_id.clone(), endpoint.clone())
             .await
             .map_err(|e| reqwest_middleware::Error::Middleware(SdkFailure(e).into()))?;
         let response = next.run(req, ext).await;
@@ -57,7 +57,7 @@ impl Middleware for BudgetLayer {
                 .and_then(Classified::errcode)
                 == Some(API_FREQUENCY_LIMIT)
         {
-            self.budgets.closed_by_wecom(&corp_id, &endpoint).await;
+            self.budgets.closed_by_wecom(corp_id, endpoint).await;
         }
         response
     }

@@ -39,6 +39,7 @@ pub(crate) mod layer;
 #[cfg(feature = "redis")]
 mod redis_store;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -49,7 +50,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::telemetry;
-use counts::{Counts, Refused, Slot};
+use counts::{Counts, Refused, ScopeKey, Slot, Slots};
 
 pub use crate::rate_limit::{Refusal, Scope, Window};
 #[cfg(feature = "redis")]
@@ -146,11 +147,11 @@ struct Inner {
     corp: Limits,
     ip: Limits,
     apis: HashMap<String, ApiBudget>,
-    egress: String,
+    egress: Arc<str>,
     max_wait: Duration,
     clock: Arc<dyn Clock>,
     counts: Counts,
-    in_flight: moka::sync::Cache<String, Arc<Semaphore>>,
+    in_flight: moka::sync::Cache<ScopeKey, Arc<Semaphore>>,
     #[cfg(feature = "redis")]
     shared: Option<RedisBudgetStore>,
     fallback_share: f64,
@@ -194,36 +195,54 @@ impl RateBudgets {
 
     /// The budget of `scope` for `endpoint` (a path like `kf/send_msg`).
     pub fn limits(&self, scope: Scope, endpoint: &str) -> Limits {
-        let api = self.inner.apis.get(api_name(endpoint));
+        let api = self.inner.apis.get(api_str(endpoint));
         match scope {
             Scope::Corp => api.and_then(|a| a.corp).unwrap_or(self.inner.corp),
             Scope::Ip => api.and_then(|a| a.ip).unwrap_or(self.inner.ip),
         }
     }
 
-    /// Waits for room for one call of `endpoint` for `corp_id`, counts it, and lets it go;
-    /// or refuses it ([`Error::RateLimited`]) if the room would not come within the maximum
+    /// Waits for room for one call of `path` for `corp_id`, counts it, and lets it go; or
+    /// refuses it ([`Error::RateLimited`]) if the room would not come within the maximum
     /// wait. Nothing is sent before this returns.
-    pub(crate) async fn admit(&self, corp_id: &str, path: &str) -> Result<Admission> {
+    pub(crate) async fn admit(
+        &self,
+        corp_id: Arc<str>,
+        path: Cow<'static, str>,
+    ) -> Result<Admission> {
         let inner = &self.inner;
-        let endpoint = api_name(path);
+        let api = api_name(path);
+        let own = if inner.apis.is_empty() {
+            None
+        } else {
+            inner.apis.get(&*api)
+        };
         let started = inner.clock.now();
         let deadline = started + inner.max_wait;
-        let in_flight = self.in_flight(corp_id, endpoint).await?;
-        let corp_key = scope_key(Scope::Corp, corp_id, endpoint);
-        let ip_key = scope_key(Scope::Ip, &inner.egress, endpoint);
-        let slots = [
+        let corp = ScopeKey {
+            scope: Scope::Corp,
+            id: corp_id,
+            api: api.clone(),
+        };
+        let in_flight = match own.and_then(|a| a.concurrency) {
+            Some(cap) => Some(self.in_flight(&corp, cap).await?),
+            None => None,
+        };
+        let slots: Slots = [
             Slot {
-                key: &corp_key,
-                limits: self.limits(Scope::Corp, endpoint),
-                scope: Scope::Corp,
+                limits: own.and_then(|a| a.corp).unwrap_or(inner.corp),
+                key: corp,
             },
             Slot {
-                key: &ip_key,
-                limits: self.limits(Scope::Ip, endpoint),
-                scope: Scope::Ip,
+                limits: own.and_then(|a| a.ip).unwrap_or(inner.ip),
+                key: ScopeKey {
+                    scope: Scope::Ip,
+                    id: inner.egress.clone(),
+                    api,
+                },
             },
         ];
+        let endpoint = &*slots[0].key.api;
         let mut waited = false;
         loop {
             let now = inner.clock.now();
@@ -260,14 +279,10 @@ impl RateBudgets {
     }
 
     /// One check at `now`: the shared store's, or this process's counts on its own.
-    async fn try_admit(
-        &self,
-        slots: &[Slot<'_>; 2],
-        now: SystemTime,
-    ) -> std::result::Result<(), Refused> {
+    async fn try_admit(&self, slots: &Slots, now: SystemTime) -> std::result::Result<(), Refused> {
         let inner = &self.inner;
         // A scope closed here is refused without a round trip.
-        if let Some((until, window)) = inner.counts.closed(slots[0].key, now) {
+        if let Some((until, window)) = inner.counts.closed(&slots[0].key, now) {
             return Err((Refusal::Closed { window }, until));
         }
         #[cfg(feature = "redis")]
@@ -282,7 +297,7 @@ impl RateBudgets {
                             tracing::info!(store = ?shared, "rate budget store answers again: budgets shared again");
                         }
                         if let Err((Refusal::Closed { window }, until)) = &verdict {
-                            inner.counts.closed_elsewhere(slots[0].key, *until, *window);
+                            inner.counts.closed_elsewhere(slots, *until, *window);
                         }
                         if verdict.is_ok() {
                             // Kept locally too: the share to hold to if the store fails.
@@ -304,9 +319,8 @@ impl RateBudgets {
             }
             telemetry::budget_store_fallback();
             let shares = slots.each_ref().map(|s| Slot {
-                key: s.key,
+                key: s.key.clone(),
                 limits: s.limits.share(inner.fallback_share),
-                scope: s.scope,
             });
             return inner.counts.admit(&shares, now, false);
         }
@@ -321,21 +335,14 @@ impl RateBudgets {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// A place under `endpoint`'s concurrency cap, if it has one: waits up to the maximum
-    /// wait (real time: the room comes when a call in flight ends).
-    async fn in_flight(
-        &self,
-        corp_id: &str,
-        endpoint: &str,
-    ) -> Result<Option<OwnedSemaphorePermit>> {
-        let Some(cap) = self.inner.apis.get(endpoint).and_then(|a| a.concurrency) else {
-            return Ok(None);
-        };
-        let key = scope_key(Scope::Corp, corp_id, endpoint);
+    /// A place under the concurrency cap `cap` of scope `corp`: waits up to the maximum wait
+    /// (real time: the room comes when a call in flight ends).
+    async fn in_flight(&self, corp: &ScopeKey, cap: u32) -> Result<OwnedSemaphorePermit> {
         let semaphore = self
             .inner
             .in_flight
-            .get_with_by_ref(&key, || Arc::new(Semaphore::new(cap as usize)));
+            .get_with_by_ref(corp, || Arc::new(Semaphore::new(cap as usize)));
+        let endpoint = &*corp.api;
         let refused = || {
             telemetry::budget_refused(endpoint, Scope::Corp.as_str(), "concurrency");
             Error::RateLimited {
@@ -345,7 +352,7 @@ impl RateBudgets {
             }
         };
         if let Ok(permit) = semaphore.clone().try_acquire_owned() {
-            return Ok(Some(permit));
+            return Ok(permit);
         }
         if self.inner.max_wait.is_zero() {
             return Err(refused());
@@ -354,7 +361,7 @@ impl RateBudgets {
         match tokio::time::timeout(self.inner.max_wait, semaphore.acquire_owned()).await {
             Ok(Ok(permit)) => {
                 telemetry::budget_wait(endpoint, Scope::Corp.as_str(), started.elapsed());
-                Ok(Some(permit))
+                Ok(permit)
             }
             _ => Err(refused()),
         }
@@ -362,14 +369,24 @@ impl RateBudgets {
 
     /// WeCom answered 45009 for `endpoint` of `corp_id`: the scope closes here, and in the
     /// shared store for every replica.
-    pub(crate) async fn closed_by_wecom(&self, corp_id: &str, path: &str) {
+    pub(crate) async fn closed_by_wecom(&self, corp_id: Arc<str>, path: Cow<'static, str>) {
         let inner = &self.inner;
-        let endpoint = api_name(path);
         let now = inner.clock.now();
-        let key = scope_key(Scope::Corp, corp_id, endpoint);
-        let (window, until) = inner.counts.close(&key, now);
-        telemetry::scope_closed(endpoint, window.as_str());
-        tracing::warn!(endpoint, corp_id, %window, "WeCom answered 45009: the scope is closed for the rest of the {window}");
+        let api = api_name(path);
+        let ip = ScopeKey {
+            scope: Scope::Ip,
+            id: inner.egress.clone(),
+            api: api.clone(),
+        };
+        let key = ScopeKey {
+            scope: Scope::Corp,
+            id: corp_id,
+            api,
+        };
+        let (window, until) = inner.counts.close(&key, &ip, now);
+        telemetry::scope_closed(&key.api, window.as_str());
+        tracing::warn!(endpoint = %key.api, corp_id = %key.id, %window,
+            "WeCom answered 45009: the scope is closed for the rest of the {window}");
         #[cfg(feature = "redis")]
         if let Some(shared) = &inner.shared
             && let Err(error) = shared.close(&key, now, until, window).await
@@ -383,14 +400,17 @@ impl RateBudgets {
 
 /// The API an endpoint path names, as WeCom's limits and the budgets name it: `kf/send_msg`
 /// for `/cgi-bin/kf/send_msg` (either spelling is accepted).
-fn api_name(path: &str) -> &str {
+fn api_str(path: &str) -> &str {
     let path = path.trim_start_matches('/');
     path.strip_prefix("cgi-bin/").unwrap_or(path)
 }
 
-/// The counts' key of a scope: kind, id (corp id or egress label) and API.
-fn scope_key(scope: Scope, id: &str, endpoint: &str) -> String {
-    format!("{}:{id}:{endpoint}", scope.as_str())
+/// [`api_str`], still static for the SDK's own endpoints (no copy per call).
+fn api_name(path: Cow<'static, str>) -> Cow<'static, str> {
+    match path {
+        Cow::Borrowed(path) => Cow::Borrowed(api_str(path)),
+        Cow::Owned(path) => Cow::Owned(api_str(&path).to_owned()),
+    }
 }
 
 fn refusal_scope(refusal: &Refusal) -> &'static str {
@@ -462,7 +482,7 @@ impl RateBudgetsBuilder {
     /// `endpoint`'s own budget (a path like `kf/sync_msg`), where it differs.
     pub fn api(mut self, endpoint: impl Into<String>, budget: ApiBudget) -> Self {
         let endpoint = endpoint.into();
-        self.apis.insert(api_name(&endpoint).to_owned(), budget);
+        self.apis.insert(api_str(&endpoint).to_owned(), budget);
         self
     }
 
@@ -519,7 +539,7 @@ impl RateBudgetsBuilder {
                 corp: self.corp,
                 ip: self.ip,
                 apis: self.apis,
-                egress: self.egress,
+                egress: Arc::from(self.egress),
                 max_wait: self.max_wait,
                 clock: self.clock,
                 counts: Counts::new(self.max_scopes),

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use redis::Script;
 
-use super::counts::{Refused, Slot};
+use super::counts::{Refused, ScopeKey, Slots};
 use crate::clock::unix_millis;
 use crate::error::Result;
 use crate::rate_limit::{Refusal, Window};
@@ -132,19 +132,19 @@ impl RedisBudgetStore {
         self
     }
 
-    fn closed_key(&self, corp_key: &str) -> String {
-        format!("{}closed:{corp_key}", self.prefix)
+    fn closed_key(&self, corp: &ScopeKey) -> String {
+        format!("{}closed:{}:{}", self.prefix, corp.id, corp.api)
     }
 
     /// One check for `slots` at `now`, counted in Redis if every slot has room. `Err` is the
     /// store's failure (the caller falls back); `Ok(Err)` a refusal.
     pub(crate) async fn admit(
         &self,
-        slots: &[Slot<'_>; 2],
+        slots: &Slots,
         now: SystemTime,
     ) -> std::result::Result<std::result::Result<(), Refused>, String> {
         let windows = [Window::Minute, Window::Hour];
-        let mut invocation = self.admit.key(self.closed_key(slots[0].key));
+        let mut invocation = self.admit.key(self.closed_key(&slots[0].key));
         let mut limits = Vec::with_capacity(4);
         let mut expiries = Vec::with_capacity(4);
         let mut which = Vec::with_capacity(4);
@@ -163,7 +163,7 @@ impl RedisBudgetStore {
                 });
                 let left = window.end(now).duration_since(now).unwrap_or_default() + SLACK;
                 expiries.push(u64::try_from(left.as_millis()).unwrap_or(u64::MAX));
-                which.push((slot.scope, window));
+                which.push((slot.key.scope, window));
             }
         }
         invocation.arg(unix_millis(now));
@@ -227,14 +227,14 @@ impl RedisBudgetStore {
     /// Closes the scope of `corp_key` until `until` for every replica.
     pub(crate) async fn close(
         &self,
-        corp_key: &str,
+        corp: &ScopeKey,
         now: SystemTime,
         until: SystemTime,
         window: Window,
     ) -> std::result::Result<(), String> {
         let until_ms = unix_millis(until);
         let left = until.duration_since(now).unwrap_or_default() + SLACK;
-        let mut invocation = self.close.key(self.closed_key(corp_key));
+        let mut invocation = self.close.key(self.closed_key(corp));
         invocation
             .arg(until_ms)
             .arg(format!("{until_ms}:{}", window.as_str()))

@@ -120,6 +120,11 @@ impl Credential {
         &self.0.key.corp_id
     }
 
+    /// The corp id, shared (a key for per-corp state that costs no copy of it).
+    pub(crate) fn shared_corp_id(&self) -> Arc<str> {
+        self.0.key.corp_id.clone()
+    }
+
     /// The API base, always ending in `/`.
     pub fn api_base(&self) -> &Url {
         &self.0.api_base
