@@ -9,6 +9,7 @@ use crate::error::{ApiError, Error, Result, TransportError, TransportErrorKind};
 use crate::middleware::{CallInfo, Classified, SdkFailure, TransportFailure};
 use crate::redact::{Secrets, cap, excerpt};
 use crate::replay::{self, Body};
+use crate::telemetry;
 
 /// Whether what happened leaves the call's outcome unknown.
 fn outcome_unknown_after(info: &CallInfo, happened: replay::Happened) -> bool {
@@ -33,8 +34,11 @@ pub(crate) async fn send<T: DeserializeOwned>(
     request: reqwest_middleware::RequestBuilder,
     info: CallInfo,
 ) -> Result<T> {
+    let timer = telemetry::Timer::start();
     let sent = request.with_extension(info.clone()).send().await;
-    finish(sent, &info).await
+    let result = finish(sent, &info).await;
+    telemetry::call_finished(telemetry::endpoint(&info.endpoint), timer, &result);
+    result
 }
 
 /// Sends `request` through the stack and returns the answer as received (headers and body),
@@ -43,8 +47,11 @@ pub(crate) async fn send_raw(
     request: reqwest_middleware::RequestBuilder,
     info: CallInfo,
 ) -> Result<RawAnswer> {
+    let timer = telemetry::Timer::start();
     let sent = request.with_extension(info.clone()).send().await;
-    checked(sent, &info).await
+    let result = checked(sent, &info).await;
+    telemetry::call_finished(telemetry::endpoint(&info.endpoint), timer, &result);
+    result
 }
 
 /// A successful answer, before decoding.

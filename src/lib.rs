@@ -15,6 +15,8 @@
 //!
 //! Without a corp at hand, the `simulator` feature adds `simulator::Simulator`: a local WeCom
 //! with the documented rules, scriptable faults and exact counters, for demos and tests.
+//! The `metrics` feature counts and times what the SDK decides (calls, retries, token replays
+//! and fetches, sync lag) through the `metrics` facade, for the exporter the application installs.
 //!
 //! ```no_run
 //! use wecom_kf::{Client, Error};

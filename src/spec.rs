@@ -259,7 +259,7 @@ pub(crate) const MEDIA_GET: Endpoint = Endpoint {
 };
 
 /// Every endpoint the SDK types, `gettoken` first.
-#[cfg(test)]
+#[cfg(any(test, feature = "metrics"))]
 pub(crate) const ALL: &[Endpoint] = &[
     GETTOKEN,
     GET_PROVIDER_TOKEN,

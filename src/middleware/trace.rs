@@ -21,7 +21,7 @@ pub(crate) struct AttemptSpan;
 impl ReqwestOtelSpanBackend for AttemptSpan {
     fn on_request_start(req: &Request, ext: &mut Extensions) -> Span {
         let endpoint = ext.get::<CallInfo>().map_or("", |i| &i.endpoint);
-        tracing::debug_span!(
+        let span = tracing::debug_span!(
             "wecom_attempt",
             endpoint,
             method = %req.method(),
@@ -31,7 +31,9 @@ impl ReqwestOtelSpanBackend for AttemptSpan {
             errcode = Empty,
             retry = Empty,
             error = Empty,
-        )
+        );
+        crate::telemetry::attempt(crate::telemetry::endpoint(endpoint), ext);
+        span
     }
 
     fn on_request_end(

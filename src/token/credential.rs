@@ -10,6 +10,7 @@ use url::Url;
 use super::store::StoreKey;
 use crate::error::{Error, Result};
 use crate::hex::hex;
+use crate::spec::TokenKind;
 
 /// The default WeCom API base.
 pub const DEFAULT_API_BASE: &str = "https://qyapi.weixin.qq.com/";
@@ -33,6 +34,8 @@ struct CredentialInner {
     /// Shared by the credentials built on one parsed base (a provider's tenants).
     api_base: Arc<Url>,
     key: CacheKey,
+    /// Which kind of token it is the key of (a metrics label).
+    kind: TokenKind,
 }
 
 /// The token cache key: the corp id and a fingerprint of (API base, corp id, secret).
@@ -108,6 +111,7 @@ impl Credential {
                 corp_id: corp_id.into(),
                 fingerprint,
             },
+            kind: kind_of_scope(scope),
         })))
     }
 
@@ -141,6 +145,12 @@ impl Credential {
         &self.0.key
     }
 
+    /// The kind of token this credential obtains: a corp's (its own app's, or an authorised
+    /// corp's under a suite), a suite's, or the provider's.
+    pub(crate) fn kind(&self) -> TokenKind {
+        self.0.kind
+    }
+
     /// Where a [`TokenStore`](crate::token::TokenStore) keeps this credential's token.
     pub fn store_key(&self) -> StoreKey {
         StoreKey::new(self.corp_id(), self.fingerprint())
@@ -168,6 +178,16 @@ impl fmt::Debug for Credential {
             .field("fingerprint", &self.fingerprint())
             .field("api_base", &crate::endpoint::shown_url(&self.0.api_base))
             .finish()
+    }
+}
+
+/// The scopes [`Credential::scoped`] is given: `""` (a corp's app), `suite`, `provider`,
+/// `suite:{suite_id}` (an authorised corp).
+fn kind_of_scope(scope: &str) -> TokenKind {
+    match scope {
+        "suite" => TokenKind::Suite,
+        "provider" => TokenKind::Provider,
+        _ => TokenKind::Corp,
     }
 }
 
@@ -213,6 +233,16 @@ fn fingerprint(scope: &str, api_base: &str, corp_id: &str, secret: &str) -> [u8;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_scope_names_the_kind_of_token() {
+        let base = DEFAULT_API_BASE;
+        let kind = |scope| Credential::scoped(scope, "ww1", "s", base).unwrap().kind();
+        assert_eq!(Credential::new("ww1", "s").unwrap().kind(), TokenKind::Corp);
+        assert_eq!(kind("suite"), TokenKind::Suite);
+        assert_eq!(kind("provider"), TokenKind::Provider);
+        assert_eq!(kind("suite:ww_suite"), TokenKind::Corp);
+    }
 
     #[test]
     fn keys_differ_by_secret_and_base() {

@@ -32,6 +32,10 @@ impl TokenLayer {
     }
 }
 
+fn endpoint_of(ext: &Extensions) -> &str {
+    ext.get::<CallInfo>().map_or("", |info| &info.endpoint)
+}
+
 fn token_failure(error: Error) -> reqwest_middleware::Error {
     reqwest_middleware::Error::Middleware(SdkFailure(error).into())
 }
@@ -66,6 +70,11 @@ impl Middleware for TokenLayer {
             .token(&credential)
             .await
             .map_err(token_failure)?;
+        crate::telemetry::token_used(
+            credential.kind(),
+            token.obtained_at(),
+            self.provider.clock(),
+        );
         // Kept unsent for the one replay; bodies here are always in memory, so this is cheap.
         let replay = req.try_clone();
         with_token(&mut req, ext, &token);
@@ -82,6 +91,7 @@ impl Middleware for TokenLayer {
         let fresh = Box::pin(self.provider.refresh_rejected(&credential, &token))
             .await
             .map_err(token_failure)?;
+        crate::telemetry::token_replay(crate::telemetry::endpoint(endpoint_of(ext)));
         with_token(&mut again, ext, &fresh);
         next.run(again, ext).await
     }

@@ -83,6 +83,7 @@ impl SharedLevel {
             // only if the store still holds the refused token.
             if let Err(down) = self.store.invalidate_if(&key, refused.as_str()).await {
                 self.note(Err(down));
+                crate::telemetry::token_store_fallback();
                 return fetch().await;
             }
         }
@@ -108,10 +109,12 @@ impl SharedLevel {
                 Ok(None) => {
                     tracing::warn!(credential = ?credential.key(),
                         "no token appeared in the store while another process held the lease; fetching it here");
+                    crate::telemetry::token_store_fallback();
                     return fetch().await;
                 }
                 Err(down) => {
                     self.note(Err(down));
+                    crate::telemetry::token_store_fallback();
                     return fetch().await;
                 }
             }

@@ -342,7 +342,10 @@ impl TokenProvider {
         predecessor: Predecessor<'_>,
     ) -> Result<AccessToken> {
         self.inner.fetches.fetch_add(1, Ordering::Relaxed);
-        let fetched = match self.inner.source.fetch(credential).await {
+        let timer = crate::telemetry::Timer::start();
+        let fetched = self.inner.source.fetch(credential).await;
+        crate::telemetry::token_fetched(credential.kind(), timer, fetched.is_ok());
+        let fetched = match fetched {
             Ok(fetched) => fetched,
             Err(error) => {
                 let now = self.inner.clock.now();

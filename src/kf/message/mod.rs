@@ -130,7 +130,12 @@ impl<'a> MessageApi<'a> {
     ///
     /// **Read** (the same cursor gives the same page): retried after transient failures.
     pub async fn sync(self, request: SyncMessages) -> Result<SyncMessagesResponse> {
-        self.client.execute(request).await
+        // Cloned for the metrics alone (a no-op without the feature).
+        let asked = crate::telemetry::SyncLabel::of(request.open_kfid());
+        let page = self.client.execute(request).await?;
+        let sent = page.msg_list.iter().map(|m| m.send_time);
+        crate::telemetry::synced(asked, sent, || self.client.now());
+        Ok(page)
     }
 
     /// Every message after the saved cursor of `open_kfid`, page by page until `has_more` is

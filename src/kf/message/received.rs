@@ -81,6 +81,11 @@ impl fmt::Debug for SyncMessages {
 }
 
 impl SyncMessages {
+    /// The account whose messages are asked for.
+    pub fn open_kfid(&self) -> &str {
+        &self.open_kfid
+    }
+
     /// The messages of account `open_kfid`, from the earliest of the last 3 days.
     pub fn new(open_kfid: impl Into<String>) -> Self {
         Self {
