@@ -1,4 +1,4 @@
-//! The SDK's metrics in Prometheus: `cargo run --example metrics`.
+//! The SDK's metrics in Prometheus: `cargo run --example metrics --features metrics`.
 //!
 //! It installs `metrics-exporter-prometheus` as the global recorder, runs a short flow on the
 //! embedded WeCom simulator (accounts added, listed and deleted; a message pulled; an expired
