@@ -52,6 +52,8 @@ impl Clock for SystemClock {
 #[derive(Debug, Clone)]
 pub struct ManualClock {
     now: Arc<watch::Sender<SystemTime>>,
+    /// How many [`Clock::sleep_until`]s are waiting on it.
+    sleepers: Arc<watch::Sender<usize>>,
 }
 
 impl ManualClock {
@@ -64,7 +66,16 @@ impl ManualClock {
     pub fn at(time: SystemTime) -> Self {
         Self {
             now: Arc::new(watch::Sender::new(time)),
+            sleepers: Arc::new(watch::Sender::new(0)),
         }
+    }
+
+    /// Returns once at least `n` callers wait on this clock ([`Clock::sleep_until`] with a
+    /// deadline not reached yet): a test moves the clock after the waiter it means to wake
+    /// is waiting, not before it got there.
+    pub async fn sleepers(&self, n: usize) {
+        let mut count = self.sleepers.subscribe();
+        let _ = count.wait_for(|k| *k >= n).await;
     }
 
     /// Moves the clock forward by `by`.
@@ -91,11 +102,26 @@ impl Clock for ManualClock {
 
     fn sleep_until(&self, deadline: SystemTime) -> BoxFuture<'static, ()> {
         let mut moves = self.now.subscribe();
+        let sleepers = self.sleepers.clone();
         Box::pin(async move {
+            if *moves.borrow_and_update() >= deadline {
+                return;
+            }
+            sleepers.send_modify(|n| *n += 1);
+            let _awake = Awake(&sleepers);
             // The sender lives as long as any clone of the clock; if all are gone, nothing can
             // move it any more, and the sleeper is let go rather than left hanging.
             let _ = moves.wait_for(|now| *now >= deadline).await;
         })
+    }
+}
+
+/// Counts a sleeper out however its wait ends (woken, or dropped).
+struct Awake<'a>(&'a watch::Sender<usize>);
+
+impl Drop for Awake<'_> {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
     }
 }
 

@@ -109,7 +109,11 @@ async fn a_call_over_the_budget_waits_for_the_next_minute_when_allowed_to() {
         let client = client.clone();
         async move { list(&client).await }
     });
-    // Wakes when the manual clock reaches the next minute, not after real time.
+    // It waits (nothing sent), and wakes when the manual clock reaches the next minute, not
+    // after real time.
+    clock.sleepers(1).await;
+    assert_eq!(sim.counters().calls(LIST), 2);
+    assert!(!waiting.is_finished());
     clock.advance(Duration::from_secs(60));
     waiting.await.unwrap().unwrap();
     assert_eq!(sim.counters().calls(LIST), 3);

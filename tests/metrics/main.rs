@@ -154,6 +154,35 @@ async fn the_metrics_of_a_run_match_the_simulator_exactly_and_carry_no_secret() 
     assert!(matches!(refused, Error::RateLimited { .. }), "{refused:?}");
     let token = limited.access_token().await.unwrap();
     ran.secrets.push(token.as_str().to_owned());
+    // And one whose budget of one call a minute makes its second list wait for the next
+    // minute (40 s on its clock), which the test moves there.
+    let clock = ManualClock::at(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    let patient = sim
+        .client_builder()
+        .rate_budgets(
+            RateBudgets::builder()
+                .corp(1, 100)
+                .clock(clock.clone())
+                .max_wait(Duration::from_secs(60))
+                .build(),
+        )
+        .build()
+        .unwrap();
+    patient
+        .kf()
+        .account()
+        .list(ListAccounts::new())
+        .await
+        .unwrap();
+    let waiting = tokio::spawn({
+        let patient = patient.clone();
+        async move { patient.kf().account().list(ListAccounts::new()).await }
+    });
+    clock.sleepers(1).await;
+    clock.advance(Duration::from_secs(40));
+    waiting.await.unwrap().unwrap();
+    let token = patient.access_token().await.unwrap();
+    ran.secrets.push(token.as_str().to_owned());
     let counters = &sim.counters();
     let (addr, server) = example::serve(handle).await.unwrap();
     let text = reqwest::get(format!("http://{addr}/metrics"))
@@ -193,8 +222,8 @@ async fn the_metrics_of_a_run_match_the_simulator_exactly_and_carry_no_secret() 
     );
 
     // Tokens: one at the start, one after the server expired it, one for the client whose
-    // store is down, one for the client with budgets.
-    assert_eq!(counters.gettoken_calls(), 4, "{context}");
+    // store is down, one for each client with budgets.
+    assert_eq!(counters.gettoken_calls(), 5, "{context}");
     assert_eq!(
         m.sum(
             "wecom_kf_token_fetches_total",
@@ -202,13 +231,13 @@ async fn the_metrics_of_a_run_match_the_simulator_exactly_and_carry_no_secret() 
         ),
         counters.gettoken_calls()
     );
-    assert_eq!(m.sum("wecom_kf_token_fetches_total", &[]), 4);
+    assert_eq!(m.sum("wecom_kf_token_fetches_total", &[]), 5);
     assert_eq!(
         m.sum(
             "wecom_kf_token_fetch_duration_seconds_count",
             &[("kind", "corp")]
         ),
-        4
+        5
     );
     // Every attempt that carries a token picks one (the replay uses the refreshed one).
     let with_token: u64 = [ADD, LIST, DEL, SYNC, "other"]
@@ -234,12 +263,13 @@ async fn the_metrics_of_a_run_match_the_simulator_exactly_and_carry_no_secret() 
             &[("endpoint", endpoint), ("outcome", outcome)],
         )
     };
-    assert_eq!(calls(LIST, "ok"), 5, "{context}");
+    // 5 in the demo and the down-store client's, 2 by the patient client.
+    assert_eq!(calls(LIST, "ok"), 7, "{context}");
     // 45009 twice (the demo's, the budgeted client's) and the budget's refusal.
     assert_eq!(calls(LIST, "rate_limited"), 3);
     assert_eq!(calls(LIST, "errcode"), 1);
-    assert_eq!(m.at("wecom_kf_calls_total", LIST), 9);
-    assert_eq!(m.at("wecom_kf_call_duration_seconds_count", LIST), 9);
+    assert_eq!(m.at("wecom_kf_calls_total", LIST), 11);
+    assert_eq!(m.at("wecom_kf_call_duration_seconds_count", LIST), 11);
     assert_eq!(
         calls(LIST, "ok"),
         counters.effects("kf/account/list"),
@@ -287,7 +317,16 @@ async fn the_metrics_of_a_run_match_the_simulator_exactly_and_carry_no_secret() 
         1
     );
     assert_eq!(m.sum("wecom_kf_budget_refusals_total", &[]), 1);
-    assert_eq!(m.sum("wecom_kf_budget_waits_total", &[]), 0);
+    // The patient client's second list waited once, 40 s by its budgets' clock.
+    assert_eq!(
+        m.sum(
+            "wecom_kf_budget_waits_total",
+            &[("endpoint", LIST), ("scope", "corp")]
+        ),
+        1
+    );
+    assert_eq!(m.sum("wecom_kf_budget_waits_total", &[]), 1);
+    assert_eq!(m.sum("wecom_kf_budget_wait_seconds_sum", &[]), 40);
 
     // The bot's side: two messages pulled for the account, and how late the newest was.
     let kf = [("open_kfid", ran.open_kfid.as_str())];
