@@ -255,7 +255,7 @@ mod tests {
         ScopeKey {
             scope,
             id: Arc::from(id),
-            api: Cow::Borrowed("kf/send_msg"),
+            api: Cow::Borrowed("some-api"),
         }
     }
 
