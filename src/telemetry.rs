@@ -192,11 +192,12 @@ mod on {
             let path = path.trim_start_matches(['/', '\\']);
             path.strip_prefix("cgi-bin/").unwrap_or(path)
         }
-        let wanted = bare(path);
-        spec::ALL
-            .iter()
-            .find(|e| bare(e.path) == wanted)
-            .map_or("other", |e| e.path)
+        // Built once: a lookup per call and per attempt, instead of a scan of the table.
+        static LABELS: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static str>> =
+            std::sync::OnceLock::new();
+        let labels =
+            LABELS.get_or_init(|| spec::ALL.iter().map(|e| (bare(e.path), e.path)).collect());
+        labels.get(bare(path)).copied().unwrap_or("other")
     }
 
     /// An errcode as a label: one the SDK names in [`errcode`], else `other` (a hostile server
