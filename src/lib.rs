@@ -13,6 +13,10 @@
 //! - **Secrets never leak:** the corp secret and tokens are absent from every `Debug`,
 //!   `Display` and error message.
 //!
+//! A service provider runs kf for the corps that authorised its suite through
+//! [`provider::Provider`]; [`budget::RateBudgets`] keeps a client, or a fleet, under WeCom's
+//! frequency limits; the `metrics` feature reports every decision through the `metrics` facade.
+//!
 //! Without a corp at hand, the `simulator` feature adds `simulator::Simulator`: a local WeCom
 //! with the documented rules, scriptable faults and exact counters, for demos and tests.
 //! The `metrics` feature counts and times what the SDK decides (calls, retries, token replays
