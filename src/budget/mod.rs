@@ -244,7 +244,8 @@ impl RateBudgets {
             },
         ];
         let endpoint = &*slots[0].key.api;
-        let mut waited = false;
+        // The scope the call last waited for, if it waited.
+        let mut waited = None;
         loop {
             let now = inner.clock.now();
             let Err((refusal, frees_at)) = self.try_admit(&slots, now).await else {
@@ -263,16 +264,16 @@ impl RateBudgets {
                 });
             }
             tracing::debug!(endpoint, %refusal, "waiting for room in a rate budget");
-            waited = true;
+            waited = Some(refusal_scope(&refusal));
             inner.clock.sleep_until(frees_at).await;
         }
-        if waited {
+        if let Some(scope) = waited {
             let took = inner
                 .clock
                 .now()
                 .duration_since(started)
                 .unwrap_or_default();
-            telemetry::budget_wait(endpoint, Scope::Corp.as_str(), took);
+            telemetry::budget_wait(endpoint, scope, took);
         }
         Ok(Admission {
             _in_flight: in_flight,
