@@ -48,9 +48,12 @@ pub fn install_prometheus() -> DemoResult<PrometheusHandle> {
     let buckets = [
         0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0, 600.0, 3600.0, 7200.0,
     ];
-    Ok(PrometheusBuilder::new()
+    let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)?
-        .install_recorder()?)
+        .install_recorder()?;
+    // The help text and unit of every series, for the scrape's `# HELP` lines.
+    wecom_kf::describe_metrics();
+    Ok(handle)
 }
 
 /// Serves `GET /metrics` (the handle's rendering) on a free port of 127.0.0.1.

@@ -77,4 +77,6 @@ struct ReadmeDoctests;
 pub use client::{Client, ClientBuilder};
 pub use error::{ApiError, Error, Result, TransportError, TransportErrorKind};
 pub use middleware::RetryConfig;
+#[cfg(feature = "metrics")]
+pub use telemetry::describe_metrics;
 pub use token::{AccessToken, TokenProvider};

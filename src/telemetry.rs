@@ -166,6 +166,96 @@ pub(crate) fn budget_store_fallback() {
     on::budget_store_fallback();
 }
 
+/// Describes every `wecom_kf_*` series to the installed recorder: its help text and unit
+/// (Prometheus prints them as `# HELP` lines). Call it once, after installing the recorder;
+/// the series are recorded whether or not it was called. Feature `metrics`.
+///
+/// ```ignore
+/// let handle = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+/// wecom_kf::describe_metrics();
+/// ```
+#[cfg(feature = "metrics")]
+pub fn describe_metrics() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "wecom_kf_calls_total",
+        "Calls as the caller sees them, by outcome (retries and the token replay included in one)."
+    );
+    describe_histogram!(
+        "wecom_kf_call_duration_seconds",
+        Unit::Seconds,
+        "The whole call, its retries and backoff included."
+    );
+    describe_counter!(
+        "wecom_kf_errcodes_total",
+        "Calls that ended with a non-zero errcode (the codes the SDK names, else other)."
+    );
+    describe_counter!(
+        "wecom_kf_outcome_unknown_total",
+        "Calls that may or may not have taken effect (not replayed)."
+    );
+    describe_counter!(
+        "wecom_kf_attempts_total",
+        "Attempts the retry layer made: the first and each retry."
+    );
+    describe_counter!(
+        "wecom_kf_retries_total",
+        "Retries: attempts after the first."
+    );
+    describe_counter!(
+        "wecom_kf_token_replays_total",
+        "Calls replayed once with a refreshed token after WeCom refused theirs."
+    );
+    describe_counter!(
+        "wecom_kf_token_fetches_total",
+        "Tokens asked of their source, by kind and result."
+    );
+    describe_histogram!(
+        "wecom_kf_token_fetch_duration_seconds",
+        Unit::Seconds,
+        "How long each token fetch took."
+    );
+    describe_histogram!(
+        "wecom_kf_token_age_seconds",
+        Unit::Seconds,
+        "The age of the token each attempt carries."
+    );
+    describe_counter!(
+        "wecom_kf_token_store_fallbacks_total",
+        "A shared token store failed (or stayed empty under another's lease) and this process fetched the token itself."
+    );
+    describe_counter!(
+        "wecom_kf_messages_synced_total",
+        "Messages and events kf/sync_msg brought, per kf account."
+    );
+    describe_gauge!(
+        "wecom_kf_sync_lag_seconds",
+        Unit::Seconds,
+        "Now minus the send_time of the newest message of the last page that brought any, per kf account."
+    );
+    describe_counter!(
+        "wecom_kf_budget_waits_total",
+        "Attempts that waited for room in their rate budgets."
+    );
+    describe_histogram!(
+        "wecom_kf_budget_wait_seconds",
+        Unit::Seconds,
+        "How long attempts waited for room in their rate budgets."
+    );
+    describe_counter!(
+        "wecom_kf_budget_refusals_total",
+        "Attempts a rate budget refused unsent, by scope and reason."
+    );
+    describe_counter!(
+        "wecom_kf_scopes_closed_total",
+        "Scopes a 45009 closed for the rest of their window."
+    );
+    describe_counter!(
+        "wecom_kf_budget_store_fallbacks_total",
+        "The shared budget store failed and the budgets were kept in this process."
+    );
+}
+
 /// The emitters themselves.
 #[cfg(feature = "metrics")]
 mod on {

@@ -386,5 +386,10 @@ async fn the_metrics_of_a_run_match_the_simulator_exactly_and_carry_no_secret() 
             section.contains(&format!("`{name}`")),
             "{name} is not in the README's Metrics table"
         );
+        // And described: `describe_metrics` gave it a help line.
+        assert!(
+            text.contains(&format!("# HELP {name} ")),
+            "{name} has no help text"
+        );
     }
 }
