@@ -49,7 +49,7 @@ impl Middleware for BudgetLayer {
             .await
             .map_err(|e| reqwest_middleware::Error::Middleware(SdkFailure(e).into()))?;
         let response = next.run(req, ext).await;
-        drop(admission);
+        admission.release().await;
         if let Ok(answer) = &response
             && answer
                 .extensions()

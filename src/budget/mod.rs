@@ -54,7 +54,7 @@ use counts::{Counts, Refused, ScopeKey, Slot, Slots};
 
 pub use crate::rate_limit::{Refusal, Scope, Window};
 #[cfg(feature = "redis")]
-pub use redis_store::{DEFAULT_BUDGET_PREFIX, RedisBudgetStore};
+pub use redis_store::{DEFAULT_BUDGET_PREFIX, IN_FLIGHT_LEASE, RedisBudgetStore};
 
 /// WeCom's documented calls per corp per API: a minute.
 pub const DEFAULT_CORP_PER_MINUTE: u64 = 10_000;
@@ -129,7 +129,9 @@ impl ApiBudget {
 
     /// At most `n` calls of this API in flight per corp (WeCom answers 45033 beyond its cap;
     /// it documents none, and staff answers put `kf/sync_msg` at about 5). Counted in this
-    /// process only.
+    /// process, and with a `RedisBudgetStore` across every replica (one
+    /// more round trip to take a place and one to give it back; while the store is down,
+    /// this process's cap alone holds).
     pub fn concurrency(mut self, n: u32) -> Self {
         self.concurrency = Some(n.max(1));
         self
@@ -163,6 +165,11 @@ struct Inner {
     store_retry: Duration,
 }
 
+/// How often a call waiting for a place among the fleet's calls in flight asks the shared
+/// store again.
+#[cfg(feature = "redis")]
+const IN_FLIGHT_POLL: Duration = Duration::from_millis(25);
+
 /// How long the budgets run on their share after the shared store failed, before asking it
 /// again, unless told otherwise.
 pub const DEFAULT_STORE_RETRY: Duration = Duration::from_secs(2);
@@ -183,9 +190,22 @@ impl fmt::Debug for RateBudgets {
     }
 }
 
-/// A call let through: holds its place under a concurrency cap until dropped.
+/// A call let through: holds its place under a concurrency cap (this process's, and the
+/// fleet's in the shared store) until released or dropped.
 pub(crate) struct Admission {
     _in_flight: Option<OwnedSemaphorePermit>,
+    #[cfg(feature = "redis")]
+    shared_in_flight: Option<redis_store::InFlight>,
+}
+
+impl Admission {
+    /// The call was answered: its places go back now.
+    pub(crate) async fn release(self) {
+        #[cfg(feature = "redis")]
+        if let Some(place) = self.shared_in_flight {
+            place.release().await;
+        }
+    }
 }
 
 impl RateBudgets {
@@ -225,8 +245,14 @@ impl RateBudgets {
             id: corp_id,
             api: api.clone(),
         };
-        let in_flight = match own.and_then(|a| a.concurrency) {
+        let cap = own.and_then(|a| a.concurrency);
+        let in_flight = match cap {
             Some(cap) => Some(self.in_flight(&corp, cap).await?),
+            None => None,
+        };
+        #[cfg(feature = "redis")]
+        let shared_in_flight = match cap {
+            Some(cap) => self.shared_in_flight(&corp, cap).await?,
             None => None,
         };
         let slots: Slots = [
@@ -277,6 +303,8 @@ impl RateBudgets {
         }
         Ok(Admission {
             _in_flight: in_flight,
+            #[cfg(feature = "redis")]
+            shared_in_flight,
         })
     }
 
@@ -366,6 +394,61 @@ impl RateBudgets {
                 Ok(permit)
             }
             _ => Err(refused()),
+        }
+    }
+
+    /// A place among `corp`'s calls in flight across the fleet (the shared store), waiting up
+    /// to the maximum wait (real time, asking again every [`IN_FLIGHT_POLL`]). `None` without
+    /// a store, or while it is down: then this process's cap alone holds.
+    #[cfg(feature = "redis")]
+    async fn shared_in_flight(
+        &self,
+        corp: &ScopeKey,
+        cap: u32,
+    ) -> Result<Option<redis_store::InFlight>> {
+        let inner = &self.inner;
+        let Some(shared) = &inner.shared else {
+            return Ok(None);
+        };
+        let started = std::time::Instant::now();
+        let mut asked_again = false;
+        loop {
+            if self
+                .store_down_until()
+                .is_some_and(|at| std::time::Instant::now() < at)
+            {
+                return Ok(None);
+            }
+            match shared.acquire(corp, cap).await {
+                Ok(Some(place)) => {
+                    if asked_again {
+                        telemetry::budget_wait(&corp.api, Scope::Corp.as_str(), started.elapsed());
+                    }
+                    return Ok(Some(place));
+                }
+                Ok(None) if started.elapsed() + IN_FLIGHT_POLL <= inner.max_wait => {
+                    asked_again = true;
+                    tokio::time::sleep(IN_FLIGHT_POLL).await;
+                }
+                Ok(None) => {
+                    telemetry::budget_refused(&corp.api, Scope::Corp.as_str(), "concurrency");
+                    return Err(Error::RateLimited {
+                        endpoint: corp.api.to_string(),
+                        refusal: Refusal::Concurrency { limit: cap },
+                        frees_at: None,
+                    });
+                }
+                Err(error) => {
+                    let was_down = self
+                        .store_down_until()
+                        .replace(std::time::Instant::now() + inner.store_retry)
+                        .is_some();
+                    if !was_down {
+                        tracing::warn!(%error, "rate budget store failed: concurrency caps are this process's alone until it answers");
+                    }
+                    return Ok(None);
+                }
+            }
         }
     }
 

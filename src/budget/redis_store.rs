@@ -64,10 +64,28 @@ redis.call('DEL', KEYS[1])
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1";
 
+/// Takes a place among the calls in flight of one scope (KEYS[1], a sorted set of holders
+/// scored by when their lease ends) if fewer than ARGV[2] hold one at ARGV[1] ms: the holder
+/// ARGV[3], leased until ARGV[4] ms; the set expires after ARGV[5] ms. Leases past their end
+/// (a process that died holding one) are dropped first; foreign data in the key is replaced.
+const ACQUIRE: &str = r"
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind ~= 'zset' and kind ~= 'none' then redis.call('DEL', KEYS[1]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1";
+
+/// How long a place among the calls in flight is held at most if its holder never gives it
+/// back (a process that died mid-call): longer than any attempt's timeout.
+pub const IN_FLIGHT_LEASE: Duration = Duration::from_secs(60);
+
 /// The budgets' counts in Redis, shared by every replica that uses the same server and
 /// prefix. Keys: `{prefix}{corp|ip}:{id}:{api}:{m|h}{window index}` (a count, expiring with
-/// its window) and `{prefix}closed:{corp}:{api}` (`{until ms}:{window}`). They hold corp ids
-/// and API paths, never a secret. The keys of one check are not in one hash slot: use a
+/// its window), `{prefix}closed:{corp}:{api}` (`{until ms}:{window}`) and, for APIs with a
+/// concurrency cap, `{prefix}inflight:{corp}:{api}` (the calls in flight, each leased for a
+/// minute at most). They hold corp ids and API paths, never a secret. The keys of one check are not in one hash slot: use a
 /// single Redis server (or a prefix with a hash tag, `{wecom-kf}:`, on a cluster).
 ///
 /// ```no_run
@@ -87,6 +105,7 @@ pub struct RedisBudgetStore {
     prefix: String,
     admit: Script,
     close: Script,
+    acquire: Script,
 }
 
 impl fmt::Debug for RedisBudgetStore {
@@ -114,6 +133,7 @@ impl RedisBudgetStore {
             prefix: DEFAULT_BUDGET_PREFIX.to_owned(),
             admit: Script::new(ADMIT),
             close: Script::new(CLOSE),
+            acquire: Script::new(ACQUIRE),
         })
     }
 
@@ -247,6 +267,98 @@ impl RedisBudgetStore {
             })
             .await?;
         Ok(())
+    }
+}
+
+impl RedisBudgetStore {
+    fn in_flight_key(&self, corp: &ScopeKey) -> String {
+        format!("{}inflight:{}:{}", self.prefix, corp.id, corp.api)
+    }
+
+    /// A place among `corp`'s calls in flight if fewer than `cap` hold one (every replica
+    /// counted): `Ok(Some)` holds it until dropped, `Ok(None)` is a full scope, `Err` the
+    /// store's failure.
+    pub(crate) async fn acquire(
+        &self,
+        corp: &ScopeKey,
+        cap: u32,
+    ) -> std::result::Result<Option<InFlight>, String> {
+        let key = self.in_flight_key(corp);
+        let holder = uuid::Uuid::new_v4().simple().to_string();
+        // Real time, not the budgets' clock: leases are about processes that died.
+        let now = unix_millis(SystemTime::now());
+        let lease = u64::try_from(IN_FLIGHT_LEASE.as_millis()).unwrap_or(u64::MAX);
+        let mut invocation = self.acquire.key(&key);
+        invocation
+            .arg(now)
+            .arg(cap)
+            .arg(&holder)
+            .arg(now.saturating_add(lease))
+            .arg(lease);
+        let taken: i64 = self
+            .redis
+            .run("take a place in flight", |mut conn| {
+                let invocation = &invocation;
+                async move { invocation.invoke_async(&mut conn).await }
+            })
+            .await?;
+        Ok((taken == 1).then(|| InFlight {
+            redis: self.redis.clone(),
+            key,
+            holder,
+        }))
+    }
+}
+
+/// A place among a scope's calls in flight, in Redis: given back by [`release`](Self::release)
+/// once the call is answered, or when dropped unreleased (a cancelled call: in a task of its
+/// own). If giving it back fails, its lease ends it within [`IN_FLIGHT_LEASE`].
+pub(crate) struct InFlight {
+    redis: RedisConnection,
+    key: String,
+    holder: String,
+}
+
+impl InFlight {
+    /// Gives the place back now (the next call may take it at once).
+    pub(crate) async fn release(mut self) {
+        let (key, holder) = (
+            std::mem::take(&mut self.key),
+            std::mem::take(&mut self.holder),
+        );
+        give_back(&self.redis, &key, &holder).await;
+    }
+}
+
+async fn give_back(redis: &RedisConnection, key: &str, holder: &str) {
+    let given: std::result::Result<i64, String> = redis
+        .run("give back a place in flight", |mut conn| async move {
+            redis::cmd("ZREM")
+                .arg(key)
+                .arg(holder)
+                .query_async(&mut conn)
+                .await
+        })
+        .await;
+    if let Err(error) = given {
+        tracing::debug!(%error, "a place in flight is left to its lease");
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.key.is_empty() {
+            return; // released
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (redis, key, holder) = (
+            self.redis.clone(),
+            std::mem::take(&mut self.key),
+            std::mem::take(&mut self.holder),
+        );
+        runtime.spawn(async move { give_back(&redis, &key, &holder).await });
     }
 }
 

@@ -531,3 +531,88 @@ async fn redis_down_degrades_to_the_local_share() {
     );
     assert_eq!(sim.counters().calls(LIST), 30);
 }
+
+#[cfg(feature = "redis")]
+mod shared_concurrency {
+    use super::*;
+    use wecom_kf::budget::RedisBudgetStore;
+
+    async fn capped(url: &str, prefix: &str, clock: &ManualClock) -> RateBudgets {
+        RateBudgets::builder()
+            .api(LIST, ApiBudget::new().concurrency(1))
+            .shared(
+                RedisBudgetStore::connect(url)
+                    .await
+                    .unwrap()
+                    .prefix(prefix.to_owned()),
+            )
+            .max_wait(Duration::ZERO)
+            .clock(clock.clone())
+            .build()
+    }
+
+    /// Two replicas, a cap of one call in flight: while one's call is held, the other's is
+    /// refused; once it is answered, the place is free again for either.
+    #[tokio::test]
+    async fn a_concurrency_cap_holds_across_replicas() {
+        let Some(url) = redis_url() else { return };
+        let prefix = fresh_prefix("budget-inflight");
+        let (sim, clock) = on_clock().await;
+        let a = client(&sim, &clock, capped(&url, &prefix, &clock).await);
+        let b = client(&sim, &clock, capped(&url, &prefix, &clock).await);
+        sim.inject(LIST, Fault::Hold, 1);
+        let held = tokio::spawn({
+            let a = a.clone();
+            async move { list(&a).await }
+        });
+        sim.wait_for_calls(LIST, 1).await;
+        let (why, _) = refusal(list(&b).await);
+        assert_eq!(why, Refusal::Concurrency { limit: 1 });
+        sim.release(LIST);
+        held.await.unwrap().unwrap();
+        list(&b).await.unwrap();
+        list(&a).await.unwrap();
+        assert_eq!(sim.counters().calls(LIST), 3);
+    }
+
+    /// A process that died holding a place does not hold it past its lease.
+    #[tokio::test]
+    async fn a_place_left_by_a_dead_process_ends_with_its_lease() {
+        let Some(url) = redis_url() else { return };
+        let prefix = fresh_prefix("budget-lease");
+        let (sim, clock) = on_clock().await;
+        let redis = redis::Client::open(url.as_str()).unwrap();
+        let mut conn = redis.get_multiplexed_async_connection().await.unwrap();
+        let key = format!("{prefix}inflight:{}:{LIST}", sim.corp_id());
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        // A live holder: the place is taken.
+        let _: () = redis::cmd("ZADD")
+            .arg(&key)
+            .arg(now_ms + 60_000)
+            .arg("alive")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let c = client(&sim, &clock, capped(&url, &prefix, &clock).await);
+        refusal(list(&c).await);
+        // Its lease ended (the process died long ago): the place is free.
+        let _: () = redis::cmd("ZADD")
+            .arg(&key)
+            .arg(now_ms - 1)
+            .arg("alive")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        list(&c).await.unwrap();
+        // Given back once answered: nobody holds it.
+        let holders: u64 = redis::cmd("ZCARD")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(holders, 0);
+    }
+}
