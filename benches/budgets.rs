@@ -4,7 +4,9 @@
 //! `RedisBudgetStore` (a redis-server of its own on a free port; skipped without one) the
 //! check is one script call per attempt: the bench counts Redis's `EVALSHA`s (`INFO
 //! commandstats`) to assert exactly one per call, and reports the added time against a bare
-//! round trip of a one-line script.
+//! round trip of a one-line script. And the memory of the counts: bytes retained per corp
+//! scope after checks for 100,000 corps (a counting allocator), against a bare moka cache of
+//! corp id -> count.
 
 mod support;
 
@@ -12,14 +14,59 @@ mod support;
 #[path = "../tests/it/common/own_redis.rs"]
 mod own_redis;
 
+use std::alloc::System;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use own_redis::OwnRedis;
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use support::{CannedServer, FakeTransport, ServerConfig, median, micros, report, sdk_list};
 use tokio::runtime::Runtime;
 use wecom_kf::Client;
 use wecom_kf::budget::{RateBudgets, RedisBudgetStore};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// Corps whose scopes the memory figure fills.
+const SCOPES: usize = 100_000;
+
+/// Net bytes still allocated after `f` ran.
+fn retained_bytes(f: impl FnOnce()) -> f64 {
+    let region = Region::new(GLOBAL);
+    f();
+    let stats = region.change();
+    stats.bytes_allocated as f64 - stats.bytes_deallocated as f64
+}
+
+/// Bytes per corp scope of `RateBudgets`' counts, and of a bare moka cache of corp id -> count.
+fn scope_bytes(rt: &Runtime) -> (f64, f64) {
+    let corps: Vec<String> = (0..SCOPES).map(|i| format!("ww{i:016}")).collect();
+    let budgets = roomy().max_scopes(SCOPES as u64).build();
+    rt.block_on(budgets.bench_admit("wwwarmup", "kf/account/list"))
+        .expect("admitted");
+    let sdk = retained_bytes(|| {
+        rt.block_on(async {
+            for corp in &corps {
+                budgets
+                    .bench_admit(corp, "kf/account/list")
+                    .await
+                    .expect("admitted");
+            }
+        })
+    });
+    let mut kept = None;
+    let bare = retained_bytes(|| {
+        let cache = moka::sync::Cache::new(SCOPES as u64);
+        for corp in &corps {
+            cache.insert(corp.clone(), 1_u64);
+        }
+        cache.run_pending_tasks();
+        kept = Some(cache);
+    });
+    std::hint::black_box((&budgets, &kept));
+    (sdk / SCOPES as f64, bare / SCOPES as f64)
+}
 
 /// Budgets no call here comes near: the check runs in full, and always admits.
 fn roomy() -> wecom_kf::budget::RateBudgetsBuilder {
@@ -131,6 +178,14 @@ fn main() {
         with / without,
         &format!("check cost sdk - baseline = {} <= 1 µs", micros(cost)),
         cost <= 1e-6,
+    );
+
+    let (sdk_bytes, bare_bytes) = scope_bytes(&rt);
+    support::report_untargeted(
+        &format!("9 rate budget counts, bytes per corp scope ({SCOPES} corps, one API)"),
+        &format!("{sdk_bytes:.0} B"),
+        &format!("{bare_bytes:.0} B in a bare moka cache of corp id -> count"),
+        sdk_bytes / bare_bytes,
     );
 
     let (Some(redis), Some(shared)) = (redis, shared) else {

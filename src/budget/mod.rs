@@ -308,6 +308,18 @@ impl RateBudgets {
         })
     }
 
+    /// Not public API: one budget check for `corp_id` and `api`, as a call's (the benchmarks'
+    /// measure of the memory a scope costs). Feature `bench-internals`.
+    #[cfg(feature = "bench-internals")]
+    #[doc(hidden)]
+    pub async fn bench_admit(&self, corp_id: &str, api: &'static str) -> Result<()> {
+        self.admit(Arc::from(corp_id), Cow::Borrowed(api))
+            .await?
+            .release()
+            .await;
+        Ok(())
+    }
+
     /// One check at `now`: the shared store's, or this process's counts on its own.
     async fn try_admit(&self, slots: &Slots, now: SystemTime) -> std::result::Result<(), Refused> {
         let inner = &self.inner;
