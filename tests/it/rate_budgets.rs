@@ -47,6 +47,16 @@ async fn list(client: &Client) -> wecom_kf::Result<()> {
         .map(|_| ())
 }
 
+/// Another API than [`LIST`], with a budget of its own.
+async fn add(client: &Client, name: &str) {
+    client
+        .kf()
+        .account()
+        .add(AddAccount::new(name, "MEDIA"))
+        .await
+        .unwrap();
+}
+
 fn refusal(result: wecom_kf::Result<()>) -> (Refusal, Option<SystemTime>) {
     match result {
         Err(Error::RateLimited {
@@ -82,12 +92,7 @@ async fn a_budget_of_60_a_minute_admits_60_then_refuses_until_the_next_minute() 
     // Nothing was sent for the refused call.
     assert_eq!(sim.counters().calls(LIST), 60);
     // Another API has a budget of its own.
-    client
-        .kf()
-        .account()
-        .add(AddAccount::new("售前", "MEDIA"))
-        .await
-        .unwrap();
+    add(&client, "售前").await;
     // The next minute has room again.
     clock.advance(Duration::from_secs(40));
     list(&client).await.unwrap();
@@ -193,12 +198,7 @@ async fn a_45009_closes_exactly_its_scope_for_exactly_its_window() {
     assert_eq!(frees_at, Some(hour_start() + Duration::from_secs(60)));
     assert_eq!(sim.counters().calls(LIST), 1);
     // Outside the scope, calls go on.
-    client
-        .kf()
-        .account()
-        .add(AddAccount::new("售后", "MEDIA"))
-        .await
-        .unwrap();
+    add(&client, "售后").await;
     // At the minute's end it opens again.
     clock.advance(Duration::from_secs(1));
     list(&client).await.unwrap();
