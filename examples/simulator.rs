@@ -7,13 +7,14 @@
 //! Point your program's WeCom base URL at the printed address (`http://127.0.0.1:8080`, so that
 //! `gettoken` is `http://127.0.0.1:8080/cgi-bin/gettoken`); `--port 0` picks a free port. Tests
 //! drive it over the JSON control plane under `/__sim/` (seed, play a customer, faults, token
-//! expiry, state and counters, reset; see the README), meant for 127.0.0.1 only. Stop it with
-//! Ctrl-C.
+//! expiry, state and counters, reset, and for service providers suite_tickets, installs and
+//! removals; see the README), meant for 127.0.0.1 only. It pushes each suite's suite_ticket
+//! every 10 minutes to the command URL a test sets. Stop it with Ctrl-C.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use wecom_kf::simulator::Simulator;
+use wecom_kf::simulator::{DEFAULT_SUITE_ID, DEFAULT_SUITE_SECRET, Simulator};
 
 const USAGE: &str =
     "usage: simulator [--port N] [--corp-id ID] [--corp-secret SECRET] [--token-ttl SECONDS]";
@@ -59,6 +60,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "  control:     curl '{}/__sim/state' (tests only: no token needed)",
         sim.base_url()
+    );
+    println!(
+        "  provider:    suite {DEFAULT_SUITE_ID} (secret {DEFAULT_SUITE_SECRET}), provider corp {} (secret {});",
+        sim.provider_corp_id(),
+        sim.provider_secret()
+    );
+    println!(
+        "               suite_tickets go every 10 minutes to the command URL set with POST /__sim/provider/command_callback"
     );
     tokio::signal::ctrl_c().await?;
     println!("\n{}", sim.counters());
