@@ -251,7 +251,7 @@ impl RateBudgets {
             None => None,
         };
         #[cfg(feature = "redis")]
-        let shared_in_flight = match cap {
+        let mut shared_in_flight = match cap {
             Some(cap) => self.shared_in_flight(&corp, cap).await?,
             None => None,
         };
@@ -283,6 +283,12 @@ impl RateBudgets {
                     refusal_scope(&refusal),
                     refusal_kind(&refusal),
                 );
+                // The fleet's place goes back before the refusal is answered, so that the
+                // caller's next call finds it free.
+                #[cfg(feature = "redis")]
+                if let Some(place) = shared_in_flight.take() {
+                    place.release().await;
+                }
                 return Err(Error::RateLimited {
                     endpoint: endpoint.to_owned(),
                     refusal,

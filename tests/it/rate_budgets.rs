@@ -615,4 +615,37 @@ mod shared_concurrency {
             .unwrap();
         assert_eq!(holders, 0);
     }
+
+    /// A call the window refuses gives back the place it took among the fleet's calls in
+    /// flight before the refusal is answered.
+    #[tokio::test]
+    async fn a_call_refused_by_its_window_leaves_no_place_taken() {
+        let Some(url) = redis_url() else { return };
+        let prefix = fresh_prefix("budget-place-back");
+        let (sim, clock) = on_clock().await;
+        let budgets = RateBudgets::builder()
+            .corp(1, 100)
+            .api(LIST, ApiBudget::new().concurrency(1))
+            .shared(
+                RedisBudgetStore::connect(&url)
+                    .await
+                    .unwrap()
+                    .prefix(prefix.clone()),
+            )
+            .max_wait(Duration::ZERO)
+            .clock(clock.clone())
+            .build();
+        let c = client(&sim, &clock, budgets);
+        list(&c).await.unwrap();
+        let (why, _) = refusal(list(&c).await);
+        assert!(matches!(why, Refusal::Budget { .. }), "{why:?}");
+        let redis = redis::Client::open(url.as_str()).unwrap();
+        let mut conn = redis.get_multiplexed_async_connection().await.unwrap();
+        let holders: u64 = redis::cmd("ZCARD")
+            .arg(format!("{prefix}inflight:{}:{LIST}", sim.corp_id()))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(holders, 0);
+    }
 }
