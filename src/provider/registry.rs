@@ -167,6 +167,22 @@ impl Provider {
         self.inner.suite.suite()
     }
 
+    /// A fresh install link for a corp's admin (a new pre-auth code, good for 20 minutes):
+    /// see [`install_link`](super::suite::install_link). To set the install's session first
+    /// (test install, which apps), call [`suite`](Self::suite)`().set_session_info` with the
+    /// link's `pre_auth_code`.
+    pub async fn install_link(&self, redirect_uri: &str, state: Option<&str>) -> Result<url::Url> {
+        // Checked first: a bad redirect costs no pre-auth code.
+        super::suite::check_redirect(redirect_uri)?;
+        let pre_auth = self.suite().get_pre_auth_code().await?;
+        super::suite::install_link(
+            &self.inner.suite_id,
+            &pre_auth.pre_auth_code,
+            redirect_uri,
+            state,
+        )
+    }
+
     /// The client of the suite's own calls ([`suite`](Self::suite) is its API).
     pub fn suite_client(&self) -> &Client {
         &self.inner.suite

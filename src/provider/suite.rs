@@ -14,13 +14,77 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use super::codes::{AuthCode, PermanentCode};
 use crate::Client;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::operation::{Decode, Operation, decoded_as_is};
 use crate::spec::{self, Endpoint};
 
 /// The longest id or code the SDK sends here, in bytes (WeCom documents none; a guard against
 /// sending garbage).
 const CODE_MAX_BYTES: usize = 512;
+
+/// An install link's `redirect_uri` must be an absolute `http(s)` URL.
+pub(crate) fn check_redirect(redirect_uri: &str) -> Result<()> {
+    match url::Url::parse(redirect_uri) {
+        Ok(uri) if matches!(uri.scheme(), "http" | "https") && uri.has_host() => Ok(()),
+        _ => Err(Error::invalid(
+            "redirect_uri",
+            "is not an absolute http(s) URL",
+        )),
+    }
+}
+
+/// The page a corp's admin opens to install a suite from the provider's own site.
+pub const INSTALL_PAGE: &str = "https://open.work.weixin.qq.com/3rdapp/install";
+
+/// The install link (授权链接) of suite `suite_id` for a fresh `pre_auth_code`
+/// ([`SuiteApi::get_pre_auth_code`], good for 20 minutes): a corp's admin opens it, installs,
+/// and WeCom sends them to `redirect_uri` with the install's `auth_code` and `state` in the
+/// query (exchange it with
+/// [`Lifecycle::accept_auth_code`](crate::provider::Lifecycle::accept_auth_code), feature
+/// `callback`). Every part is percent-encoded. [`Error::InvalidInput`] for an empty suite id
+/// or pre-auth code, or a `redirect_uri` that is not an absolute `http(s)` URL.
+///
+/// ```
+/// let link = wecom_kf::provider::suite::install_link(
+///     "wwsuite",
+///     "PRE-AUTH-CODE",
+///     "https://saas.example.com/installed?from=site",
+///     Some("signup-42"),
+/// )?;
+/// assert!(link.as_str().starts_with(wecom_kf::provider::suite::INSTALL_PAGE));
+/// assert_eq!(
+///     link.query_pairs().find(|(k, _)| k == "redirect_uri").map(|(_, v)| v.into_owned()),
+///     Some("https://saas.example.com/installed?from=site".to_owned())
+/// );
+/// # Ok::<(), wecom_kf::Error>(())
+/// ```
+pub fn install_link(
+    suite_id: &str,
+    pre_auth_code: &str,
+    redirect_uri: &str,
+    state: Option<&str>,
+) -> Result<url::Url> {
+    if suite_id.trim().is_empty() {
+        return Err(Error::invalid("suite_id", "is empty"));
+    }
+    if pre_auth_code.trim().is_empty() {
+        return Err(Error::invalid("pre_auth_code", "is empty"));
+    }
+    check_redirect(redirect_uri)?;
+    let mut link = url::Url::parse(INSTALL_PAGE)
+        .map_err(|e| Error::Config(format!("the install page URL: {e}")))?;
+    {
+        let mut query = link.query_pairs_mut();
+        query
+            .append_pair("suite_id", suite_id)
+            .append_pair("pre_auth_code", pre_auth_code)
+            .append_pair("redirect_uri", redirect_uri);
+        if let Some(state) = state {
+            query.append_pair("state", state);
+        }
+    }
+    Ok(link)
+}
 
 impl Client {
     /// The suite's own calls: install flow, auth-code exchange, auth info. For a client built

@@ -755,3 +755,41 @@ async fn the_control_route_and_the_background_schedule_push_due_tickets() {
     assert!(!delivered.is_empty());
     assert!(scheduled.command_deliveries("suite_ticket") >= 1);
 }
+
+#[tokio::test]
+async fn an_install_link_carries_a_pre_auth_code_that_wecom_accepts() {
+    let w = world().await;
+    let provider = registry(&w);
+    let handler = provider.lifecycle(Arc::new(CommandDedupe::new(100, Duration::from_secs(3600))));
+    w.ticket(&handler).await;
+    let link = provider
+        .install_link(
+            "https://saas.example.com/installed?from=site&x=1",
+            Some("signup 7"),
+        )
+        .await
+        .unwrap();
+    assert!(
+        link.as_str()
+            .starts_with(wecom_kf::provider::suite::INSTALL_PAGE),
+        "{link}"
+    );
+    let query: HashMap<String, String> = link.query_pairs().into_owned().collect();
+    assert_eq!(query["suite_id"], DEFAULT_SUITE_ID);
+    assert_eq!(
+        query["redirect_uri"],
+        "https://saas.example.com/installed?from=site&x=1"
+    );
+    assert_eq!(query["state"], "signup 7");
+    // The code in it is one WeCom issued: its session can be set.
+    provider
+        .suite()
+        .set_session_info(SetSessionInfo::new(&query["pre_auth_code"]).test_install(true))
+        .await
+        .unwrap();
+    // A redirect that is not a URL is refused before a pre-auth code is asked for.
+    let calls = w.sim.counters().calls("service/get_pre_auth_code");
+    let refused = provider.install_link("/relative", None).await.unwrap_err();
+    assert!(matches!(refused, Error::InvalidInput { .. }), "{refused:?}");
+    assert_eq!(w.sim.counters().calls("service/get_pre_auth_code"), calls);
+}
