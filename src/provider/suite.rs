@@ -124,7 +124,7 @@ impl SuiteApi<'_> {
     /// use and good for 10 minutes: 40078 after.
     ///
     /// **Not idempotent** (the code is used up): a lost answer is
-    /// [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown); the permanent code is then
+    /// [`Error::OutcomeUnknown`]; the permanent code is then
     /// lost with it unless WeCom sends the install again.
     pub async fn get_permanent_code(
         self,
