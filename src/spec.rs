@@ -258,6 +258,13 @@ pub(crate) const MEDIA_GET: Endpoint = Endpoint {
     ..corp("/cgi-bin/media/get", Get, I, Some(90254))
 };
 
+/// The API a path names, as WeCom's limits, the rate budgets and the metrics name it:
+/// `kf/send_msg` for `/cgi-bin/kf/send_msg` (a path given either way).
+pub(crate) fn api_name(path: &str) -> &str {
+    let path = path.trim_start_matches('/');
+    path.strip_prefix("cgi-bin/").unwrap_or(path)
+}
+
 /// Every endpoint the SDK types, `gettoken` first.
 #[cfg(any(test, feature = "metrics"))]
 pub(crate) const ALL: &[Endpoint] = &[

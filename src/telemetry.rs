@@ -278,16 +278,16 @@ mod on {
     /// caller's; a label per path would let any string become a series). Given with or
     /// without `/cgi-bin/` (the budgets name APIs without it).
     pub(super) fn endpoint_label(path: &str) -> &'static str {
-        fn bare(path: &str) -> &str {
-            let path = path.trim_start_matches(['/', '\\']);
-            path.strip_prefix("cgi-bin/").unwrap_or(path)
-        }
         // Built once: a lookup per call and per attempt, instead of a scan of the table.
         static LABELS: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static str>> =
             std::sync::OnceLock::new();
-        let labels =
-            LABELS.get_or_init(|| spec::ALL.iter().map(|e| (bare(e.path), e.path)).collect());
-        labels.get(bare(path)).copied().unwrap_or("other")
+        let labels = LABELS.get_or_init(|| {
+            spec::ALL
+                .iter()
+                .map(|e| (spec::api_name(e.path), e.path))
+                .collect()
+        });
+        labels.get(spec::api_name(path)).copied().unwrap_or("other")
     }
 
     /// An errcode as a label: one the SDK names in [`errcode`], else `other` (a hostile server

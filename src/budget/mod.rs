@@ -49,6 +49,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
+use crate::spec;
 use crate::telemetry;
 use counts::{Counts, Refused, ScopeKey, Slot, Slots};
 
@@ -216,7 +217,7 @@ impl RateBudgets {
 
     /// The budget of `scope` for `endpoint` (a path like `kf/send_msg`).
     pub fn limits(&self, scope: Scope, endpoint: &str) -> Limits {
-        let api = self.inner.apis.get(api_str(endpoint));
+        let api = self.inner.apis.get(spec::api_name(endpoint));
         match scope {
             Scope::Corp => api.and_then(|a| a.corp).unwrap_or(self.inner.corp),
             Scope::Ip => api.and_then(|a| a.ip).unwrap_or(self.inner.ip),
@@ -501,18 +502,11 @@ impl RateBudgets {
     }
 }
 
-/// The API an endpoint path names, as WeCom's limits and the budgets name it: `kf/send_msg`
-/// for `/cgi-bin/kf/send_msg` (either spelling is accepted).
-fn api_str(path: &str) -> &str {
-    let path = path.trim_start_matches('/');
-    path.strip_prefix("cgi-bin/").unwrap_or(path)
-}
-
-/// [`api_str`], still static for the SDK's own endpoints (no copy per call).
+/// [`spec::api_name`], still static for the SDK's own endpoints (no copy per call).
 fn api_name(path: Cow<'static, str>) -> Cow<'static, str> {
     match path {
-        Cow::Borrowed(path) => Cow::Borrowed(api_str(path)),
-        Cow::Owned(path) => Cow::Owned(api_str(&path).to_owned()),
+        Cow::Borrowed(path) => Cow::Borrowed(spec::api_name(path)),
+        Cow::Owned(path) => Cow::Owned(spec::api_name(&path).to_owned()),
     }
 }
 
@@ -587,7 +581,8 @@ impl RateBudgetsBuilder {
     /// `endpoint`'s own budget (a path like `kf/sync_msg`), where it differs.
     pub fn api(mut self, endpoint: impl Into<String>, budget: ApiBudget) -> Self {
         let endpoint = endpoint.into();
-        self.apis.insert(api_str(&endpoint).to_owned(), budget);
+        self.apis
+            .insert(spec::api_name(&endpoint).to_owned(), budget);
         self
     }
 
