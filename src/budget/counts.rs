@@ -52,6 +52,21 @@ struct CorpCount {
     ip: Arc<Mutex<ScopeCount>>,
 }
 
+impl CorpCount {
+    /// Both counts, locked corp before ip, always, so two checks never deadlock.
+    fn lock(&self) -> [std::sync::MutexGuard<'_, ScopeCount>; 2] {
+        [&self.corp, &*self.ip].map(|s| s.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// One call more in the minute and the hour of each count.
+fn count_one(counts: &mut [std::sync::MutexGuard<'_, ScopeCount>; 2], now: SystemTime) {
+    for count in counts {
+        *count.minute.at(Window::Minute, now) += 1;
+        *count.hour.at(Window::Hour, now) += 1;
+    }
+}
+
 /// A scope's calls in the current minute and hour, and whether WeCom closed it.
 #[derive(Default)]
 struct ScopeCount {
@@ -126,61 +141,56 @@ impl Counts {
 
     /// Counts one call in every slot if each has room in its minute and hour (and the first,
     /// the corp's, is not closed); otherwise counts nothing and says which refusal frees last.
-    /// With `count_only`, counts without checking (the shared store decided).
-    pub(crate) fn admit(
-        &self,
-        slots: &Slots,
-        now: SystemTime,
-        count_only: bool,
-    ) -> Result<(), Refused> {
+    pub(crate) fn admit(&self, slots: &Slots, now: SystemTime) -> Result<(), Refused> {
         let entry = self.entry(&slots[0].key, &slots[1].key);
-        // Locked corp before ip, always, so two checks never deadlock.
-        let mut locked =
-            [&entry.corp, &*entry.ip].map(|s| s.lock().unwrap_or_else(PoisonError::into_inner));
-        if !count_only {
-            let mut refused: Option<Refused> = None;
-            let mut refuse = |refusal: Refusal, until: SystemTime| {
-                if refused.as_ref().is_none_or(|(_, at)| *at < until) {
-                    refused = Some((refusal, until));
-                }
-            };
-            for (count, slot) in locked.iter_mut().zip(slots) {
-                if let Some((until, window)) = count.closed
-                    && now < until
-                {
-                    refuse(Refusal::Closed { window }, until);
-                }
-                for (window, limit, calls) in [
-                    (
-                        Window::Minute,
-                        slot.limits.per_minute,
-                        *count.minute.at(Window::Minute, now),
-                    ),
-                    (
-                        Window::Hour,
-                        slot.limits.per_hour,
-                        *count.hour.at(Window::Hour, now),
-                    ),
-                ] {
-                    if calls >= limit {
-                        let refusal = Refusal::Budget {
-                            scope: slot.key.scope,
-                            window,
-                            limit,
-                        };
-                        refuse(refusal, window.end(now));
-                    }
+        let mut locked = entry.lock();
+        let mut refused: Option<Refused> = None;
+        let mut refuse = |refusal: Refusal, until: SystemTime| {
+            if refused.as_ref().is_none_or(|(_, at)| *at < until) {
+                refused = Some((refusal, until));
+            }
+        };
+        for (count, slot) in locked.iter_mut().zip(slots) {
+            if let Some((until, window)) = count.closed
+                && now < until
+            {
+                refuse(Refusal::Closed { window }, until);
+            }
+            for (window, limit, calls) in [
+                (
+                    Window::Minute,
+                    slot.limits.per_minute,
+                    *count.minute.at(Window::Minute, now),
+                ),
+                (
+                    Window::Hour,
+                    slot.limits.per_hour,
+                    *count.hour.at(Window::Hour, now),
+                ),
+            ] {
+                if calls >= limit {
+                    let refusal = Refusal::Budget {
+                        scope: slot.key.scope,
+                        window,
+                        limit,
+                    };
+                    refuse(refusal, window.end(now));
                 }
             }
-            if let Some(refused) = refused {
-                return Err(refused);
-            }
         }
-        for count in &mut locked {
-            *count.minute.at(Window::Minute, now) += 1;
-            *count.hour.at(Window::Hour, now) += 1;
+        if let Some(refused) = refused {
+            return Err(refused);
         }
+        count_one(&mut locked, now);
         Ok(())
+    }
+
+    /// Counts one call in every slot without checking (the shared store admitted it): the
+    /// counts to keep to a share of if the store fails.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn record(&self, slots: &Slots, now: SystemTime) {
+        let entry = self.entry(&slots[0].key, &slots[1].key);
+        count_one(&mut entry.lock(), now);
     }
 
     /// WeCom answered 45009 in scope `key`: closed for the rest of the minute; a second close
@@ -283,9 +293,9 @@ mod tests {
         let counts = Counts::new(100);
         let t0 = at(1_700_000_100); // 40 s into a minute
         for _ in 0..3 {
-            counts.admit(&one("a", 3, 100), t0, false).unwrap();
+            counts.admit(&one("a", 3, 100), t0).unwrap();
         }
-        let (refusal, until) = counts.admit(&one("a", 3, 100), t0, false).unwrap_err();
+        let (refusal, until) = counts.admit(&one("a", 3, 100), t0).unwrap_err();
         assert_eq!(
             refusal,
             Refusal::Budget {
@@ -296,8 +306,8 @@ mod tests {
         );
         assert_eq!(until, at(1_700_000_160));
         // Another scope is not affected; the next minute has room again.
-        counts.admit(&one("b", 3, 100), t0, false).unwrap();
-        counts.admit(&one("a", 3, 100), until, false).unwrap();
+        counts.admit(&one("b", 3, 100), t0).unwrap();
+        counts.admit(&one("a", 3, 100), until).unwrap();
     }
 
     #[test]
@@ -310,10 +320,10 @@ mod tests {
                 slot(Scope::Ip, "nat", 1, 100),
             ]
         };
-        counts.admit(&both("first"), t0, false).unwrap();
+        counts.admit(&both("first"), t0).unwrap();
         // The corp has room, the ip has none: neither counts.
-        assert!(counts.admit(&both("second"), t0, false).is_err());
-        counts.admit(&one("second", 1, 100), t0, false).unwrap();
+        assert!(counts.admit(&both("second"), t0).is_err());
+        counts.admit(&one("second", 1, 100), t0).unwrap();
     }
 
     #[test]
@@ -322,13 +332,13 @@ mod tests {
         let t0 = at(1_699_999_200); // the start of an hour
         for minute in 0..3 {
             let t = t0 + Duration::from_secs(60 * minute);
-            counts.admit(&one("a", 2, 5), t, false).unwrap();
+            counts.admit(&one("a", 2, 5), t).unwrap();
             if minute < 2 {
-                counts.admit(&one("a", 2, 5), t, false).unwrap();
+                counts.admit(&one("a", 2, 5), t).unwrap();
             }
         }
         let (refusal, until) = counts
-            .admit(&one("a", 2, 5), t0 + Duration::from_secs(600), false)
+            .admit(&one("a", 2, 5), t0 + Duration::from_secs(600))
             .unwrap_err();
         assert!(matches!(
             refusal,

@@ -336,34 +336,20 @@ impl RateBudgets {
         }
         #[cfg(feature = "redis")]
         if let Some(shared) = &inner.shared {
-            let down = self
-                .store_down_until()
-                .is_some_and(|at| std::time::Instant::now() < at);
-            if !down {
+            if !self.store_down() {
                 match shared.admit(slots, now).await {
                     Ok(verdict) => {
-                        if self.store_down_until().take().is_some() {
-                            tracing::info!(store = ?shared, "rate budget store answers again: budgets shared again");
-                        }
+                        self.store_answered();
                         if let Err((Refusal::Closed { window }, until)) = &verdict {
                             inner.counts.closed_elsewhere(slots, *until, *window);
                         }
                         if verdict.is_ok() {
                             // Kept locally too: the share to hold to if the store fails.
-                            let _ = inner.counts.admit(slots, now, true);
+                            inner.counts.record(slots, now);
                         }
                         return verdict;
                     }
-                    Err(error) => {
-                        let was_down = self
-                            .store_down_until()
-                            .replace(std::time::Instant::now() + inner.store_retry)
-                            .is_some();
-                        if !was_down {
-                            tracing::warn!(%error, share = inner.fallback_share,
-                                "rate budget store failed: this process keeps to its share of the budgets until it answers");
-                        }
-                    }
+                    Err(error) => self.store_failed(&error),
                 }
             }
             telemetry::budget_store_fallback();
@@ -371,9 +357,9 @@ impl RateBudgets {
                 key: s.key.clone(),
                 limits: s.limits.share(inner.fallback_share),
             });
-            return inner.counts.admit(&shares, now, false);
+            return inner.counts.admit(&shares, now);
         }
-        inner.counts.admit(slots, now, false)
+        inner.counts.admit(slots, now)
     }
 
     #[cfg(feature = "redis")]
@@ -382,6 +368,35 @@ impl RateBudgets {
             .store_down_until
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether the shared store failed lately, and is not asked again yet.
+    #[cfg(feature = "redis")]
+    fn store_down(&self) -> bool {
+        self.store_down_until()
+            .is_some_and(|at| std::time::Instant::now() < at)
+    }
+
+    /// The shared store answered: shared again (said once per outage).
+    #[cfg(feature = "redis")]
+    fn store_answered(&self) {
+        if self.store_down_until().take().is_some() {
+            tracing::info!(store = ?self.inner.shared, "rate budget store answers again: budgets shared again");
+        }
+    }
+
+    /// The shared store failed: not asked again for `store_retry` (said once per outage).
+    #[cfg(feature = "redis")]
+    fn store_failed(&self, error: &str) {
+        let inner = &self.inner;
+        let was_down = self
+            .store_down_until()
+            .replace(std::time::Instant::now() + inner.store_retry)
+            .is_some();
+        if !was_down {
+            tracing::warn!(%error, share = inner.fallback_share,
+                "rate budget store failed: this process keeps to its share of the budgets, and to its own concurrency caps, until it answers");
+        }
     }
 
     /// A place under the concurrency cap `cap` of scope `corp`: waits up to the maximum wait
@@ -432,13 +447,14 @@ impl RateBudgets {
         let started = std::time::Instant::now();
         let mut asked_again = false;
         loop {
-            if self
-                .store_down_until()
-                .is_some_and(|at| std::time::Instant::now() < at)
-            {
+            if self.store_down() {
                 return Ok(None);
             }
-            match shared.acquire(corp, cap).await {
+            let acquired = shared.acquire(corp, cap).await;
+            if acquired.is_ok() {
+                self.store_answered();
+            }
+            match acquired {
                 Ok(Some(place)) => {
                     if asked_again {
                         telemetry::budget_wait(&corp.api, Scope::Corp.as_str(), started.elapsed());
@@ -458,13 +474,7 @@ impl RateBudgets {
                     });
                 }
                 Err(error) => {
-                    let was_down = self
-                        .store_down_until()
-                        .replace(std::time::Instant::now() + inner.store_retry)
-                        .is_some();
-                    if !was_down {
-                        tracing::warn!(%error, "rate budget store failed: concurrency caps are this process's alone until it answers");
-                    }
+                    self.store_failed(&error);
                     return Ok(None);
                 }
             }
