@@ -180,6 +180,25 @@ fn main() {
         cost <= 1e-6,
     );
 
+    // Allocations a call, with and without budgets (the scopes already known).
+    let allocations = |client: &Client| {
+        const CALLS: usize = 5_000;
+        let region = Region::new(GLOBAL);
+        rt.block_on(async {
+            for _ in 0..CALLS {
+                sdk_list(client).await;
+            }
+        });
+        region.change().allocations as f64 / CALLS as f64
+    };
+    let (with_allocs, without_allocs) = (allocations(&in_memory), allocations(&plain));
+    support::report_untargeted(
+        "9 rate budget check in memory, allocations per call",
+        &format!("{with_allocs:.1}"),
+        &format!("{without_allocs:.1} without budgets"),
+        with_allocs / without_allocs,
+    );
+
     let (sdk_bytes, bare_bytes) = scope_bytes(&rt);
     support::report_untargeted(
         &format!("9 rate budget counts, bytes per corp scope ({SCOPES} corps, one API)"),

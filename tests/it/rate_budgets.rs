@@ -275,7 +275,7 @@ async fn the_ip_budget_is_shared_by_every_client_behind_the_egress() {
 }
 
 #[tokio::test]
-async fn debug_of_the_budgets_shows_the_numbers_and_no_secret() {
+async fn debug_and_limits_show_the_configured_numbers() {
     let budgets = RateBudgets::builder()
         .provider_ip()
         .api(
