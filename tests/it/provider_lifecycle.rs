@@ -100,6 +100,12 @@ impl World {
         ));
     }
 
+    /// `CORP` installs the suite and the handler acts on the `create_auth`.
+    async fn install(&self, handler: &Lifecycle) -> LifecycleOutcome {
+        let install = self.sim.install_corp(DEFAULT_SUITE_ID, CORP, None).unwrap();
+        handler.handle(&event(&install)).await.unwrap()
+    }
+
     fn tenant(&self, code: &str) -> Client {
         let credential =
             authorised_corp_credential(DEFAULT_SUITE_ID, CORP, code, &self.sim.base_url()).unwrap();
@@ -321,8 +327,7 @@ async fn a_cancelled_corp_is_forgotten_and_its_calls_fail_typed() {
     let w = world().await;
     let handler = w.handler();
     w.ticket(&handler).await;
-    let install = w.sim.install_corp(DEFAULT_SUITE_ID, CORP, None).unwrap();
-    handler.handle(&event(&install)).await.unwrap();
+    w.install(&handler).await;
     let code = w.stored_code().await.unwrap();
     let cancel = w.sim.uninstall_corp(DEFAULT_SUITE_ID, CORP).unwrap();
     let outcome = handler.handle(&event(&cancel)).await.unwrap();
@@ -347,8 +352,7 @@ async fn reset_permanent_code_rotates_the_stored_code() {
     let w = world().await;
     let handler = w.handler();
     w.ticket(&handler).await;
-    let install = w.sim.install_corp(DEFAULT_SUITE_ID, CORP, None).unwrap();
-    handler.handle(&event(&install)).await.unwrap();
+    w.install(&handler).await;
     let old = w.stored_code().await.unwrap();
     let reset = w.sim.reset_permanent_code(DEFAULT_SUITE_ID, CORP).unwrap();
     let outcome = handler.handle(&event(&reset)).await.unwrap();
@@ -375,8 +379,7 @@ async fn change_auth_reads_the_authorisation_again() {
     let w = world().await;
     let handler = w.handler();
     w.ticket(&handler).await;
-    let install = w.sim.install_corp(DEFAULT_SUITE_ID, CORP, None).unwrap();
-    handler.handle(&event(&install)).await.unwrap();
+    w.install(&handler).await;
     let xml = format!(
         "<xml><SuiteId><![CDATA[{DEFAULT_SUITE_ID}]]></SuiteId><InfoType><![CDATA[change_auth]]></InfoType><TimeStamp>1</TimeStamp><AuthCorpId><![CDATA[{CORP}]]></AuthCorpId></xml>"
     );
@@ -570,8 +573,7 @@ async fn a_command_whose_work_failed_is_done_when_handled_again() {
     let w = world().await;
     let handler = w.handler();
     w.ticket(&handler).await;
-    let install = w.sim.install_corp(DEFAULT_SUITE_ID, CORP, None).unwrap();
-    handler.handle(&event(&install)).await.unwrap();
+    w.install(&handler).await;
     // WeCom refuses the auth-info read once (not a transient failure: no retry).
     w.sim
         .inject("service/get_auth_info", Fault::Errcode(60011), 1);
@@ -672,8 +674,7 @@ async fn a_registrys_lifecycle_serves_the_new_code_after_a_reset() {
     let provider = registry(&w);
     let handler = provider.lifecycle(Arc::new(CommandDedupe::new(100, Duration::from_secs(3600))));
     w.ticket(&handler).await;
-    let install = w.sim.install_corp(DEFAULT_SUITE_ID, CORP, None).unwrap();
-    handler.handle(&event(&install)).await.unwrap();
+    w.install(&handler).await;
     let before = provider.corp(CORP).await.unwrap();
     let reset = w.sim.reset_permanent_code(DEFAULT_SUITE_ID, CORP).unwrap();
     let outcome = handler.handle(&event(&reset)).await.unwrap();
